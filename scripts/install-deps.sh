@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages viya-mv needs to build and test. Idempotent: a machine
+# that already has them returns at once without touching the package lists.
+set -euo pipefail
+
+packages=(
+  g++ cmake make ninja-build pkg-config
+  libsqlite3-dev libssl-dev
+  prometheus-cpp-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  sqlite3 curl clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

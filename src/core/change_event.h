@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+
+namespace mv::core {
+
+// Position in the change stream. Embedded backend: the oplog sequence number. Tokens
+// grow with every committed change; 0 is "before the first change".
+using ChangeToken = std::int64_t;
+
+enum class Collection { kShipments, kTrackingEvents, kCustomers, kCarriers };
+enum class Operation { kInsert, kUpdate, kReplace, kDelete };
+
+std::string_view ToString(Collection c);
+std::string_view ToString(Operation op);
+std::optional<Collection> ParseCollection(std::string_view s);
+std::optional<Operation> ParseOperation(std::string_view s);
+
+// One entry of the change stream (DESIGN.md section 3).
+struct ChangeEvent {
+  ChangeToken token = 0;
+  Operation op = Operation::kInsert;
+  Collection collection = Collection::kShipments;
+  std::string org;
+  std::string document_id;
+  // The post-image as JSON text; absent on delete (and possibly in MongoDB's updateLookup
+  // mode, where it may also be newer than the event).
+  std::optional<std::string> full_document;
+  Timestamp wall_time{};
+};
+
+}  // namespace mv::core

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace mv::core {
+
+// Canonical shipment status (DESIGN.md section 5).
+enum class ShipmentStatus {
+  kBooked,
+  kPickedUp,
+  kInTransit,
+  kOutForDelivery,
+  kDelivered,
+  kException,
+  kReturned,
+  kCancelled,
+};
+inline constexpr size_t kShipmentStatusCount = 8;
+
+enum class SlaStatus { kNone, kOnTrack, kAtRisk, kBreached, kMet, kMissed };
+
+std::string_view ToString(ShipmentStatus s);
+std::string_view ToString(SlaStatus s);
+std::optional<ShipmentStatus> ParseShipmentStatus(std::string_view s);
+std::optional<SlaStatus> ParseSlaStatus(std::string_view s);
+// Delivered, returned and cancelled shipments are no longer open.
+bool IsTerminal(ShipmentStatus s);
+
+// A shipment document as stored in the source `shipments` collection, validated.
+// The organization is not part of the document: it is the key the document lives under.
+struct Shipment {
+  std::string id;
+  std::string reference;
+  std::string customer_id;
+  std::string carrier_id;
+  std::string service;
+  ShipmentStatus status = ShipmentStatus::kBooked;
+  std::optional<Timestamp> status_changed_at;
+  nlohmann::json origin = nlohmann::json::object();
+  nlohmann::json destination = nlohmann::json::object();
+  std::optional<double> weight_kg;
+  std::optional<double> declared_value;
+  std::string currency;
+  Timestamp created_at{};
+  std::optional<Timestamp> promised_delivery_at;
+  std::optional<Timestamp> picked_up_at;
+  std::optional<Timestamp> out_for_delivery_at;
+  std::optional<Timestamp> delivered_at;
+
+  bool operator==(const Shipment&) const = default;
+};
+
+// Validates a shipment document. Errors are InvalidArgument and name the field:
+// "status: unknown value 'shipped'". Unknown fields are ignored.
+Result<Shipment> ParseShipment(const nlohmann::json& doc);
+// The normalized document: what the source store keeps and the change stream carries.
+nlohmann::json ShipmentToJson(const Shipment& s);
+
+// Identifiers (shipment, customer, carrier ids; organizations) are 1..128 characters of
+// letters, digits and "-_.:@".
+bool IsValidId(std::string_view id);
+
+// customers/{id} and carriers/{id} documents.
+struct Customer {
+  std::string id;
+  std::string name;
+};
+struct Carrier {
+  std::string id;
+  std::string name;
+  nlohmann::json services = nlohmann::json::object();  // service code -> service level info
+};
+Result<Customer> ParseCustomer(std::string_view id, const nlohmann::json& doc);
+Result<Carrier> ParseCarrier(std::string_view id, const nlohmann::json& doc);
+nlohmann::json CustomerToJson(const Customer& c);
+nlohmann::json CarrierToJson(const Carrier& c);
+
+}  // namespace mv::core

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "core/change_event.h"
+#include "core/shipment_row.h"
+#include "core/view_batch.h"
+
+// The interfaces a backend implements (DESIGN.md section 2). The engine and the worker
+// see only these; they never know which backend they run on.
+namespace mv::core {
+
+// An ordered, resumable stream of source changes. Thread-compatible: one reader at a time.
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  // Up to `max_events` events with token > `after`, in token order. Waits up to `wait`
+  // (without spinning) when none is available yet and then returns an empty vector.
+  // HistoryLost when changes after `after` are no longer retained.
+  virtual Result<std::vector<ChangeEvent>> Read(ChangeToken after, size_t max_events,
+                                                Millis wait) = 0;
+  // The token of the newest committed change (0 when there is none).
+  virtual Result<ChangeToken> LatestToken() = 0;
+};
+
+// A source document as a snapshot sees it.
+struct SourceDocument {
+  std::string org;
+  std::string id;
+  std::string json;
+};
+
+// Consistent snapshot reads of the source, for rebuilds. Thread-safe.
+class SourceReader {
+ public:
+  virtual ~SourceReader() = default;
+  // Calls `fn` for every shipment (of `org`, or of all orgs) in ONE consistent snapshot
+  // and returns the change token that snapshot reflects: replaying the stream from it
+  // converges. Stops at the first error `fn` returns.
+  virtual Result<ChangeToken> ScanShipments(const std::optional<std::string>& org,
+                                            const std::function<Status(const SourceDocument&)>& fn) = 0;
+};
+
+// Reads the stored projection of a shipment: the `before` of every change.
+class ProjectionLookup {
+ public:
+  virtual ~ProjectionLookup() = default;
+  virtual Result<std::optional<ShipmentRow>> FindShipmentRow(const ShipmentKey& key) = 0;
+};
+
+// A shadow copy of the views being built by a rebuild. Nothing is visible until Commit.
+class ViewRebuild {
+ public:
+  virtual ~ViewRebuild() = default;
+  // Adds rows and aggregate contributions (chunks may repeat aggregate keys; they add up).
+  virtual Status Write(const ViewBatch& chunk) = 0;
+  // Atomically replaces the live views with the shadow and sets the checkpoint to `token`.
+  virtual Status Commit(ChangeToken token) = 0;
+};
+
+// Where the views, their checkpoint and the dead letters live. Used by one writer (the
+// worker); readers use their own query interface.
+class ViewStore : public ProjectionLookup {
+ public:
+  // The token of the last change whose effects are in the views (0 when none).
+  virtual Result<ChangeToken> Checkpoint() = 0;
+  // Applies `batch` and, if it has one, its token, in ONE transaction.
+  virtual Status Apply(const ViewBatch& batch) = 0;
+  // Rows whose SLA status is due to change at or before `now`, at most `limit`.
+  virtual Result<std::vector<ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) = 0;
+  // Starts a full rebuild into shadow tables.
+  virtual Result<std::unique_ptr<ViewRebuild>> BeginRebuild() = 0;
+};
+
+}  // namespace mv::core

@@ -1,0 +1,32 @@
+#include "core/realtime_ops_view.h"
+
+namespace mv::core {
+
+RealtimeOpsView::RealtimeOpsView() {
+  spec_.name = "mv_realtime_ops";
+  spec_.version = 1;
+  spec_.key_columns = {"org"};
+  spec_.measure_columns = {"shipments"};
+  for (size_t i = 0; i < kShipmentStatusCount; ++i) {
+    spec_.measure_columns.push_back("status_" +
+                                    std::string(ToString(static_cast<ShipmentStatus>(i))));
+  }
+  spec_.measure_columns.insert(spec_.measure_columns.end(),
+                               {"open", "at_risk", "breached", "exceptions"});
+}
+
+void RealtimeOpsView::Contribute(const ShipmentRow& row, std::vector<AggregateDelta>* out) const {
+  AggregateDelta d;
+  d.key = {row.org};
+  d.measures.assign(spec_.measure_columns.size(), 0);
+  d.measures[0] = 1;
+  d.measures[1 + static_cast<size_t>(row.shipment.status)] = 1;
+  bool open = row.IsOpen();
+  d.measures[kOpenMeasure] = open;
+  d.measures[kAtRiskMeasure] = open && row.sla.status == SlaStatus::kAtRisk;
+  d.measures[kBreachedMeasure] = open && row.sla.status == SlaStatus::kBreached;
+  d.measures[kExceptionsMeasure] = row.shipment.status == ShipmentStatus::kException;
+  out->push_back(std::move(d));
+}
+
+}  // namespace mv::core

@@ -1,0 +1,24 @@
+#pragma once
+
+#include "core/aggregate_view.h"
+
+namespace mv::core {
+
+// mv_realtime_ops: one row per org, the live board. Measures, in order: shipments, one
+// count per status (booked .. cancelled), open, at_risk, breached, exceptions.
+class RealtimeOpsView final : public AggregateView {
+ public:
+  RealtimeOpsView();
+  const AggregateViewSpec& spec() const override { return spec_; }
+  void Contribute(const ShipmentRow& row, std::vector<AggregateDelta>* out) const override;
+
+  static constexpr size_t kOpenMeasure = 1 + kShipmentStatusCount;
+  static constexpr size_t kAtRiskMeasure = kOpenMeasure + 1;
+  static constexpr size_t kBreachedMeasure = kOpenMeasure + 2;
+  static constexpr size_t kExceptionsMeasure = kOpenMeasure + 3;
+
+ private:
+  AggregateViewSpec spec_;
+};
+
+}  // namespace mv::core

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/aggregate_view.h"
+#include "core/change_event.h"
+#include "core/shipment_row.h"
+
+namespace mv::core {
+
+struct ShipmentKey {
+  std::string org;
+  std::string id;
+  auto operator<=>(const ShipmentKey&) const = default;
+};
+
+// A change event whose document could not be projected. Stored with its token so an
+// operator can see what was skipped and why.
+struct DeadLetter {
+  ChangeToken token = 0;
+  Collection collection = Collection::kShipments;
+  std::string org;
+  std::string document_id;
+  std::string reason;
+  std::string document;  // the offending document text, possibly empty
+};
+
+// One consolidated, atomic unit of view changes: what a ViewStore applies in one
+// transaction together with `token`.
+struct ViewBatch {
+  std::vector<ShipmentRow> list_upserts;
+  std::vector<ShipmentKey> list_deletes;
+  // Per aggregate view name: the summed, non-zero deltas, one per key.
+  std::map<std::string, std::vector<AggregateDelta>> aggregate_deltas;
+  std::vector<DeadLetter> dead_letters;
+  // The new checkpoint; absent for batches not driven by the stream (SLA ticks).
+  std::optional<ChangeToken> token;
+  // Statistics for metrics: events consumed and, per org, the oldest event wall time.
+  size_t events = 0;
+  std::map<std::string, Timestamp> oldest_event_by_org;
+
+  bool HasViewChanges() const {
+    return !list_upserts.empty() || !list_deletes.empty() || !aggregate_deltas.empty();
+  }
+};
+
+}  // namespace mv::core

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/aggregate_view.h"
+#include "core/shipment_row.h"
+
+namespace mv::core {
+
+// The logical views the engine maintains. mv_shipment_list is the projection itself and
+// is always present; the aggregate views are derived from it. Immutable after
+// construction, so thread-safe.
+class ViewSet {
+ public:
+  static constexpr const char* kShipmentList = "mv_shipment_list";
+
+  // The views of this release.
+  static ViewSet Default();
+
+  const std::vector<std::unique_ptr<AggregateView>>& aggregates() const { return aggregates_; }
+  const AggregateView* FindAggregate(const std::string& name) const;
+  // Every view name, mv_shipment_list first.
+  std::vector<std::string> Names() const;
+  // The version of the named view's definition; 0 if there is no such view.
+  int VersionOf(const std::string& name) const;
+
+  void AddAggregate(std::unique_ptr<AggregateView> view) { aggregates_.push_back(std::move(view)); }
+
+ private:
+  std::vector<std::unique_ptr<AggregateView>> aggregates_;
+};
+
+}  // namespace mv::core

@@ -1,0 +1,358 @@
+#include "storage/sqlite/source_store.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/time.h"
+
+namespace mv::storage::sqlite {
+namespace {
+
+using core::ChangeToken;
+using core::Collection;
+using core::Operation;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS shipments (
+  org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (org, id));
+CREATE TABLE IF NOT EXISTS customers (
+  org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (org, id));
+CREATE TABLE IF NOT EXISTS carriers (
+  org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (org, id));
+CREATE TABLE IF NOT EXISTS tracking_events (
+  org TEXT NOT NULL, carrier_id TEXT NOT NULL, event_id TEXT NOT NULL,
+  shipment_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (org, carrier_id, event_id));
+CREATE INDEX IF NOT EXISTS tracking_events_by_shipment ON tracking_events (org, shipment_id);
+CREATE TABLE IF NOT EXISTS oplog (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, wall_time INTEGER NOT NULL, op TEXT NOT NULL,
+  collection TEXT NOT NULL, org TEXT NOT NULL, doc_id TEXT NOT NULL, doc TEXT);
+CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
+const char* TableOf(Collection c) {
+  switch (c) {
+    case Collection::kShipments: return "shipments";
+    case Collection::kTrackingEvents: return "tracking_events";
+    case Collection::kCustomers: return "customers";
+    case Collection::kCarriers: return "carriers";
+  }
+  return "shipments";
+}
+
+Result<ChangeToken> ReadPrunedThrough(Database& db) {
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare("SELECT value FROM source_meta WHERE key = 'pruned_through'"));
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  ChangeToken v = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return v;
+}
+
+// The oplog as a change stream; one connection, one reader thread.
+class OplogChangeSource final : public core::ChangeSource {
+ public:
+  OplogChangeSource(std::unique_ptr<Database> db, const Watermark* committed)
+      : db_(std::move(db)), committed_(committed) {}
+
+  Result<std::vector<core::ChangeEvent>> Read(ChangeToken after, size_t max_events,
+                                              Millis wait) override {
+    MV_ASSIGN_OR_RETURN(auto events, ReadOnce(after, max_events));
+    if (!events.empty() || wait.count() <= 0) return events;
+    // Wakes at once for writes of this process; writes of other processes are seen
+    // when the wait ends.
+    committed_->WaitForAbove(after, wait);
+    return ReadOnce(after, max_events);
+  }
+
+  Result<ChangeToken> LatestToken() override { return ReadLatestToken(*db_); }
+
+ private:
+  Result<std::vector<core::ChangeEvent>> ReadOnce(ChangeToken after, size_t max_events) {
+    MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
+    MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*db_));
+    if (after < pruned) {
+      return Status::HistoryLost(fmt::format(
+          "changes after token {} are no longer retained (oplog pruned through {})", after,
+          pruned));
+    }
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare("SELECT seq, wall_time, op, collection, org, doc_id, doc FROM oplog "
+                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+    st->Bind(1, after).Bind(2, static_cast<std::int64_t>(max_events));
+    std::vector<core::ChangeEvent> events;
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      core::ChangeEvent e;
+      e.token = st->ColumnInt(0);
+      e.wall_time = FromMillis(st->ColumnInt(1));
+      auto op = core::ParseOperation(st->ColumnView(2));
+      auto coll = core::ParseCollection(st->ColumnView(3));
+      if (!op || !coll) {
+        st->Reset();
+        return Status::Corruption(fmt::format("oplog entry {} has an unknown op or collection",
+                                              e.token));
+      }
+      e.op = *op;
+      e.collection = *coll;
+      e.org = st->ColumnText(4);
+      e.document_id = st->ColumnText(5);
+      if (!st->ColumnIsNull(6)) e.full_document = st->ColumnText(6);
+      events.push_back(std::move(e));
+    }
+    st->Reset();
+    MV_RETURN_IF_ERROR(txn->Commit());
+    return events;
+  }
+
+  std::unique_ptr<Database> db_;
+  const Watermark* committed_;
+};
+
+}  // namespace
+
+Result<ChangeToken> ReadLatestToken(Database& db) {
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare("SELECT seq FROM sqlite_sequence WHERE name = 'oplog'"));
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  ChangeToken v = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return v;
+}
+
+Result<std::unique_ptr<SourceStore>> SourceStore::Open(const std::string& path, const Clock* clock,
+                                                       const Options& options) {
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
+  MV_RETURN_IF_ERROR(db->Exec(kSchema));
+  std::unique_ptr<SourceStore> store(new SourceStore(path, clock, options, std::move(db)));
+  MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*store->writer_));
+  store->committed_.Reset(latest);
+  return store;
+}
+
+SourceStore::SourceStore(std::string path, const Clock* clock, Options options,
+                         std::unique_ptr<Database> writer)
+    : path_(std::move(path)), clock_(clock), options_(options), writer_(std::move(writer)) {}
+
+Result<ChangeToken> SourceStore::AppendOplog(Operation op, Collection collection,
+                                             const std::string& org, const std::string& id,
+                                             const std::string* doc, Timestamp now) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      writer_->Prepare("INSERT INTO oplog (wall_time, op, collection, org, doc_id, doc) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  st->Bind(1, ToMillis(now)).Bind(2, core::ToString(op)).Bind(3, core::ToString(collection));
+  st->Bind(4, org).Bind(5, id);
+  if (doc) st->Bind(6, *doc); else st->BindNull(6);
+  MV_RETURN_IF_ERROR(st->Run());
+  return writer_->LastInsertRowId();
+}
+
+Result<ChangeToken> SourceStore::UpsertShipments(const std::string& org,
+                                                 const std::vector<core::Shipment>& shipments) {
+  if (shipments.empty()) return Status::InvalidArgument("no shipments given");
+  std::lock_guard lock(write_mu_);
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
+  ChangeToken last = 0;
+  for (const core::Shipment& given : shipments) {
+    core::Shipment doc = given;
+    MV_ASSIGN_OR_RETURN(Statement * get,
+                        writer_->Prepare("SELECT doc FROM shipments WHERE org = ?1 AND id = ?2"));
+    get->Bind(1, org).Bind(2, doc.id);
+    MV_ASSIGN_OR_RETURN(bool exists, get->Step());
+    if (!doc.status_changed_at) {
+      doc.status_changed_at = now;
+      if (exists) {
+        auto old_json = nlohmann::json::parse(get->ColumnView(0), nullptr, false);
+        auto old = core::ParseShipment(old_json);
+        if (old.ok() && old->status == doc.status) doc.status_changed_at = old->status_changed_at;
+      }
+    }
+    get->Reset();
+    std::string text = core::ShipmentToJson(doc).dump();
+    MV_ASSIGN_OR_RETURN(
+        Statement * put,
+        writer_->Prepare("INSERT INTO shipments (org, id, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                         "ON CONFLICT (org, id) DO UPDATE SET doc = excluded.doc, "
+                         "updated_at = excluded.updated_at"));
+    put->Bind(1, org).Bind(2, doc.id).Bind(3, text).Bind(4, ToMillis(now));
+    MV_RETURN_IF_ERROR(put->Run());
+    MV_ASSIGN_OR_RETURN(last, AppendOplog(exists ? Operation::kReplace : Operation::kInsert,
+                                          Collection::kShipments, org, doc.id, &text, now));
+  }
+  MV_RETURN_IF_ERROR(txn->Commit());
+  committed_.Advance(last);
+  return last;
+}
+
+Result<ChangeToken> SourceStore::DeleteShipment(const std::string& org, const std::string& id) {
+  std::lock_guard lock(write_mu_);
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
+  MV_ASSIGN_OR_RETURN(Statement * del,
+                      writer_->Prepare("DELETE FROM shipments WHERE org = ?1 AND id = ?2"));
+  del->Bind(1, org).Bind(2, id);
+  MV_RETURN_IF_ERROR(del->Run());
+  if (writer_->Changes() == 0) return Status::NotFound(fmt::format("shipment '{}' not found", id));
+  MV_ASSIGN_OR_RETURN(ChangeToken token, AppendOplog(Operation::kDelete, Collection::kShipments,
+                                                     org, id, nullptr, now));
+  MV_RETURN_IF_ERROR(txn->Commit());
+  committed_.Advance(token);
+  return token;
+}
+
+Result<ChangeToken> SourceStore::PutDocument(Collection collection, const std::string& org,
+                                             const std::string& id, const std::string& doc) {
+  std::lock_guard lock(write_mu_);
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
+  std::string table = TableOf(collection);
+  MV_ASSIGN_OR_RETURN(Statement * put,
+                      writer_->Prepare(fmt::format(
+                          "INSERT INTO {} (org, id, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                          "ON CONFLICT (org, id) DO UPDATE SET doc = excluded.doc, "
+                          "updated_at = excluded.updated_at",
+                          table)));
+  put->Bind(1, org).Bind(2, id).Bind(3, doc).Bind(4, ToMillis(now));
+  MV_RETURN_IF_ERROR(put->Run());
+  MV_ASSIGN_OR_RETURN(ChangeToken token,
+                      AppendOplog(Operation::kReplace, collection, org, id, &doc, now));
+  MV_RETURN_IF_ERROR(txn->Commit());
+  committed_.Advance(token);
+  return token;
+}
+
+Result<ChangeToken> SourceStore::PutCustomer(const std::string& org, const core::Customer& c) {
+  return PutDocument(Collection::kCustomers, org, c.id, core::CustomerToJson(c).dump());
+}
+
+Result<ChangeToken> SourceStore::PutCarrier(const std::string& org, const core::Carrier& c) {
+  return PutDocument(Collection::kCarriers, org, c.id, core::CarrierToJson(c).dump());
+}
+
+namespace {
+template <typename T, typename Parse>
+Result<std::optional<T>> GetDocument(Database& db, std::mutex& mu, const char* table,
+                                     const std::string& org, const std::string& id,
+                                     Parse parse) {
+  std::lock_guard lock(mu);
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare(fmt::format("SELECT doc FROM {} WHERE org = ?1 AND id = ?2", table)));
+  st->Bind(1, org).Bind(2, id);
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<T>();
+  auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
+  st->Reset();
+  auto parsed = parse(json);
+  if (!parsed.ok()) return Status::Corruption(fmt::format("{} {}: {}", table, id, parsed.status().message()));
+  return std::optional<T>(std::move(parsed).value());
+}
+}  // namespace
+
+Result<std::optional<core::Shipment>> SourceStore::GetShipment(const std::string& org,
+                                                               const std::string& id) {
+  return GetDocument<core::Shipment>(*writer_, write_mu_, "shipments", org, id,
+                                     [](const nlohmann::json& j) { return core::ParseShipment(j); });
+}
+
+Result<std::optional<core::Customer>> SourceStore::GetCustomer(const std::string& org,
+                                                               const std::string& id) {
+  return GetDocument<core::Customer>(*writer_, write_mu_, "customers", org, id,
+                                     [&](const nlohmann::json& j) { return core::ParseCustomer(id, j); });
+}
+
+Result<std::optional<core::Carrier>> SourceStore::GetCarrier(const std::string& org,
+                                                             const std::string& id) {
+  return GetDocument<core::Carrier>(*writer_, write_mu_, "carriers", org, id,
+                                    [&](const nlohmann::json& j) { return core::ParseCarrier(id, j); });
+}
+
+Result<std::int64_t> SourceStore::PruneOplog() {
+  Timestamp cutoff = clock_->Now() - options_.oplog_retention;
+  ChangeToken through = 0;
+  {
+    std::lock_guard lock(write_mu_);
+    // wall_time grows with seq (one writer), so the retained entries are a suffix.
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        writer_->Prepare("SELECT seq FROM oplog WHERE wall_time >= ?1 ORDER BY seq LIMIT 1"));
+    st->Bind(1, ToMillis(cutoff));
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) {
+      through = st->ColumnInt(0) - 1;
+    } else {
+      st->Reset();
+      MV_ASSIGN_OR_RETURN(through, ReadLatestToken(*writer_));
+    }
+    st->Reset();
+  }
+  return PruneOplogThrough(through);
+}
+
+Result<std::int64_t> SourceStore::PruneOplogThrough(ChangeToken token) {
+  std::lock_guard lock(write_mu_);
+  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
+  MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*writer_));
+  if (token <= pruned) return std::int64_t{0};
+  MV_ASSIGN_OR_RETURN(Statement * del, writer_->Prepare("DELETE FROM oplog WHERE seq <= ?1"));
+  del->Bind(1, token);
+  MV_RETURN_IF_ERROR(del->Run());
+  std::int64_t removed = writer_->Changes();
+  MV_ASSIGN_OR_RETURN(
+      Statement * mark,
+      writer_->Prepare("INSERT INTO source_meta (key, value) VALUES ('pruned_through', ?1) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  mark->Bind(1, token);
+  MV_RETURN_IF_ERROR(mark->Run());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return removed;
+}
+
+Result<ChangeToken> SourceStore::PrunedThrough() {
+  std::lock_guard lock(write_mu_);
+  return ReadPrunedThrough(*writer_);
+}
+
+Result<std::unique_ptr<core::ChangeSource>> SourceStore::NewChangeSource() {
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
+  return std::unique_ptr<core::ChangeSource>(new OplogChangeSource(std::move(db), &committed_));
+}
+
+Result<ChangeToken> SourceStore::ScanShipments(
+    const std::optional<std::string>& org,
+    const std::function<Status(const core::SourceDocument&)>& fn) {
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
+  MV_ASSIGN_OR_RETURN(auto txn, db->BeginRead());
+  // The token and the documents come from the same read transaction: the snapshot is
+  // exactly the state after that token.
+  MV_ASSIGN_OR_RETURN(ChangeToken token, ReadLatestToken(*db));
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db->Prepare(org ? "SELECT org, id, doc FROM shipments WHERE org = ?1"
+                                      : "SELECT org, id, doc FROM shipments"));
+  if (org) st->Bind(1, *org);
+  core::SourceDocument doc;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    doc.org = st->ColumnText(0);
+    doc.id = st->ColumnText(1);
+    doc.json = st->ColumnText(2);
+    Status s = fn(doc);
+    if (!s.ok()) {
+      st->Reset();
+      return s;
+    }
+  }
+  st->Reset();
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return token;
+}
+
+}  // namespace mv::storage::sqlite

@@ -1,0 +1,454 @@
+#include "storage/sqlite/view_store.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/time.h"
+
+namespace mv::storage::sqlite {
+namespace {
+
+using core::ChangeToken;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS mv_catalog (
+  view TEXT PRIMARY KEY, version INTEGER NOT NULL, physical_table TEXT NOT NULL,
+  generation INTEGER NOT NULL, built_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mv_checkpoint (
+  id INTEGER PRIMARY KEY CHECK (id = 1), token INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mv_dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, token INTEGER NOT NULL, collection TEXT NOT NULL,
+  org TEXT NOT NULL, document_id TEXT NOT NULL, reason TEXT NOT NULL, document TEXT,
+  created_at INTEGER NOT NULL);
+)sql";
+
+std::string TableName(const std::string& view, int version, std::int64_t generation) {
+  return fmt::format("{}__v{}_g{}", view, version, generation);
+}
+
+Status CreateListTable(Database& db, const std::string& t) {
+  return db.Exec(fmt::format(R"sql(
+CREATE TABLE {0} (
+  org TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, carrier_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL, sla_status TEXT NOT NULL, sla_next_change_at INTEGER,
+  created_at INTEGER NOT NULL, reference TEXT NOT NULL, row TEXT NOT NULL,
+  PRIMARY KEY (org, id));
+CREATE INDEX {0}_by_created ON {0} (org, created_at, id);
+CREATE INDEX {0}_by_status ON {0} (org, status, created_at, id);
+CREATE INDEX {0}_by_customer ON {0} (org, customer_id, created_at, id);
+CREATE INDEX {0}_by_carrier ON {0} (org, carrier_id, created_at, id);
+CREATE INDEX {0}_by_sla ON {0} (org, sla_status, created_at, id);
+CREATE INDEX {0}_by_reference ON {0} (org, reference);
+CREATE INDEX {0}_sla_due ON {0} (sla_next_change_at) WHERE sla_next_change_at IS NOT NULL;
+)sql",
+                                 t));
+}
+
+Status CreateAggregateTable(Database& db, const core::AggregateViewSpec& spec,
+                            const std::string& t) {
+  std::string cols;
+  std::string keys;
+  for (const auto& k : spec.key_columns) {
+    cols += fmt::format("{} TEXT NOT NULL, ", k);
+    keys += (keys.empty() ? "" : ", ") + k;
+  }
+  for (const auto& m : spec.measure_columns) cols += fmt::format("{} INTEGER NOT NULL, ", m);
+  return db.Exec(fmt::format(
+      "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({}))", t, cols, keys));
+}
+
+Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
+                                        std::int64_t generation) {
+  PhysicalTables tables;
+  tables.shipment_list =
+      TableName(core::ViewSet::kShipmentList, core::kShipmentListSchemaVersion, generation);
+  MV_RETURN_IF_ERROR(CreateListTable(db, tables.shipment_list));
+  for (const auto& v : views.aggregates()) {
+    std::string t = TableName(v->spec().name, v->spec().version, generation);
+    MV_RETURN_IF_ERROR(CreateAggregateTable(db, v->spec(), t));
+    tables.aggregates[v->spec().name] = t;
+  }
+  return tables;
+}
+
+Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
+                    std::int64_t generation, Timestamp now) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare("INSERT INTO mv_catalog (view, version, physical_table, generation, built_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (view) DO UPDATE SET "
+                 "version = excluded.version, physical_table = excluded.physical_table, "
+                 "generation = excluded.generation, built_at = excluded.built_at"));
+  auto put = [&](const std::string& view, const std::string& table) -> Status {
+    st->Reset();
+    st->Bind(1, view).Bind(2, views.VersionOf(view)).Bind(3, table).Bind(4, generation);
+    st->Bind(5, ToMillis(now));
+    return st->Run();
+  };
+  MV_RETURN_IF_ERROR(put(core::ViewSet::kShipmentList, tables.shipment_list));
+  for (const auto& [view, table] : tables.aggregates) MV_RETURN_IF_ERROR(put(view, table));
+  return Status::Ok();
+}
+
+Status SetCheckpoint(Database& db, ChangeToken token, Timestamp now) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare("INSERT INTO mv_checkpoint (id, token, updated_at) VALUES (1, ?1, ?2) "
+                 "ON CONFLICT (id) DO UPDATE SET token = excluded.token, "
+                 "updated_at = excluded.updated_at"));
+  st->Bind(1, token).Bind(2, ToMillis(now));
+  return st->Run();
+}
+
+Status DropTables(Database& db, const PhysicalTables& tables) {
+  MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + tables.shipment_list));
+  for (const auto& [view, table] : tables.aggregates) {
+    MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + table));
+  }
+  return Status::Ok();
+}
+
+Status UpsertListRows(Database& db, const std::string& table,
+                      const std::vector<core::ShipmentRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare(fmt::format(
+          "INSERT INTO {} (org, id, status, carrier_id, customer_id, sla_status, "
+          "sla_next_change_at, created_at, reference, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+          "?8, ?9, ?10) ON CONFLICT (org, id) DO UPDATE SET status = excluded.status, "
+          "carrier_id = excluded.carrier_id, customer_id = excluded.customer_id, "
+          "sla_status = excluded.sla_status, sla_next_change_at = excluded.sla_next_change_at, "
+          "created_at = excluded.created_at, reference = excluded.reference, row = excluded.row",
+          table)));
+  for (const auto& r : rows) {
+    st->Reset();
+    const auto& s = r.shipment;
+    st->Bind(1, r.org).Bind(2, s.id).Bind(3, core::ToString(s.status)).Bind(4, s.carrier_id);
+    st->Bind(5, s.customer_id).Bind(6, core::ToString(r.sla.status));
+    if (r.sla.next_change_at) st->Bind(7, ToMillis(*r.sla.next_change_at)); else st->BindNull(7);
+    st->Bind(8, ToMillis(s.created_at)).Bind(9, s.reference).Bind(10, core::RowToJson(r).dump());
+    MV_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+Status DeleteListRows(Database& db, const std::string& table,
+                      const std::vector<core::ShipmentKey>& keys) {
+  if (keys.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare(fmt::format("DELETE FROM {} WHERE org = ?1 AND id = ?2", table)));
+  for (const auto& k : keys) {
+    st->Reset();
+    st->Bind(1, k.org).Bind(2, k.id);
+    MV_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
+                            const std::string& table,
+                            const std::vector<core::AggregateDelta>& deltas) {
+  std::string cols, params, updates, where;
+  int p = 1;
+  for (const auto& k : spec.key_columns) {
+    cols += k + ", ";
+    params += fmt::format("?{}, ", p);
+    where += fmt::format("{}{} = ?{}", where.empty() ? "" : " AND ", k, p);
+    ++p;
+  }
+  int first_measure = p;
+  for (const auto& m : spec.measure_columns) {
+    cols += m + ", ";
+    params += fmt::format("?{}, ", p++);
+    updates += (updates.empty() ? "" : ", ") + m + " = " + m + " + excluded." + m;
+  }
+  std::string keys;
+  for (const auto& k : spec.key_columns) keys += (keys.empty() ? "" : ", ") + k;
+  MV_ASSIGN_OR_RETURN(
+      Statement * up,
+      db.Prepare(fmt::format("INSERT INTO {} ({}_schema_version) VALUES ({}?{}) ON CONFLICT ({}) "
+                             "DO UPDATE SET {}",
+                             table, cols, params, p, keys, updates)));
+  MV_ASSIGN_OR_RETURN(
+      Statement * del,
+      db.Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
+                             spec.measure_columns.front())));
+  for (const auto& d : deltas) {
+    up->Reset();
+    int i = 1;
+    for (const auto& k : d.key) up->Bind(i++, k);
+    for (auto m : d.measures) up->Bind(i++, m);
+    up->Bind(first_measure + static_cast<int>(spec.measure_columns.size()), spec.version);
+    MV_RETURN_IF_ERROR(up->Run());
+    if (d.measures.front() < 0) {
+      del->Reset();
+      int j = 1;
+      for (const auto& k : d.key) del->Bind(j++, k);
+      MV_RETURN_IF_ERROR(del->Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& letters,
+                        Timestamp now) {
+  if (letters.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare("INSERT INTO mv_dead_letters (token, collection, org, document_id, reason, "
+                 "document, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  for (const auto& l : letters) {
+    st->Reset();
+    st->Bind(1, l.token).Bind(2, core::ToString(l.collection)).Bind(3, l.org);
+    st->Bind(4, l.document_id).Bind(5, l.reason).Bind(6, l.document).Bind(7, ToMillis(now));
+    MV_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteViewChanges(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
+                        const core::ViewBatch& batch) {
+  MV_RETURN_IF_ERROR(UpsertListRows(db, tables.shipment_list, batch.list_upserts));
+  MV_RETURN_IF_ERROR(DeleteListRows(db, tables.shipment_list, batch.list_deletes));
+  for (const auto& [view, deltas] : batch.aggregate_deltas) {
+    const core::AggregateView* def = views.FindAggregate(view);
+    auto table = tables.aggregates.find(view);
+    if (def == nullptr || table == tables.aggregates.end()) {
+      return Status::Internal("batch names unknown view " + view);
+    }
+    MV_RETURN_IF_ERROR(ApplyAggregateDeltas(db, def->spec(), table->second, deltas));
+  }
+  return Status::Ok();
+}
+
+Result<PhysicalTables> ReadCatalog(Database& db) {
+  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare("SELECT view, physical_table FROM mv_catalog"));
+  PhysicalTables tables;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    std::string view = st->ColumnText(0);
+    if (view == core::ViewSet::kShipmentList) {
+      tables.shipment_list = st->ColumnText(1);
+    } else {
+      tables.aggregates[view] = st->ColumnText(1);
+    }
+  }
+  st->Reset();
+  if (tables.shipment_list.empty()) return Status::NotFound("the view catalog is empty");
+  return tables;
+}
+
+Result<std::unique_ptr<SqliteViewStore>> SqliteViewStore::Open(const std::string& path,
+                                                               const core::ViewSet* views,
+                                                               const Clock* clock) {
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
+  MV_RETURN_IF_ERROR(db->Exec(kSchema));
+  std::unique_ptr<SqliteViewStore> store(new SqliteViewStore(std::move(db), views, clock));
+  MV_RETURN_IF_ERROR(store->LoadCatalog());
+  MV_ASSIGN_OR_RETURN(ChangeToken token, store->Checkpoint());
+  store->applied_.Reset(token);
+  return store;
+}
+
+Status SqliteViewStore::LoadCatalog() {
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+  auto tables = ReadCatalog(*db_);
+  if (!tables.ok() && tables.status().code() != StatusCode::kNotFound) return tables.status();
+  if (tables.ok()) {
+    MV_ASSIGN_OR_RETURN(Statement * st,
+                        db_->Prepare("SELECT view, version, generation FROM mv_catalog"));
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      std::string view = st->ColumnText(0);
+      int want = views_->VersionOf(view);
+      if (want != st->ColumnInt(1)) {
+        int have = static_cast<int>(st->ColumnInt(1));
+        st->Reset();
+        return Status::InvalidArgument(fmt::format(
+            "{} in views.db is at definition version {}, this build maintains version {}; "
+            "rebuild the views into a new data folder",
+            view, have, want));
+      }
+      generation_ = std::max<std::int64_t>(generation_, st->ColumnInt(2));
+    }
+    st->Reset();
+    tables_ = std::move(tables).value();
+    for (const auto& name : views_->Names()) {
+      if (name != core::ViewSet::kShipmentList && !tables_.aggregates.count(name)) {
+        return Status::InvalidArgument(name + " is missing from the view catalog");
+      }
+    }
+  } else {
+    generation_ = 1;
+    MV_ASSIGN_OR_RETURN(tables_, CreateViewTables(*db_, *views_, generation_));
+    MV_RETURN_IF_ERROR(WriteCatalog(*db_, *views_, tables_, generation_, clock_->Now()));
+    MV_RETURN_IF_ERROR(SetCheckpoint(*db_, 0, clock_->Now()));
+  }
+  // Drop shadow tables an interrupted rebuild left behind.
+  std::vector<std::string> orphans;
+  {
+    MV_ASSIGN_OR_RETURN(Statement * st,
+                        db_->Prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                     "name LIKE 'mv\\_%\\_\\_v%' ESCAPE '\\' AND name NOT IN "
+                                     "(SELECT physical_table FROM mv_catalog)"));
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      orphans.push_back(st->ColumnText(0));
+    }
+    st->Reset();
+  }
+  for (const auto& t : orphans) MV_RETURN_IF_ERROR(db_->Exec("DROP TABLE " + t));
+  return txn->Commit();
+}
+
+Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
+    const core::ShipmentKey& key) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
+                               tables_.shipment_list)));
+  st->Bind(1, key.org).Bind(2, key.id);
+  MV_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) return std::optional<core::ShipmentRow>();
+  auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
+  st->Reset();
+  MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
+  return std::optional<core::ShipmentRow>(std::move(row));
+}
+
+Result<ChangeToken> SqliteViewStore::Checkpoint() {
+  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare("SELECT token FROM mv_checkpoint WHERE id = 1"));
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  ChangeToken token = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return token;
+}
+
+Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
+  if (!batch.HasViewChanges() && batch.dead_letters.empty() && !batch.token) return Status::Ok();
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+  MV_RETURN_IF_ERROR(WriteViewChanges(*db_, *views_, tables_, batch));
+  MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
+  if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
+  MV_RETURN_IF_ERROR(txn->Commit());
+  if (batch.token) applied_.Advance(*batch.token);
+  return Status::Ok();
+}
+
+Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestamp now,
+                                                                        size_t limit) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format("SELECT org, row FROM {} WHERE sla_next_change_at <= ?1 "
+                               "ORDER BY sla_next_change_at LIMIT ?2",
+                               tables_.shipment_list)));
+  st->Bind(1, ToMillis(now)).Bind(2, static_cast<std::int64_t>(limit));
+  std::vector<core::ShipmentRow> rows;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    auto row = core::RowFromJson(st->ColumnText(0), nlohmann::json::parse(st->ColumnView(1),
+                                                                          nullptr, false));
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    rows.push_back(std::move(row).value());
+  }
+  st->Reset();
+  return rows;
+}
+
+// A rebuild fills tables of the next generation; Commit points the catalog at them and
+// drops the old ones, in one transaction.
+class SqliteViewRebuild final : public core::ViewRebuild {
+ public:
+  SqliteViewRebuild(SqliteViewStore* store, PhysicalTables shadow, std::int64_t generation)
+      : store_(store), shadow_(std::move(shadow)), generation_(generation) {}
+
+  ~SqliteViewRebuild() override {
+    if (!committed_) (void)DropTables(*store_->db_, shadow_);
+  }
+
+  Status Write(const core::ViewBatch& chunk) override {
+    Database& db = *store_->db_;
+    MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+    MV_RETURN_IF_ERROR(WriteViewChanges(db, *store_->views_, shadow_, chunk));
+    MV_RETURN_IF_ERROR(WriteDeadLetters(db, chunk.dead_letters, store_->clock_->Now()));
+    return txn->Commit();
+  }
+
+  Status Commit(ChangeToken token) override {
+    Database& db = *store_->db_;
+    Timestamp now = store_->clock_->Now();
+    {
+      MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+      MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, shadow_, generation_, now));
+      MV_RETURN_IF_ERROR(SetCheckpoint(db, token, now));
+      db.ForgetStatements();
+      MV_RETURN_IF_ERROR(DropTables(db, store_->tables_));
+      MV_RETURN_IF_ERROR(txn->Commit());
+    }
+    committed_ = true;
+    store_->tables_ = shadow_;
+    store_->generation_ = generation_;
+    store_->applied_.Reset(token);
+    return Status::Ok();
+  }
+
+ private:
+  SqliteViewStore* store_;
+  PhysicalTables shadow_;
+  std::int64_t generation_;
+  bool committed_ = false;
+};
+
+Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild() {
+  std::int64_t generation = generation_ + 1;
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+  MV_ASSIGN_OR_RETURN(PhysicalTables shadow, CreateViewTables(*db_, *views_, generation));
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return std::unique_ptr<core::ViewRebuild>(new SqliteViewRebuild(this, shadow, generation));
+}
+
+Result<std::string> DumpTable(Database& db, const std::string& table) {
+  MV_ASSIGN_OR_RETURN(Statement * info,
+                      db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid"));
+  info->Bind(1, table);
+  std::vector<std::string> cols;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, info->Step());
+    if (!row) break;
+    cols.push_back(info->ColumnText(0));
+  }
+  info->Reset();
+  if (cols.empty()) return Status::NotFound("no table " + table);
+  std::string select;
+  for (const auto& c : cols) {
+    select += (select.empty() ? "" : " || '|' || ") + fmt::format("quote({})", c);
+  }
+  // Ordering by every column, key columns first, is a total order.
+  std::string sql =
+      fmt::format("SELECT {} FROM {} ORDER BY {}", select, table, fmt::join(cols, ", "));
+  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare(sql));
+  std::string out;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out += st->ColumnView(0);
+    out += '\n';
+  }
+  st->Reset();
+  return out;
+}
+
+}  // namespace mv::storage::sqlite

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/watermark.h"
+#include "core/interfaces.h"
+#include "core/view_set.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace mv::storage::sqlite {
+
+// Physical table names of the live views, as the catalog records them.
+struct PhysicalTables {
+  std::string shipment_list;
+  std::map<std::string, std::string> aggregates;  // view name -> table
+};
+
+// The embedded view store, `views.db`: one physical table per view (named by the catalog
+// `mv_catalog`), the checkpoint, the dead letters. Implements the worker's side; readers
+// use ViewQueries on their own connections.
+//
+// Not thread-safe: owned by the one worker thread. `applied()` may be read and waited on
+// from any thread.
+class SqliteViewStore final : public core::ViewStore {
+ public:
+  // Opens (creating when new) views.db and its catalog; drops shadow tables left behind
+  // by an interrupted rebuild. FailedPrecondition-like InvalidArgument when the stored
+  // views were built by a different definition version.
+  static Result<std::unique_ptr<SqliteViewStore>> Open(const std::string& path,
+                                                       const core::ViewSet* views,
+                                                       const Clock* clock);
+
+  Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& key) override;
+  Result<core::ChangeToken> Checkpoint() override;
+  Status Apply(const core::ViewBatch& batch) override;
+  Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override;
+  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild() override;
+
+  // The checkpoint as of the last commit of this process; waitable (read-your-writes).
+  const Watermark& applied() const { return applied_; }
+  Watermark& applied() { return applied_; }
+
+  const PhysicalTables& tables() const { return tables_; }
+  Database& db() { return *db_; }
+
+ private:
+  friend class SqliteViewRebuild;
+  SqliteViewStore(std::unique_ptr<Database> db, const core::ViewSet* views, const Clock* clock)
+      : db_(std::move(db)), views_(views), clock_(clock) {}
+  Status LoadCatalog();
+
+  std::unique_ptr<Database> db_;
+  const core::ViewSet* views_;
+  const Clock* clock_;
+  PhysicalTables tables_;
+  std::int64_t generation_ = 0;
+  Watermark applied_;
+};
+
+// Writes `batch`'s view changes into `tables` (inside the caller's transaction).
+Status WriteViewChanges(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
+                        const core::ViewBatch& batch);
+
+// Reads the catalog. NotFound when the catalog is empty.
+Result<PhysicalTables> ReadCatalog(Database& db);
+
+// Rows of a table ordered by its key, one line each; for tests and reconciliation.
+Result<std::string> DumpTable(Database& db, const std::string& table);
+
+}  // namespace mv::storage::sqlite
