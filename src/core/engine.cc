@@ -109,6 +109,11 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
   batch.token = token;
   batch.events = events_;
   batch.oldest_event_by_org = std::move(oldest_event_by_org_);
+  touched_.clear();
+  sums_.clear();
+  dead_letters_.clear();
+  oldest_event_by_org_.clear();
+  events_ = 0;
   return batch;
 }
 

@@ -36,7 +36,8 @@ class BatchBuilder {
   // InvalidArgument of a document that cannot be projected.
   Status AddSnapshot(const SourceDocument& doc);
 
-  // The consolidated batch; `token` becomes its checkpoint when given.
+  // The consolidated batch; `token` becomes its checkpoint when given. Leaves the builder
+  // empty, ready for the next batch.
   ViewBatch Finish(std::optional<ChangeToken> token);
 
   size_t touched() const { return touched_.size(); }

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "base/result.h"
+
+namespace mv::app {
+
+// Every knob of viya-mv, with its default. Sources, later ones winning: the defaults
+// below, a TOML file (--config), then environment variables VIYA_MV_<SECTION>_<KEY>
+// (upper case, e.g. VIYA_MV_HTTP_LISTEN, VIYA_MV_STREAM_BATCH_MAX_EVENTS).
+struct Config {
+  std::string data_dir = "./data";  // [main] data_dir / VIYA_MV_DATA_DIR
+
+  struct Http {
+    std::string listen = "127.0.0.1:8080";
+    int threads = 8;
+    std::int64_t max_body_bytes = 8 << 20;       // larger request bodies get 413
+    std::int64_t min_token_timeout_ms = 2000;     // bounded wait of ?minToken=, then 504
+    std::int64_t ready_max_lag_events = 10000;    // /readyz fails above this lag
+  } http;
+
+  struct Stream {
+    std::int64_t batch_max_events = 2000;
+    std::int64_t batch_max_wait_ms = 2;
+    std::int64_t idle_wait_ms = 100;
+  } stream;
+
+  struct Oplog {
+    std::int64_t retention_hours = 24;
+    std::int64_t prune_interval_seconds = 60;
+  } oplog;
+
+  struct Sla {
+    std::int64_t at_risk_window_minutes = 240;
+    std::int64_t tick_interval_ms = 1000;
+  } sla;
+
+  struct Log {
+    std::string level = "info";  // trace, debug, info, warn, error
+  } log;
+};
+
+// Reads `path` (TOML; empty path: defaults only), then applies `env` overrides.
+// InvalidArgument naming the key for an unknown key, a wrong type or a bad value.
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env);
+// The process environment's VIYA_MV_* variables.
+std::map<std::string, std::string> ViyaEnvironment();
+// The effective configuration as a TOML document that LoadConfig reads back unchanged.
+std::string ConfigToToml(const Config& config);
+
+}  // namespace mv::app

@@ -1,0 +1,154 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace mv::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+}  // namespace
+
+StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views)
+    : views_(std::move(views)),
+      lag_(BuildGauge()
+               .Name("viya_mv_change_stream_lag_events")
+               .Help("Changes committed to the source but not yet applied to the view")
+               .Register(r)),
+      staleness_(BuildGauge()
+                     .Name("viya_mv_staleness_seconds")
+                     .Help("Age of the oldest change not yet applied to the view, per org")
+                     .Register(r)),
+      errors_(BuildCounter()
+                  .Name("viya_mv_error_total")
+                  .Help("Errors of view maintenance, by view and kind")
+                  .Register(r)),
+      refresh_(BuildHistogram()
+                   .Name("viya_mv_refresh_duration_seconds")
+                   .Help("Time to refresh a view: one micro-batch (incremental) or a rebuild (full)")
+                   .Register(r)),
+      events_applied_(BuildCounter()
+                          .Name("viya_mv_events_applied_total")
+                          .Help("Change events applied to the views")
+                          .Register(r)
+                          .Add({})),
+      batches_applied_(BuildCounter()
+                           .Name("viya_mv_batches_applied_total")
+                           .Help("Micro-batches committed")
+                           .Register(r)
+                           .Add({})),
+      batch_size_(BuildHistogram()
+                      .Name("viya_mv_batch_events")
+                      .Help("Change events per micro-batch")
+                      .Register(r)
+                      .Add({}, Histogram::BucketBoundaries{1, 2, 5, 10, 25, 50, 100, 250, 500,
+                                                           1000, 2500, 5000, 10000})),
+      visible_latency_(BuildHistogram()
+                           .Name("viya_mv_write_to_visible_seconds")
+                           .Help("From a change's commit in the source to its commit in the views")
+                           .Register(r)
+                           .Add({}, LatencyBuckets())) {
+  for (const auto& v : views_) {
+    lag_.Add({{"mv", v}}).Set(0);
+    for (const char* type : {"incremental", "full"}) {
+      refresh_.Add({{"mv", v}, {"type", type}}, LatencyBuckets());
+    }
+    for (const char* error : {"history_lost", "poison", "storage"}) {
+      errors_.Add({{"mv", v}, {"error", error}});
+    }
+  }
+}
+
+void StreamProbe::BatchApplied(size_t events, double seconds,
+                               const std::vector<double>& visible_lags) {
+  events_applied_.Increment(static_cast<double>(events));
+  batches_applied_.Increment();
+  batch_size_.Observe(static_cast<double>(events));
+  for (const auto& v : views_) {
+    refresh_.Add({{"mv", v}, {"type", "incremental"}}, LatencyBuckets()).Observe(seconds);
+  }
+  for (double lag : visible_lags) visible_latency_.Observe(lag);
+}
+
+void StreamProbe::SlaTickApplied(size_t rows, double seconds) {
+  (void)rows;
+  for (const auto& v : views_) {
+    refresh_.Add({{"mv", v}, {"type", "incremental"}}, LatencyBuckets()).Observe(seconds);
+  }
+}
+
+void StreamProbe::RebuildDone(double seconds) {
+  for (const auto& v : views_) {
+    refresh_.Add({{"mv", v}, {"type", "full"}}, LatencyBuckets()).Observe(seconds);
+  }
+}
+
+void StreamProbe::Error(const std::string& error, const std::string& view) {
+  if (!view.empty()) {
+    errors_.Add({{"mv", view}, {"error", error}}).Increment();
+    return;
+  }
+  for (const auto& v : views_) errors_.Add({{"mv", v}, {"error", error}}).Increment();
+}
+
+double StreamProbe::ErrorCount(const std::string& error, const std::string& view) const {
+  return errors_.Add({{"mv", view}, {"error", error}}).Value();
+}
+
+void StreamProbe::SetLag(std::int64_t events) {
+  for (const auto& v : views_) lag_.Add({{"mv", v}}).Set(static_cast<double>(events));
+}
+
+void StreamProbe::SetStaleness(const std::map<std::string, double>& seconds_by_org) {
+  std::lock_guard lock(mu_);
+  for (const auto& [org, s] : seconds_by_org) known_orgs_.insert(org);
+  for (const auto& org : known_orgs_) {
+    auto it = seconds_by_org.find(org);
+    double value = it == seconds_by_org.end() ? 0.0 : it->second;
+    for (const auto& v : views_) staleness_.Add({{"mv", v}, {"org", org}}).Set(value);
+  }
+}
+
+HttpProbe::HttpProbe(prometheus::Registry& r)
+    : requests_(BuildCounter()
+                    .Name("viya_mv_http_requests_total")
+                    .Help("HTTP requests by method, route and status")
+                    .Register(r)),
+      duration_(BuildHistogram()
+                    .Name("viya_mv_http_request_duration_seconds")
+                    .Help("HTTP request handling time by route")
+                    .Register(r)) {}
+
+void HttpProbe::Request(const std::string& method, const std::string& route, int status,
+                        double seconds) {
+  requests_.Add({{"method", method}, {"route", route}, {"status", std::to_string(status)}})
+      .Increment();
+  duration_.Add({{"method", method}, {"route", route}}, LatencyBuckets()).Observe(seconds);
+}
+
+Metrics::Metrics(std::vector<std::string> views)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      stream_(std::make_unique<StreamProbe>(*registry_, std::move(views))),
+      http_(std::make_unique<HttpProbe>(*registry_)) {}
+
+void Metrics::OnCollect(std::function<void()> hook) {
+  std::lock_guard lock(hooks_mu_);
+  hooks_.push_back(std::move(hook));
+}
+
+std::string Metrics::Serialize() {
+  {
+    std::lock_guard lock(hooks_mu_);
+    for (auto& hook : hooks_) hook();
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace mv::metrics

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "base/clock.h"
+
+namespace mv::metrics {
+
+// Metrics of the stream worker and the views it maintains (DESIGN.md section 6).
+// Thread-safe.
+class StreamProbe {
+ public:
+  StreamProbe(prometheus::Registry& registry, std::vector<std::string> views);
+
+  // One micro-batch committed: `events` consumed, `seconds` from read to commit,
+  // `visible_lags` seconds from each event's write to its commit.
+  void BatchApplied(size_t events, double seconds, const std::vector<double>& visible_lags);
+  void SlaTickApplied(size_t rows, double seconds);
+  void RebuildDone(double seconds);
+  // error: history_lost | poison | storage | internal. An empty view means all views.
+  void Error(const std::string& error, const std::string& view = "");
+  void SetLag(std::int64_t events);
+  // Per-org staleness: seconds since the oldest change not yet applied; orgs not named
+  // are fresh (0).
+  void SetStaleness(const std::map<std::string, double>& seconds_by_org);
+  double ErrorCount(const std::string& error, const std::string& view) const;
+
+ private:
+  std::vector<std::string> views_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& staleness_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Family<prometheus::Histogram>& refresh_;
+  prometheus::Counter& events_applied_;
+  prometheus::Counter& batches_applied_;
+  prometheus::Histogram& batch_size_;
+  prometheus::Histogram& visible_latency_;
+  mutable std::mutex mu_;
+  std::set<std::string> known_orgs_;  // guarded by mu_
+};
+
+// Metrics of the HTTP API. Thread-safe.
+class HttpProbe {
+ public:
+  explicit HttpProbe(prometheus::Registry& registry);
+  // `route` is the pattern ("/v1/shipments/{id}"), never the raw path.
+  void Request(const std::string& method, const std::string& route, int status, double seconds);
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+};
+
+// The process's metric registry and its probes. Thread-safe.
+class Metrics {
+ public:
+  explicit Metrics(std::vector<std::string> views);
+
+  StreamProbe& stream() { return *stream_; }
+  HttpProbe& http() { return *http_; }
+  prometheus::Registry& registry() { return *registry_; }
+
+  // Runs before every Serialize(), to refresh gauges that are read on demand.
+  void OnCollect(std::function<void()> hook);
+  // The Prometheus text exposition format.
+  std::string Serialize();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<StreamProbe> stream_;
+  std::unique_ptr<HttpProbe> http_;
+  std::mutex hooks_mu_;
+  std::vector<std::function<void()>> hooks_;  // guarded by hooks_mu_
+};
+
+}  // namespace mv::metrics

@@ -1,0 +1,169 @@
+#include "worker/stream_worker.h"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace mv::worker {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+StreamWorker::StreamWorker(core::ChangeSource* source, core::SourceReader* snapshots,
+                           core::ViewStore* store, const core::ViewSet* views,
+                           core::ProjectionOptions projection, const Clock* clock,
+                           metrics::StreamProbe* probe, WorkerOptions options)
+    : source_(source),
+      snapshots_(snapshots),
+      store_(store),
+      views_(views),
+      projection_(projection),
+      clock_(clock),
+      probe_(probe),
+      options_(options) {}
+
+Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
+  auto started = std::chrono::steady_clock::now();
+  core::BatchBuilder builder(*views_, projection_, store_, clock_->Now());
+  for (const auto& e : events) MV_RETURN_IF_ERROR(builder.Add(e));
+  core::ViewBatch batch = builder.Finish(events.back().token);
+  MV_RETURN_IF_ERROR(store_->Apply(batch));
+  checkpoint_.store(events.back().token);
+
+  Timestamp committed = clock_->Now();
+  std::vector<double> lags;
+  lags.reserve(events.size());
+  for (const auto& e : events) {
+    lags.push_back(std::chrono::duration<double>(committed - e.wall_time).count());
+  }
+  if (probe_) {
+    probe_->BatchApplied(events.size(), SecondsSince(started), lags);
+    for (const auto& letter : batch.dead_letters) {
+      probe_->Error("poison", core::ViewSet::kShipmentList);
+      spdlog::warn("dead letter: {} {}/{} at token {}: {}", core::ToString(letter.collection),
+                   letter.org, letter.document_id, letter.token, letter.reason);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<size_t> StreamWorker::Step(Millis wait) {
+  if (!checkpoint_loaded_) {
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token, store_->Checkpoint());
+    checkpoint_.store(token);
+    checkpoint_loaded_ = true;
+  }
+  auto events = source_->Read(checkpoint_.load(), options_.batch_max_events, wait);
+  if (!events.ok() && events.status().code() == StatusCode::kHistoryLost) {
+    if (probe_) probe_->Error("history_lost");
+    spdlog::error("change stream history lost ({}); rebuilding all views from the source",
+                  events.status().message());
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token, Rebuild());
+    spdlog::info("rebuild done; the stream resumes after token {}", token);
+    return size_t{0};
+  }
+  if (!events.ok()) return events.status();
+  std::vector<core::ChangeEvent> batch = std::move(events).value();
+  if (batch.empty()) return size_t{0};
+
+  // Linger briefly for more events so a burst is applied as one consolidated batch.
+  auto deadline = std::chrono::steady_clock::now() + options_.batch_max_wait;
+  while (batch.size() < options_.batch_max_events && options_.batch_max_wait.count() > 0) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    MV_ASSIGN_OR_RETURN(auto more, source_->Read(batch.back().token,
+                                                 options_.batch_max_events - batch.size(), left));
+    if (more.empty()) break;
+    for (auto& e : more) batch.push_back(std::move(e));
+  }
+  MV_RETURN_IF_ERROR(ApplyBatch(batch));
+  return batch.size();
+}
+
+Result<size_t> StreamWorker::TickSla() {
+  auto started = std::chrono::steady_clock::now();
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto due, store_->DueForSlaChange(now, options_.sla_tick_max_rows));
+  if (due.empty()) return size_t{0};
+  core::BatchBuilder builder(*views_, projection_, store_, now);
+  for (const auto& row : due) MV_RETURN_IF_ERROR(builder.Reevaluate(row));
+  core::ViewBatch batch = builder.Finish(std::nullopt);
+  MV_RETURN_IF_ERROR(store_->Apply(batch));
+  if (probe_) probe_->SlaTickApplied(due.size(), SecondsSince(started));
+  return due.size();
+}
+
+Result<core::ChangeToken> StreamWorker::Rebuild() {
+  auto started = std::chrono::steady_clock::now();
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto rebuild, store_->BeginRebuild());
+  // The shadow is filled in chunks; aggregate contributions of successive chunks add up.
+  core::BatchBuilder chunk(*views_, projection_, nullptr, now);
+  size_t rows = 0;
+  size_t poison = 0;
+  auto flush_chunk = [&]() -> Status { return rebuild->Write(chunk.Finish(std::nullopt)); };
+  MV_ASSIGN_OR_RETURN(
+      core::ChangeToken token,
+      snapshots_->ScanShipments(std::nullopt, [&](const core::SourceDocument& doc) -> Status {
+        Status s = chunk.AddSnapshot(doc);
+        if (!s.ok()) {
+          ++poison;
+          spdlog::warn("rebuild: shipment {}/{} cannot be projected: {}", doc.org, doc.id,
+                       s.message());
+          return Status::Ok();
+        }
+        if (++rows % options_.rebuild_chunk_rows == 0) {
+          MV_RETURN_IF_ERROR(flush_chunk());
+          spdlog::info("rebuild: {} shipments projected", rows);
+        }
+        return Status::Ok();
+      }));
+  MV_RETURN_IF_ERROR(flush_chunk());
+  MV_RETURN_IF_ERROR(rebuild->Commit(token));
+  checkpoint_.store(token);
+  checkpoint_loaded_ = true;
+  if (probe_) {
+    probe_->RebuildDone(SecondsSince(started));
+    for (size_t i = 0; i < poison; ++i) probe_->Error("poison", core::ViewSet::kShipmentList);
+  }
+  spdlog::info("rebuild: {} shipments in {:.2f}s, views at token {}", rows, SecondsSince(started),
+               token);
+  return token;
+}
+
+Status StreamWorker::Run() {
+  Millis backoff = options_.retry_backoff;
+  auto next_tick = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    Status status = Status::Ok();
+    auto applied = Step(options_.idle_wait);
+    if (!applied.ok()) status = applied.status();
+    if (status.ok() && std::chrono::steady_clock::now() >= next_tick) {
+      auto ticked = TickSla();
+      if (!ticked.ok()) status = ticked.status();
+      next_tick = std::chrono::steady_clock::now() + options_.sla_tick_interval;
+    }
+    if (status.ok()) {
+      healthy_.store(true);
+      backoff = options_.retry_backoff;
+      continue;
+    }
+    healthy_.store(false);
+    if (probe_) probe_->Error("storage");
+    spdlog::error("stream worker: {}; retrying in {} ms", status.ToString(), backoff.count());
+    auto until = std::chrono::steady_clock::now() + backoff;
+    while (!stop_.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(Millis(10));
+    }
+    backoff = std::min(backoff * 2, options_.retry_backoff_max);
+  }
+  healthy_.store(false);
+  return Status::Ok();
+}
+
+}  // namespace mv::worker

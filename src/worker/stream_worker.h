@@ -1,0 +1,80 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "core/engine.h"
+#include "core/interfaces.h"
+#include "core/view_set.h"
+#include "metrics/metrics.h"
+
+namespace mv::worker {
+
+struct WorkerOptions {
+  // A micro-batch closes at this many events ...
+  size_t batch_max_events = 2000;
+  // ... or this long after its first event arrived, whichever comes first.
+  Millis batch_max_wait{2};
+  // How long one idle read waits for a new change before the loop looks at the clock.
+  Millis idle_wait{100};
+  // How often the SLA ticker looks for rows whose SLA status is due to change.
+  Millis sla_tick_interval{1000};
+  size_t sla_tick_max_rows = 5000;
+  // Rows per transaction while a rebuild fills its shadow tables.
+  size_t rebuild_chunk_rows = 5000;
+  // Wait after a failed batch before retrying it; doubles up to the maximum.
+  Millis retry_backoff{100};
+  Millis retry_backoff_max{10000};
+};
+
+// The stream loop: reads micro-batches from the change source, folds them through the
+// engine and applies each, with its last token, in one view-store transaction; re-evaluates
+// rows whose SLA status changes with the clock; on HistoryLost rebuilds from a snapshot and
+// resumes from the snapshot's token. Restarting resumes from the stored checkpoint.
+//
+// Run() belongs to one thread; Stop() and the status accessors may be called from any.
+class StreamWorker {
+ public:
+  StreamWorker(core::ChangeSource* source, core::SourceReader* snapshots, core::ViewStore* store,
+               const core::ViewSet* views, core::ProjectionOptions projection, const Clock* clock,
+               metrics::StreamProbe* probe, WorkerOptions options);
+
+  // Loops until Stop(); finishes the batch in hand, then returns Ok. Errors of single
+  // batches are counted, logged and retried with back-off; they do not end the loop.
+  Status Run();
+  void Stop() { stop_.store(true); }
+
+  // One iteration (for tests and tools): reads one micro-batch (waiting up to `wait` for
+  // its first event) and applies it; handles HistoryLost by rebuilding. Returns the number
+  // of events applied.
+  Result<size_t> Step(Millis wait);
+  // Applies the SLA transitions due at the clock's now; returns the rows changed.
+  Result<size_t> TickSla();
+  // Rebuilds every view from a consistent snapshot of the source, swaps it in, and
+  // re-bases the stream on the snapshot's token. Returns that token.
+  Result<core::ChangeToken> Rebuild();
+
+  // True while Run() is reading the stream without failing.
+  bool healthy() const { return healthy_.load(); }
+  core::ChangeToken checkpoint() const { return checkpoint_.load(); }
+
+ private:
+  Status ApplyBatch(const std::vector<core::ChangeEvent>& events);
+
+  core::ChangeSource* source_;
+  core::SourceReader* snapshots_;
+  core::ViewStore* store_;
+  const core::ViewSet* views_;
+  core::ProjectionOptions projection_;
+  const Clock* clock_;
+  metrics::StreamProbe* probe_;
+  WorkerOptions options_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> healthy_{false};
+  std::atomic<core::ChangeToken> checkpoint_{0};
+  bool checkpoint_loaded_ = false;
+};
+
+}  // namespace mv::worker
