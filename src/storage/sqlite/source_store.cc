@@ -320,6 +320,22 @@ Result<ChangeToken> SourceStore::PrunedThrough() {
   return ReadPrunedThrough(*writer_);
 }
 
+Result<std::map<std::string, Timestamp>> SourceStore::OldestChangeByOrgAfter(ChangeToken after) {
+  std::lock_guard lock(write_mu_);
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      writer_->Prepare("SELECT org, MIN(wall_time) FROM oplog WHERE seq > ?1 GROUP BY org"));
+  st->Bind(1, after);
+  std::map<std::string, Timestamp> oldest;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    oldest[st->ColumnText(0)] = FromMillis(st->ColumnInt(1));
+  }
+  st->Reset();
+  return oldest;
+}
+
 Result<std::unique_ptr<core::ChangeSource>> SourceStore::NewChangeSource() {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
   return std::unique_ptr<core::ChangeSource>(new OplogChangeSource(std::move(db), &committed_));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,9 @@ class SourceStore final : public core::SourceReader {
   Result<std::int64_t> PruneOplogThrough(core::ChangeToken token);
   // The highest token no longer retained (0 when nothing was pruned).
   Result<core::ChangeToken> PrunedThrough();
+
+  // Per org, the wall time of the oldest change after `after` (for staleness metrics).
+  Result<std::map<std::string, Timestamp>> OldestChangeByOrgAfter(core::ChangeToken after);
 
   // The newest committed token, and a way to wait for a newer one.
   const Watermark& committed() const { return committed_; }

@@ -1,0 +1,148 @@
+#include "app/application.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace mv::app {
+
+Status SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("http.listen: expected HOST:PORT, got '" + listen + "'");
+  }
+  *host = listen.substr(0, colon);
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || *port < 0 || *port > 65535) throw std::out_of_range("");
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("http.listen: bad port in '" + listen + "'");
+  }
+  return Status::Ok();
+}
+
+Application::Application(Config config, const Clock* clock)
+    : config_(std::move(config)), clock_(clock), views_(core::ViewSet::Default()) {}
+
+Application::~Application() { Stop(); }
+
+Result<std::unique_ptr<Application>> Application::Open(const Config& config, const Clock* clock) {
+  std::unique_ptr<Application> app(new Application(config, clock));
+  const Config& c = app->config_;
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir, ec);
+  if (ec) return Status::IOError(fmt::format("data folder {}: {}", c.data_dir, ec.message()));
+  std::string source_path = (std::filesystem::path(c.data_dir) / "source.db").string();
+  std::string views_path = (std::filesystem::path(c.data_dir) / "views.db").string();
+
+  app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
+  storage::sqlite::SourceStore::Options source_options;
+  source_options.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
+  MV_ASSIGN_OR_RETURN(app->source_,
+                      storage::sqlite::SourceStore::Open(source_path, clock, source_options));
+  MV_ASSIGN_OR_RETURN(app->change_source_, app->source_->NewChangeSource());
+  MV_ASSIGN_OR_RETURN(app->view_store_,
+                      storage::sqlite::SqliteViewStore::Open(views_path, &app->views_, clock));
+  app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
+  MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
+
+  core::ProjectionOptions projection;
+  projection.sla.at_risk_window = std::chrono::minutes(c.sla.at_risk_window_minutes);
+  worker::WorkerOptions wo;
+  wo.batch_max_events = static_cast<size_t>(c.stream.batch_max_events);
+  wo.batch_max_wait = Millis(c.stream.batch_max_wait_ms);
+  wo.idle_wait = Millis(c.stream.idle_wait_ms);
+  wo.sla_tick_interval = Millis(c.sla.tick_interval_ms);
+  app->worker_ = std::make_unique<worker::StreamWorker>(
+      app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
+      projection, clock, &app->metrics_->stream(), wo);
+
+  Application* self = app.get();
+  app->metrics_->OnCollect([self] { self->RefreshStreamGauges(); });
+
+  http::ApiBackends backends;
+  backends.source = app->source_.get();
+  backends.queries = app->queries_.get();
+  backends.keys = app->keys_.get();
+  backends.applied = &app->view_store_->applied();
+  backends.metrics = app->metrics_.get();
+  backends.readiness = [self] {
+    http::Readiness r;
+    r.stream_connected = self->worker_->healthy();
+    r.lag_events = self->source_->committed().Get() - self->view_store_->applied().Get();
+    return r;
+  };
+  http::ApiOptions api_options;
+  api_options.threads = c.http.threads;
+  api_options.max_body_bytes = c.http.max_body_bytes;
+  api_options.min_token_timeout = Millis(c.http.min_token_timeout_ms);
+  api_options.ready_max_lag_events = c.http.ready_max_lag_events;
+  app->api_ = std::make_unique<http::ApiServer>(backends, api_options);
+  return app;
+}
+
+void Application::RefreshStreamGauges() {
+  core::ChangeToken applied = view_store_->applied().Get();
+  std::int64_t lag = source_->committed().Get() - applied;
+  metrics_->stream().SetLag(lag < 0 ? 0 : lag);
+  std::map<std::string, double> staleness;
+  if (lag > 0) {
+    auto oldest = source_->OldestChangeByOrgAfter(applied);
+    if (oldest.ok()) {
+      Timestamp now = clock_->Now();
+      for (const auto& [org, t] : *oldest) {
+        staleness[org] = std::max(0.0, std::chrono::duration<double>(now - t).count());
+      }
+    }
+  }
+  metrics_->stream().SetStaleness(staleness);
+}
+
+void Application::PruneLoop() {
+  auto interval = std::chrono::seconds(config_.oplog.prune_interval_seconds);
+  auto next = std::chrono::steady_clock::now();
+  while (!stopping_.load()) {
+    if (std::chrono::steady_clock::now() >= next) {
+      auto removed = source_->PruneOplog();
+      if (!removed.ok()) {
+        spdlog::error("oplog pruning failed: {}", removed.status().ToString());
+      } else if (*removed > 0) {
+        spdlog::info("oplog: pruned {} entries older than {} h", *removed,
+                     config_.oplog.retention_hours);
+      }
+      next = std::chrono::steady_clock::now() + interval;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Status Application::Start() {
+  std::string host;
+  int port = 0;
+  MV_RETURN_IF_ERROR(SplitHostPort(config_.http.listen, &host, &port));
+  MV_RETURN_IF_ERROR(api_->Start(host, port));
+  worker_thread_ = std::thread([this] {
+    Status s = worker_->Run();
+    if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
+  });
+  pruner_thread_ = std::thread([this] { PruneLoop(); });
+  started_ = true;
+  spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
+               api_->port(), config_.data_dir, view_store_->applied().Get());
+  return Status::Ok();
+}
+
+void Application::Stop() {
+  if (!started_) return;
+  started_ = false;
+  stopping_.store(true);
+  api_->Stop();
+  worker_->Stop();
+  if (worker_thread_.joinable()) worker_thread_.join();
+  if (pruner_thread_.joinable()) pruner_thread_.join();
+  spdlog::info("viya-mv stopped; views at token {}", view_store_->applied().Get());
+}
+
+}  // namespace mv::app

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "app/config.h"
+#include "base/clock.h"
+#include "core/view_set.h"
+#include "http/api_server.h"
+#include "metrics/metrics.h"
+#include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/source_store.h"
+#include "storage/sqlite/view_queries.h"
+#include "storage/sqlite/view_store.h"
+#include "worker/stream_worker.h"
+
+namespace mv::app {
+
+// Everything one `viya-mv serve` process runs, wired together: the embedded source and
+// view stores in the data folder, the stream worker (with the SLA ticker), the oplog
+// pruner, metrics and the HTTP API.
+//
+// Open() then Start(); Stop() shuts down gracefully: the API stops accepting requests,
+// the worker finishes the batch in hand and commits it. Start/Stop from one thread.
+class Application {
+ public:
+  static Result<std::unique_ptr<Application>> Open(const Config& config, const Clock* clock);
+  ~Application();
+
+  Status Start();
+  void Stop();
+
+  int http_port() const { return api_ ? api_->port() : 0; }
+  storage::sqlite::SourceStore& source() { return *source_; }
+  storage::sqlite::ApiKeyStore& keys() { return *keys_; }
+  storage::sqlite::SqliteViewStore& views() { return *view_store_; }
+  worker::StreamWorker& worker() { return *worker_; }
+  metrics::Metrics& metrics() { return *metrics_; }
+  const Config& config() const { return config_; }
+
+ private:
+  Application(Config config, const Clock* clock);
+  void RefreshStreamGauges();
+  void PruneLoop();
+
+  Config config_;
+  const Clock* clock_;
+  core::ViewSet views_;
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<storage::sqlite::SourceStore> source_;
+  std::unique_ptr<core::ChangeSource> change_source_;
+  std::unique_ptr<storage::sqlite::SqliteViewStore> view_store_;
+  std::unique_ptr<storage::sqlite::ViewQueryPool> queries_;
+  std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
+  std::unique_ptr<worker::StreamWorker> worker_;
+  std::unique_ptr<http::ApiServer> api_;
+  std::thread worker_thread_;
+  std::thread pruner_thread_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+};
+
+// Splits "host:port"; InvalidArgument otherwise.
+Status SplitHostPort(const std::string& listen, std::string* host, int* port);
+
+}  // namespace mv::app

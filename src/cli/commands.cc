@@ -1,0 +1,220 @@
+#include "cli/commands.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/application.h"
+#include "app/config.h"
+#include "sim/simulator.h"
+
+namespace mv::cli {
+namespace {
+
+// Flags shared by commands that run the service.
+struct ServeFlags {
+  std::string data_dir;
+  std::string http;
+  std::string config_file;
+  bool print_config = false;
+};
+
+void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
+  cmd->add_option("--data", f->data_dir, "Data folder (source.db, views.db)");
+  cmd->add_option("--http", f->http, "Listen address HOST:PORT (default 127.0.0.1:8080)");
+  cmd->add_option("--config", f->config_file, "TOML configuration file")
+      ->envname("VIYA_MV_CONFIG");
+}
+
+// Defaults < config file < VIYA_MV_* environment < command-line flags.
+Result<app::Config> ResolveConfig(const ServeFlags& f) {
+  MV_ASSIGN_OR_RETURN(app::Config config, app::LoadConfig(f.config_file, app::ViyaEnvironment()));
+  if (!f.data_dir.empty()) config.data_dir = f.data_dir;
+  if (!f.http.empty()) config.http.listen = f.http;
+  return config;
+}
+
+void SetLogLevel(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+}
+
+// Blocks SIGINT/SIGTERM in every thread started after this call, so that WaitForSignal
+// can take them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+int Fail(const Status& s) {
+  std::cerr << "viya-mv: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int RunServe(const ServeFlags& flags) {
+  auto config = ResolveConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  if (flags.print_config) {
+    std::cout << app::ConfigToToml(*config);
+    return 0;
+  }
+  SetLogLevel(config->log.level);
+  sigset_t signals = BlockStopSignals();
+  SystemClock clock;
+  auto application = app::Application::Open(*config, &clock);
+  if (!application.ok()) return Fail(application.status());
+  if (Status s = (*application)->Start(); !s.ok()) return Fail(s);
+  int sig = WaitForSignal(signals);
+  spdlog::info("received {}; finishing the current batch", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*application)->Stop();
+  return 0;
+}
+
+int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool admin) {
+  if (admin == !org.empty()) {
+    std::cerr << "viya-mv apikey create: give exactly one of --org ORG or --admin\n";
+    return 2;
+  }
+  if (!admin && !core::IsValidId(org)) {
+    std::cerr << "viya-mv apikey create: --org must be 1-128 characters of letters, digits and -_.:@\n";
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  SystemClock clock;
+  auto keys = storage::sqlite::ApiKeyStore::Open(
+      (std::filesystem::path(data_dir) / "views.db").string(), &clock);
+  if (!keys.ok()) return Fail(keys.status());
+  auto key = (*keys)->Create({admin ? "" : org, admin});
+  if (!key.ok()) return Fail(key.status());
+  std::cout << *key << "\n";
+  return 0;
+}
+
+struct DemoFlags {
+  ServeFlags serve;
+  double rate = 40;
+  std::uint64_t seed = 42;
+};
+
+int RunDemo(DemoFlags flags) {
+  if (flags.serve.data_dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "viya-mv-demo-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return Fail(Status::IOError("cannot create a demo folder"));
+    flags.serve.data_dir = tmpl;
+  }
+  auto config = ResolveConfig(flags.serve);
+  if (!config.ok()) return Fail(config.status());
+  SetLogLevel(config->log.level);
+  sigset_t signals = BlockStopSignals();
+  SystemClock clock;
+  auto application = app::Application::Open(*config, &clock);
+  if (!application.ok()) return Fail(application.status());
+  app::Application& a = **application;
+
+  sim::SimulatorOptions sim_options;
+  sim_options.writes_per_second = flags.rate;
+  sim_options.seed = flags.seed;
+  sim::Simulator simulator(&a.source(), &clock, sim_options);
+  if (Status s = a.Start(); !s.ok()) return Fail(s);
+  spdlog::info("demo: seeding orgs, customers, carriers and shipments");
+  if (Status s = simulator.Seed(); !s.ok()) return Fail(s);
+
+  auto admin_key = a.keys().Create({"", true});
+  std::string tenant_org = simulator.orgs().front();
+  auto tenant_key = a.keys().Create({tenant_org, false});
+  if (!admin_key.ok()) return Fail(admin_key.status());
+  if (!tenant_key.ok()) return Fail(tenant_key.status());
+
+  std::string base = fmt::format("http://{}:{}", config->http.listen.substr(0, config->http.listen.rfind(':')), a.http_port());
+  std::cout << fmt::format(R"(
+viya-mv demo is running. Data folder: {data}
+
+  Admin key  : {admin}
+  Tenant key : {tenant}   (org {org})
+
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/ops/realtime'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments?slaStatus=at_risk&limit=5'
+  curl -s -H 'Authorization: Bearer {admin}' '{base}/v1/shipments?org={org2}&status=exception'
+  curl -s '{base}/metrics'   '{base}/healthz'   '{base}/readyz'
+
+Orgs: {orgs}. Writing about {rate} changes/s. Press Ctrl-C to stop.
+)",
+                           fmt::arg("data", config->data_dir), fmt::arg("admin", *admin_key),
+                           fmt::arg("tenant", *tenant_key), fmt::arg("org", tenant_org),
+                           fmt::arg("org2", simulator.orgs().back()), fmt::arg("base", base),
+                           fmt::arg("orgs", fmt::join(simulator.orgs(), ", ")),
+                           fmt::arg("rate", flags.rate))
+            << std::flush;
+
+  std::atomic<bool> stop{false};
+  Status sim_status;
+  std::thread sim_thread([&] { sim_status = simulator.Run(stop); });
+  WaitForSignal(signals);
+  stop.store(true);
+  sim_thread.join();
+  a.Stop();
+  if (!sim_status.ok()) return Fail(sim_status);
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App cli{"viya-mv: materialized views of a shipping platform, fresh from its change stream"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "viya-mv 0.1.0");
+
+  ServeFlags serve_flags;
+  auto* serve = cli.add_subcommand("serve", "Run the stream worker, SLA ticker and HTTP API");
+  AddServeFlags(serve, &serve_flags);
+  serve->add_flag("--print-config", serve_flags.print_config,
+                  "Print the effective configuration (TOML) and exit");
+
+  std::string key_data = "./data", key_org;
+  bool key_admin = false;
+  auto* apikey = cli.add_subcommand("apikey", "Manage API keys");
+  apikey->require_subcommand(1);
+  auto* create = apikey->add_subcommand(
+      "create", "Create an API key and print it; only its hash is stored");
+  create->add_option("--data", key_data, "Data folder")->required();
+  auto* org_opt = create->add_option("--org", key_org, "The organization the key acts for");
+  auto* admin_opt = create->add_flag("--admin", key_admin, "An admin key (names the org per request)");
+  org_opt->excludes(admin_opt);
+
+  DemoFlags demo_flags;
+  auto* demo = cli.add_subcommand(
+      "demo", "Run the service on a fresh data folder with a simulated multi-tenant load");
+  AddServeFlags(demo, &demo_flags.serve);
+  demo->add_option("--rate", demo_flags.rate, "Simulated changes per second")
+      ->default_val(40)
+      ->check(CLI::Range(0.1, 100000.0));
+  demo->add_option("--seed", demo_flags.seed, "Seed of the simulation")->default_val(42);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (serve->parsed()) return RunServe(serve_flags);
+  if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin);
+  if (demo->parsed()) return RunDemo(demo_flags);
+  return 2;
+}
+
+}  // namespace mv::cli

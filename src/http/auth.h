@@ -1,0 +1,36 @@
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "storage/sqlite/api_key_store.h"
+
+namespace mv::http {
+
+using storage::sqlite::Principal;
+
+// Turns an Authorization header into a Principal. Keys are looked up by hash and the
+// answers for known keys are remembered. Thread-safe.
+class Authenticator {
+ public:
+  explicit Authenticator(storage::sqlite::ApiKeyStore* keys) : keys_(keys) {}
+  // Unauthenticated when the header is missing, not "Bearer <key>", or the key is unknown.
+  Result<Principal> Authenticate(const std::string& authorization_header);
+
+ private:
+  storage::sqlite::ApiKeyStore* keys_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Principal> known_;  // key hash -> principal; guarded by mu_
+};
+
+// The tenant-isolation rule, applied to every tenant-scoped request, read or write:
+// the organization a request acts for. A tenant key acts for its own org only: naming
+// another org (in the query or the body) is PermissionDenied. An admin key must name
+// the org, in `?org=` or in the body's `org` (all the same when both are given).
+Result<std::string> ResolveOrg(const Principal& principal, const std::optional<std::string>& query_org,
+                               const std::optional<std::string>& body_org);
+
+}  // namespace mv::http

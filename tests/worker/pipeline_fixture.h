@@ -1,0 +1,125 @@
+#pragma once
+
+// A whole embedded pipeline on real SQLite files: source store + oplog, view store, and a
+// stream worker between them, on a ManualClock. Helpers drain the stream, tick the SLA
+// clock, rebuild into a second views.db and dump view tables for comparison.
+
+#include <memory>
+#include <string>
+
+#include "core/view_set.h"
+#include "metrics/metrics.h"
+#include "storage/sqlite/source_store.h"
+#include "storage/sqlite/view_store.h"
+#include "test_util.h"
+#include "worker/stream_worker.h"
+
+namespace mv::testing {
+
+class Pipeline {
+ public:
+  explicit Pipeline(Timestamp start, worker::WorkerOptions options = Fast())
+      : clock_(start), options_(options), metrics_(views_.Names()) {
+    source_ = Must(storage::sqlite::SourceStore::Open(dir_.File("source.db"), &clock_, {}));
+    store_ = Must(storage::sqlite::SqliteViewStore::Open(dir_.File("views.db"), &views_, &clock_));
+    RestartWorker(options_);
+  }
+
+  static worker::WorkerOptions Fast() {
+    worker::WorkerOptions o;
+    o.batch_max_wait = Millis(0);
+    o.idle_wait = Millis(0);
+    return o;
+  }
+
+  // A new worker over a new change source, as after a process restart: it resumes from
+  // the stored checkpoint.
+  void RestartWorker(worker::WorkerOptions options) {
+    options_ = options;
+    worker_.reset();
+    change_source_ = Must(source_->NewChangeSource());
+    worker_ = std::make_unique<worker::StreamWorker>(
+        change_source_.get(), source_.get(), store_.get(), &views_, projection_, &clock_,
+        &metrics_.stream(), options_);
+  }
+
+  // Applies every committed change, then every due SLA transition.
+  Status Drain() {
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(size_t n, worker_->Step(Millis(0)));
+      if (n == 0 && worker_->checkpoint() >= source_->committed().Get()) break;
+    }
+    return TickAll();
+  }
+
+  Status TickAll() {
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(size_t n, worker_->TickSla());
+      if (n == 0) return Status::Ok();
+    }
+  }
+
+  // The views as a rebuild from the source would make them now, in a fresh views.db.
+  Result<std::string> RebuildDump() {
+    TempDir other;
+    MV_ASSIGN_OR_RETURN(auto store, storage::sqlite::SqliteViewStore::Open(
+                                        other.File("views.db"), &views_, &clock_));
+    MV_ASSIGN_OR_RETURN(auto changes, source_->NewChangeSource());
+    worker::StreamWorker w(changes.get(), source_.get(), store.get(), &views_, projection_,
+                           &clock_, nullptr, options_);
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token, w.Rebuild());
+    (void)token;
+    return Dump(*store);
+  }
+
+  // Every view table's rows, by logical view name.
+  static Result<std::string> Dump(storage::sqlite::SqliteViewStore& store) {
+    std::string out;
+    const auto& t = store.tables();
+    MV_ASSIGN_OR_RETURN(std::string list, storage::sqlite::DumpTable(store.db(), t.shipment_list));
+    out += "== mv_shipment_list\n" + list;
+    for (const auto& [view, table] : t.aggregates) {
+      MV_ASSIGN_OR_RETURN(std::string rows, storage::sqlite::DumpTable(store.db(), table));
+      out += "== " + view + "\n" + rows;
+    }
+    return out;
+  }
+  Result<std::string> Dump() { return Dump(*store_); }
+
+  // Moves the checkpoint back to `token`, as if the views had only applied that much.
+  Status RewindCheckpoint(core::ChangeToken token) {
+    MV_ASSIGN_OR_RETURN(auto* st, store_->db().Prepare("UPDATE mv_checkpoint SET token = ?1"));
+    st->Bind(1, token);
+    MV_RETURN_IF_ERROR(st->Run());
+    store_->applied().Reset(token);
+    RestartWorker(options_);
+    return Status::Ok();
+  }
+
+  ManualClock& clock() { return clock_; }
+  storage::sqlite::SourceStore& source() { return *source_; }
+  storage::sqlite::SqliteViewStore& store() { return *store_; }
+  worker::StreamWorker& worker() { return *worker_; }
+  metrics::Metrics& metrics() { return metrics_; }
+  const core::ViewSet& views() const { return views_; }
+
+ private:
+  template <typename T>
+  static T Must(Result<T> r) {
+    if (!r.ok()) throw std::runtime_error(r.status().ToString());
+    return std::move(r).value();
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  worker::WorkerOptions options_;
+  core::ViewSet views_ = core::ViewSet::Default();
+  core::ProjectionOptions projection_;
+  metrics::Metrics metrics_;
+  std::unique_ptr<storage::sqlite::SourceStore> source_;
+  std::unique_ptr<storage::sqlite::SqliteViewStore> store_;
+  std::unique_ptr<core::ChangeSource> change_source_;
+  std::unique_ptr<worker::StreamWorker> worker_;
+};
+
+}  // namespace mv::testing

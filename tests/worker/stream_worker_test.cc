@@ -1,0 +1,118 @@
+// The stream worker's operational behaviour: restart from the checkpoint, history lost,
+// poison documents, graceful stop.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/engine.h"
+#include "pipeline_fixture.h"
+
+namespace mv::testing {
+namespace {
+
+core::Shipment Booked(const std::string& id, Timestamp created) {
+  core::Shipment s;
+  s.id = id;
+  s.status = core::ShipmentStatus::kBooked;
+  s.created_at = created;
+  s.carrier_id = "dhl";
+  return s;
+}
+
+std::int64_t CountRows(storage::sqlite::SqliteViewStore& store, const std::string& sql) {
+  auto st = store.db().Prepare(sql);
+  if (!st.ok() || !(*st)->Step().ok()) return -1;
+  std::int64_t n = (*st)->ColumnInt(0);
+  (*st)->Reset();
+  return n;
+}
+
+TEST(StreamWorker, ResumesFromTheCheckpointAfterRestart) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-1", p.clock().Now())}));
+  MV_ASSERT_OK(p.Drain());
+  core::ChangeToken first = p.worker().checkpoint();
+  EXPECT_EQ(first, 1);
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-2", p.clock().Now())}));
+  p.RestartWorker(Pipeline::Fast());
+  MV_ASSERT_OK_AND_ASSIGN(size_t applied, p.worker().Step(Millis(0)));
+  EXPECT_EQ(applied, 1u) << "a restarted worker must read only what is after its checkpoint";
+  MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken stored, p.store().Checkpoint());
+  EXPECT_EQ(stored, 2);
+}
+
+TEST(StreamWorker, HistoryLostRebuildsAndCounts) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-1", p.clock().Now())}));
+  MV_ASSERT_OK(p.Drain());
+  // While the worker is "stopped", more changes arrive and the oplog is pruned past them.
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-2", p.clock().Now())}));
+  MV_ASSERT_OK(p.source().UpsertShipments("globex", {Booked("S-3", p.clock().Now())}));
+  MV_ASSERT_OK(p.source().DeleteShipment("acme", "S-1"));
+  MV_ASSERT_OK(p.source().PruneOplogThrough(p.source().committed().Get()));
+  p.RestartWorker(Pipeline::Fast());
+
+  EXPECT_EQ(p.metrics().stream().ErrorCount("history_lost", "mv_shipment_list"), 0);
+  MV_ASSERT_OK(p.Drain());
+  EXPECT_EQ(p.metrics().stream().ErrorCount("history_lost", "mv_shipment_list"), 1);
+  EXPECT_EQ(p.worker().checkpoint(), p.source().committed().Get());
+  MV_ASSERT_OK_AND_ASSIGN(std::string incremental, p.Dump());
+  MV_ASSERT_OK_AND_ASSIGN(std::string rebuilt, p.RebuildDump());
+  EXPECT_EQ(incremental, rebuilt);
+  EXPECT_EQ(incremental.find("'S-1'"), std::string::npos) << "deleted while history was lost";
+  EXPECT_NE(incremental.find("'S-3'"), std::string::npos);
+
+  // And the stream goes on from the snapshot's token.
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-4", p.clock().Now())}));
+  MV_ASSERT_OK(p.Drain());
+  MV_ASSERT_OK_AND_ASSIGN(auto row, p.store().FindShipmentRow({"acme", "S-4"}));
+  EXPECT_TRUE(row.has_value());
+}
+
+TEST(StreamWorker, PoisonDocumentGoesToDeadLettersAndTheStreamContinues) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-1", p.clock().Now())}));
+  // A document no validator let through: written behind the store's back, as another
+  // writer of a shared database could.
+  auto* raw = p.source().NewChangeSource().ok() ? &p.source() : nullptr;
+  ASSERT_NE(raw, nullptr);
+  {
+    auto db = storage::sqlite::Database::Open(p.source().path(), {});
+    ASSERT_TRUE(db.ok());
+    MV_ASSERT_OK((*db)->Exec(
+        "INSERT INTO oplog (wall_time, op, collection, org, doc_id, doc) VALUES "
+        "(0, 'insert', 'shipments', 'acme', 'S-BAD', '{\"id\": \"S-BAD\", \"status\": \"shipped\"}')"));
+  }
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-2", p.clock().Now())}));
+  // The foreign write bypassed the in-process watermark; the worker still reads it.
+  MV_ASSERT_OK(p.Drain());
+  EXPECT_EQ(p.worker().checkpoint(), 3);
+  EXPECT_EQ(CountRows(p.store(), "SELECT count(*) FROM mv_dead_letters WHERE document_id = 'S-BAD' "
+                                 "AND reason LIKE 'status: unknown value%'"),
+            1);
+  EXPECT_EQ(p.metrics().stream().ErrorCount("poison", "mv_shipment_list"), 1);
+  MV_ASSERT_OK_AND_ASSIGN(auto good, p.store().FindShipmentRow({"acme", "S-2"}));
+  EXPECT_TRUE(good.has_value());
+}
+
+TEST(StreamWorker, RunStopsGracefullyAfterItsBatch) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  worker::WorkerOptions o = Pipeline::Fast();
+  o.idle_wait = Millis(20);
+  p.RestartWorker(o);
+  std::thread runner([&] { EXPECT_TRUE(p.worker().Run().ok()); });
+  for (int i = 0; i < 50; ++i) {
+    MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-" + std::to_string(i), p.clock().Now())}));
+  }
+  ASSERT_TRUE(p.store().applied().WaitUntilAtLeast(50, std::chrono::seconds(10)));
+  EXPECT_TRUE(p.worker().healthy());
+  p.worker().Stop();
+  runner.join();
+  EXPECT_FALSE(p.worker().healthy());
+  MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken stored, p.store().Checkpoint());
+  EXPECT_EQ(stored, 50);
+}
+
+}  // namespace
+}  // namespace mv::testing
