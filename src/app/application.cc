@@ -9,17 +9,17 @@ namespace mv::app {
 
 Status SplitHostPort(const std::string& listen, std::string* host, int* port) {
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size() ||
+      listen.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      listen.size() - colon - 1 > 5) {
     return Status::InvalidArgument("http.listen: expected HOST:PORT, got '" + listen + "'");
   }
   *host = listen.substr(0, colon);
-  try {
-    size_t used = 0;
-    *port = std::stoi(listen.substr(colon + 1), &used);
-    if (used != listen.size() - colon - 1 || *port < 0 || *port > 65535) throw std::out_of_range("");
-  } catch (const std::exception&) {
-    return Status::InvalidArgument("http.listen: bad port in '" + listen + "'");
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);  // [::1] -> ::1
   }
+  *port = std::stoi(listen.substr(colon + 1));
+  if (*port > 65535) return Status::InvalidArgument("http.listen: port above 65535");
   return Status::Ok();
 }
 

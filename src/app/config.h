@@ -12,7 +12,7 @@ namespace mv::app {
 // below, a TOML file (--config), then environment variables VIYA_MV_<SECTION>_<KEY>
 // (upper case, e.g. VIYA_MV_HTTP_LISTEN, VIYA_MV_STREAM_BATCH_MAX_EVENTS).
 struct Config {
-  std::string data_dir = "./data";  // [main] data_dir / VIYA_MV_DATA_DIR
+  std::string data_dir = "./data";  // top-level data_dir / VIYA_MV_DATA_DIR
 
   struct Http {
     std::string listen = "127.0.0.1:8080";

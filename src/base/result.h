@@ -40,7 +40,9 @@ class [[nodiscard]] Result {
 // `MV_ASSIGN_OR_RETURN(auto x, Compute());` binds the value or returns the error.
 #define MV_ASSIGN_OR_RETURN(decl, expr) \
   MV_ASSIGN_OR_RETURN_IMPL(MV_CONCAT(mv_result_, __LINE__), decl, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `decl` is a declaration, it cannot be parenthesized.
 #define MV_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \
   decl = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -31,12 +31,13 @@ void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
       ->envname("VIYA_MV_CONFIG");
 }
 
-// Defaults < config file < VIYA_MV_* environment < command-line flags.
+// Defaults < config file < VIYA_MV_* environment < command-line flags. Flags are
+// validated like the variables they override.
 Result<app::Config> ResolveConfig(const ServeFlags& f) {
-  MV_ASSIGN_OR_RETURN(app::Config config, app::LoadConfig(f.config_file, app::ViyaEnvironment()));
-  if (!f.data_dir.empty()) config.data_dir = f.data_dir;
-  if (!f.http.empty()) config.http.listen = f.http;
-  return config;
+  auto env = app::ViyaEnvironment();
+  if (!f.data_dir.empty()) env["VIYA_MV_DATA_DIR"] = f.data_dir;
+  if (!f.http.empty()) env["VIYA_MV_HTTP_LISTEN"] = f.http;
+  return app::LoadConfig(f.config_file, env);
 }
 
 void SetLogLevel(const std::string& level) {

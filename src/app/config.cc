@@ -1,0 +1,494 @@
+#include "app/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <unistd.h>  // environ
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace mv::app {
+namespace {
+
+constexpr std::string_view kEnvPrefix = "VIYA_MV_";
+// VIYA_MV_* variables that other parts of viya-mv read; the loader leaves them alone.
+constexpr std::array<std::string_view, 2> kForeignEnv = {"VIYA_MV_MONGODB_URI", "VIYA_MV_CONFIG"};
+
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+// Durations are capped at ten years in their unit so that converting any of them to
+// std::chrono::nanoseconds cannot overflow.
+constexpr std::int64_t kTenYearsMs = 10LL * 365 * 24 * 3600 * 1000;
+constexpr std::int64_t kTenYearsSeconds = kTenYearsMs / 1000;
+constexpr std::int64_t kTenYearsMinutes = kTenYearsSeconds / 60;
+constexpr std::int64_t kTenYearsHours = kTenYearsMinutes / 60;
+
+using Value = std::variant<std::int64_t, std::string>;
+
+// An integer key accepts values in [min, max].
+struct IntRule {
+  std::int64_t min;
+  std::int64_t max;
+};
+// A string key accepts a value when this returns an empty string; otherwise it returns
+// what is wrong, for a person to read.
+using StringRule = std::string (*)(const std::string& value);
+
+// One configuration key: its place in the TOML document (`section` is the table, empty
+// for a top-level key), what it accepts, and how to read and write it in a Config.
+// `set` is only called with a value of the rule's type that the rule accepted.
+struct Key {
+  std::string_view section;
+  std::string_view name;
+  std::variant<IntRule, StringRule> rule;
+  Value (*get)(const Config&);
+  void (*set)(Config&, const Value&);
+
+  bool is_int() const { return std::holds_alternative<IntRule>(rule); }
+};
+
+std::string CheckDataDir(const std::string& value) {
+  return value.empty() ? "must not be empty" : "";
+}
+
+// HOST:PORT, where HOST is a name, an IPv4 address or a bracketed IPv6 address
+// ("[::1]:8080") and PORT is 0..65535 (0: any free port).
+std::string CheckListen(const std::string& value) {
+  constexpr std::string_view kWant = "expected HOST:PORT (e.g. 127.0.0.1:8080), port 0..65535";
+  const std::size_t colon = value.rfind(':');
+  if (colon == std::string::npos) return fmt::format("'{}': {}", value, kWant);
+  const std::string_view host = std::string_view(value).substr(0, colon);
+  const std::string_view port = std::string_view(value).substr(colon + 1);
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  bool host_ok = !host.empty() && (bracketed || host.find_first_of(":[]") == std::string::npos);
+  for (char c : host) host_ok = host_ok && static_cast<unsigned char>(c) > ' ';
+  int port_number = -1;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  const bool port_ok = !port.empty() && port.size() <= 5 && port.front() >= '0' &&
+                       port.front() <= '9' && ec == std::errc() &&
+                       end == port.data() + port.size() && port_number <= 65535;
+  if (!host_ok || !port_ok) return fmt::format("'{}': {}", value, kWant);
+  return "";
+}
+
+std::string CheckLevel(const std::string& value) {
+  for (std::string_view level : {"trace", "debug", "info", "warn", "error"}) {
+    if (value == level) return "";
+  }
+  return fmt::format("'{}': allowed trace, debug, info, warn, error", value);
+}
+
+// Keys whose TOML name is the Config member's name; the macros keep the two in step.
+// clang-format off
+#define MV_INT_KEY(sec, member, lo, hi)                                                  \
+  Key{#sec, #member, IntRule{lo, hi},                                                    \
+      [](const Config& c) -> Value { return static_cast<std::int64_t>(c.sec.member); },  \
+      [](Config& c, const Value& v) {                                                    \
+        c.sec.member = static_cast<decltype(c.sec.member)>(std::get<std::int64_t>(v));   \
+      }}
+#define MV_STRING_KEY(sec, member, check)                                                \
+  Key{#sec, #member, StringRule{check},                                                  \
+      [](const Config& c) -> Value { return c.sec.member; },                             \
+      [](Config& c, const Value& v) { c.sec.member = std::get<std::string>(v); }}
+// clang-format on
+
+// Every key, top-level keys first, then grouped by section in document order.
+const std::array<Key, 14> kKeys = {
+    Key{"", "data_dir", StringRule{CheckDataDir},
+        [](const Config& c) -> Value { return c.data_dir; },
+        [](Config& c, const Value& v) { c.data_dir = std::get<std::string>(v); }},
+    MV_STRING_KEY(http, listen, CheckListen),
+    MV_INT_KEY(http, threads, 1, 256),
+    MV_INT_KEY(http, max_body_bytes, 1024, std::int64_t{1} << 30),
+    MV_INT_KEY(http, min_token_timeout_ms, 1, 60000),
+    MV_INT_KEY(http, ready_max_lag_events, 1, kInt64Max),
+    MV_INT_KEY(stream, batch_max_events, 1, 100000),
+    MV_INT_KEY(stream, batch_max_wait_ms, 0, kTenYearsMs),
+    MV_INT_KEY(stream, idle_wait_ms, 1, kTenYearsMs),
+    MV_INT_KEY(oplog, retention_hours, 1, kTenYearsHours),
+    MV_INT_KEY(oplog, prune_interval_seconds, 1, kTenYearsSeconds),
+    MV_INT_KEY(sla, at_risk_window_minutes, 1, kTenYearsMinutes),
+    MV_INT_KEY(sla, tick_interval_ms, 1, kTenYearsMs),
+    MV_STRING_KEY(log, level, CheckLevel),
+};
+
+#undef MV_INT_KEY
+#undef MV_STRING_KEY
+
+// "http.listen", or "data_dir" for a top-level key.
+std::string FullName(const Key& key) {
+  if (key.section.empty()) return std::string(key.name);
+  return fmt::format("{}.{}", key.section, key.name);
+}
+
+// "VIYA_MV_HTTP_LISTEN", "VIYA_MV_DATA_DIR".
+std::string EnvName(const Key& key) {
+  std::string name = std::string(kEnvPrefix) + FullName(key);
+  for (char& c : name)
+    c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// The merged value of one key and where it came from ("default", "file.toml:3:1",
+// "VIYA_MV_HTTP_THREADS"), for error messages.
+struct Setting {
+  Value value;
+  std::string origin;
+};
+// One Setting per entry of kKeys, same order.
+using Settings = std::vector<Setting>;
+
+Settings DefaultSettings() {
+  const Config defaults;
+  Settings settings;
+  for (const Key& key : kKeys) settings.push_back({key.get(defaults), "default"});
+  return settings;
+}
+
+// The index in kKeys of section.name, or -1.
+int FindKey(std::string_view section, std::string_view name) {
+  for (std::size_t i = 0; i < kKeys.size(); ++i) {
+    if (kKeys[i].section == section && kKeys[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool IsSection(std::string_view name) {
+  for (const Key& key : kKeys) {
+    if (!key.section.empty() && key.section == name) return true;
+  }
+  return false;
+}
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points
+// above U+10FFFF), which is what a TOML document may hold.
+bool IsUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = lead;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      extra = 1;
+      cp = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      extra = 2;
+      cp = lead & 0x0F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      extra = 3;
+      cp = lead & 0x07;
+    } else if (lead >= 0x80) {
+      return false;
+    }
+    if (i + extra >= text.size() && extra > 0) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    const std::uint32_t min = extra == 1 ? 0x80 : extra == 2 ? 0x800 : 0x10000;
+    if (extra > 0 && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string_view TypeName(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+// "path:line:col" of a region of the config file, or just "path" when toml++ does not know.
+std::string Where(const std::string& path, const toml::source_region& region) {
+  if (region.begin.line == 0) return path;
+  return fmt::format("{}:{}:{}", path, region.begin.line, region.begin.column);
+}
+
+// Stores the TOML value `node` of kKeys[index] into `settings`; InvalidArgument when its
+// type is not the key's.
+Status ApplyNode(int index, const toml::node& node, std::string where, Settings& settings) {
+  const Key& key = kKeys[static_cast<std::size_t>(index)];
+  Setting& setting = settings[static_cast<std::size_t>(index)];
+  if (key.is_int() && node.is_integer()) {
+    setting = {node.as_integer()->get(), std::move(where)};
+  } else if (!key.is_int() && node.is_string()) {
+    setting = {node.as_string()->get(), std::move(where)};
+  } else {
+    return Status::InvalidArgument(fmt::format("{}: {}: expected {}, got {}", where, FullName(key),
+                                               key.is_int() ? "an integer" : "a string",
+                                               TypeName(node.type())));
+  }
+  return Status::Ok();
+}
+
+Status UnknownKey(const std::string& where, std::string_view name) {
+  return Status::InvalidArgument(fmt::format("{}: unknown key '{}'", where, name));
+}
+
+// Applies the keys of the table [section].
+Status ApplySection(const std::string& path, std::string_view section, const toml::node& node,
+                    const std::string& where, Settings& settings) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: {}: expected a table, got {}", where, section, TypeName(node.type())));
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string key_where = Where(path, key.source());
+    const int index = FindKey(section, key.str());
+    if (index < 0) return UnknownKey(key_where, fmt::format("{}.{}", section, key.str()));
+    MV_RETURN_IF_ERROR(ApplyNode(index, value, key_where, settings));
+  }
+  return Status::Ok();
+}
+
+// Applies a parsed document: top-level keys and the known sections.
+Status ApplyDocument(const std::string& path, const toml::table& root, Settings& settings) {
+  for (const auto& [key, value] : root) {
+    const std::string where = Where(path, key.source());
+    const int index = FindKey("", key.str());
+    if (index >= 0) {
+      MV_RETURN_IF_ERROR(ApplyNode(index, value, where, settings));
+    } else if (IsSection(key.str())) {
+      MV_RETURN_IF_ERROR(ApplySection(path, key.str(), value, where, settings));
+    } else if (value.is_table()) {
+      return Status::InvalidArgument(fmt::format("{}: unknown table '{}'", where, key.str()));
+    } else {
+      return UnknownKey(where, key.str());
+    }
+  }
+  return Status::Ok();
+}
+
+// Closes the FILE a unique_ptr owns.
+struct FileCloser {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+// The whole content of the file at `path`; InvalidArgument when it cannot be read.
+Result<std::string> ReadFile(const std::string& path) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("config file {}: cannot be read: {}", path, ErrnoText(errno)));
+  }
+  std::string text;
+  std::array<char, 8192> buffer;
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
+    text.append(buffer.data(), n);
+  }
+  if (std::ferror(file.get())) {
+    return Status::InvalidArgument(
+        fmt::format("config file {}: cannot be read: {}", path, ErrnoText(errno)));
+  }
+  return text;
+}
+
+// Parses `text` as TOML; a syntax error becomes InvalidArgument "path:line:col: what".
+Result<toml::table> ParseToml(const std::string& path, const std::string& text) {
+#if TOML_EXCEPTIONS
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}: {}", Where(path, e.source()), e.description()));
+  }
+#else
+  toml::parse_result result = toml::parse(text, path);
+  if (!result) {
+    const toml::parse_error& e = result.error();
+    return Status::InvalidArgument(fmt::format("{}: {}", Where(path, e.source()), e.description()));
+  }
+  return std::move(result).table();
+#endif
+}
+
+Status ApplyFile(const std::string& path, Settings& settings) {
+  MV_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+  MV_ASSIGN_OR_RETURN(const toml::table root, ParseToml(path, text));
+  return ApplyDocument(path, root, settings);
+}
+
+// Parses all of `text` as a decimal integer (optional '-', no spaces, no '+').
+bool ParseInt(std::string_view text, std::int64_t& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// Applies one VIYA_MV_* variable; InvalidArgument naming it when it is unknown or its value
+// is not of the key's type.
+Status ApplyEnvVariable(const std::string& name, const std::string& value, Settings& settings) {
+  for (std::size_t i = 0; i < kKeys.size(); ++i) {
+    if (EnvName(kKeys[i]) != name) continue;
+    if (!kKeys[i].is_int()) {
+      if (!IsUtf8(value)) {
+        return Status::InvalidArgument(fmt::format("{}: value is not valid UTF-8", name));
+      }
+      settings[i] = {value, name};
+      return Status::Ok();
+    }
+    std::int64_t number = 0;
+    if (!ParseInt(value, number)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: '{}' is not an integer (for {})", name, value, FullName(kKeys[i])));
+    }
+    settings[i] = {number, name};
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(fmt::format("unknown environment variable {}", name));
+}
+
+// Applies every VIYA_MV_* entry of `env` except kForeignEnv; other entries are ignored.
+Status ApplyEnv(const std::map<std::string, std::string>& env, Settings& settings) {
+  for (const auto& [name, value] : env) {
+    if (!std::string_view(name).starts_with(kEnvPrefix)) continue;
+    bool foreign = false;
+    for (std::string_view f : kForeignEnv) foreign = foreign || name == f;
+    if (foreign) continue;
+    MV_RETURN_IF_ERROR(ApplyEnvVariable(name, value, settings));
+  }
+  return Status::Ok();
+}
+
+// What is wrong with the merged value of `key`, or empty when it is allowed.
+std::string Complaint(const Key& key, const Value& value) {
+  if (const auto* string_rule = std::get_if<StringRule>(&key.rule)) {
+    return (*string_rule)(std::get<std::string>(value));
+  }
+  const IntRule& rule = std::get<IntRule>(key.rule);
+  const std::int64_t n = std::get<std::int64_t>(value);
+  if (n >= rule.min && n <= rule.max) return "";
+  if (rule.max == kInt64Max)
+    return fmt::format("{} is out of range; must be at least {}", n, rule.min);
+  return fmt::format("{} is out of range; allowed {}..{}", n, rule.min, rule.max);
+}
+
+// Checks every merged value and builds the Config from them.
+Result<Config> BuildConfig(const Settings& settings) {
+  Config config;
+  for (std::size_t i = 0; i < kKeys.size(); ++i) {
+    const std::string complaint = Complaint(kKeys[i], settings[i].value);
+    if (!complaint.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("{} (from {}): {}", FullName(kKeys[i]), settings[i].origin, complaint));
+    }
+    kKeys[i].set(config, settings[i].value);
+  }
+  return config;
+}
+
+// `text` as a TOML basic string, with the escapes TOML requires. TOML holds only UTF-8, so
+// a string that is not valid UTF-8 does not read back (LoadConfig never produces one).
+std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string TomlValue(const Value& value) {
+  if (const auto* n = std::get_if<std::int64_t>(&value)) return std::to_string(*n);
+  return TomlString(std::get<std::string>(value));
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
+  Settings settings = DefaultSettings();
+  if (!path.empty()) MV_RETURN_IF_ERROR(ApplyFile(path, settings));
+  MV_RETURN_IF_ERROR(ApplyEnv(env, settings));
+  return BuildConfig(settings);
+}
+
+std::map<std::string, std::string> ViyaEnvironment() {
+  std::map<std::string, std::string> result;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::size_t eq = text.find('=');
+    if (eq == std::string_view::npos || !text.starts_with(kEnvPrefix)) continue;
+    result.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+  }
+  return result;
+}
+
+std::string ConfigToToml(const Config& config) {
+  std::string out = "# effective configuration of viya-mv\n";
+  std::string_view section;
+  for (const Key& key : kKeys) {
+    if (key.section != section) {
+      section = key.section;
+      out += fmt::format("\n[{}]\n", section);
+    }
+    out += fmt::format("{} = {}\n", key.name, TomlValue(key.get(config)));
+  }
+  return out;
+}
+
+}  // namespace mv::app

@@ -1,0 +1,348 @@
+#include "app/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "test_util.h"
+
+namespace mv::app {
+namespace {
+
+using ::testing::HasSubstr;
+using Env = std::map<std::string, std::string>;
+
+// Every member of Config as tuples. The structured bindings stop compiling when a member is
+// added, so this comparison cannot silently skip a new knob.
+auto Fields(const Config& c) {
+  const auto& [data_dir, http, stream, oplog, sla, log] = c;
+  const auto& [listen, threads, max_body, min_token, ready_lag] = http;
+  const auto& [batch_events, batch_wait, idle_wait] = stream;
+  const auto& [retention, prune] = oplog;
+  const auto& [at_risk, tick] = sla;
+  const auto& [level] = log;
+  return std::make_tuple(
+      std::tie(data_dir, listen, level), std::tie(threads, max_body, min_token, ready_lag),
+      std::tie(batch_events, batch_wait, idle_wait, retention, prune), std::tie(at_risk, tick));
+}
+
+void ExpectSameConfig(const Config& actual, const Config& expected) {
+  EXPECT_EQ(std::get<0>(Fields(actual)), std::get<0>(Fields(expected)));
+  EXPECT_EQ(std::get<1>(Fields(actual)), std::get<1>(Fields(expected)));
+  EXPECT_EQ(std::get<2>(Fields(actual)), std::get<2>(Fields(expected)));
+  EXPECT_EQ(std::get<3>(Fields(actual)), std::get<3>(Fields(expected)));
+}
+
+// A Config in which every member differs from its default, and the strings need escaping.
+Config NonDefaultConfig() {
+  Config c;
+  c.data_dir = "/var/lib/viya \"mv\"\\d\u00e9j\u00e0\t\n\x01\x7f#x = 1";
+  c.http.listen = "[::1]:0";
+  c.http.threads = 3;
+  c.http.max_body_bytes = 1 << 30;
+  c.http.min_token_timeout_ms = 60000;
+  c.http.ready_max_lag_events = 9'000'000'000;
+  c.stream.batch_max_events = 100000;
+  c.stream.batch_max_wait_ms = 0;
+  c.stream.idle_wait_ms = 7;
+  c.oplog.retention_hours = 1;
+  c.oplog.prune_interval_seconds = 5;
+  c.sla.at_risk_window_minutes = 30;
+  c.sla.tick_interval_ms = 250;
+  c.log.level = "trace";
+  return c;
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  // Writes `text` to a file in the test's temporary directory and returns its path.
+  std::string WriteFile(const std::string& text, const std::string& name = "viya-mv.toml") {
+    std::string path = dir_.File(name);
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // The message of LoadConfig's error; fails the test when it succeeds or the error is
+  // not InvalidArgument.
+  std::string LoadError(const std::string& path, const Env& env = {}) {
+    Result<Config> r = LoadConfig(path, env);
+    EXPECT_FALSE(r.ok()) << "LoadConfig unexpectedly succeeded";
+    if (r.ok()) return "";
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    return r.status().message();
+  }
+
+  std::string FileError(const std::string& text, const Env& env = {}) {
+    return LoadError(WriteFile(text), env);
+  }
+
+  std::string EnvError(const Env& env) { return LoadError("", env); }
+
+  mv::testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, DefaultsWithoutFileOrEnv) {
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {}));
+  ExpectSameConfig(c, Config{});
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.stream.batch_max_events, 2000);
+  EXPECT_EQ(c.log.level, "info");
+}
+
+TEST_F(ConfigTest, EmptyFileGivesDefaults) {
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(WriteFile("# nothing\n"), {}));
+  ExpectSameConfig(c, Config{});
+}
+
+TEST_F(ConfigTest, FileOverridesDefaults) {
+  const std::string path = WriteFile(R"(
+data_dir = "/srv/mv"
+[http]
+listen = "0.0.0.0:9000"
+threads = 4
+[stream]
+batch_max_events = 500
+batch_max_wait_ms = 0
+[oplog]
+retention_hours = 48
+[sla]
+tick_interval_ms = 200
+[log]
+level = "debug"
+)");
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {}));
+  EXPECT_EQ(c.data_dir, "/srv/mv");
+  EXPECT_EQ(c.http.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c.http.threads, 4);
+  EXPECT_EQ(c.stream.batch_max_events, 500);
+  EXPECT_EQ(c.stream.batch_max_wait_ms, 0);
+  EXPECT_EQ(c.oplog.retention_hours, 48);
+  EXPECT_EQ(c.sla.tick_interval_ms, 200);
+  EXPECT_EQ(c.log.level, "debug");
+  // Keys the file leaves out keep their defaults.
+  EXPECT_EQ(c.http.max_body_bytes, Config{}.http.max_body_bytes);
+  EXPECT_EQ(c.stream.idle_wait_ms, Config{}.stream.idle_wait_ms);
+}
+
+TEST_F(ConfigTest, DottedKeysAreTheSameAsTables) {
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(WriteFile("stream.idle_wait_ms = 42\n"), {}));
+  EXPECT_EQ(c.stream.idle_wait_ms, 42);
+}
+
+TEST_F(ConfigTest, EnvOverridesFile) {
+  const std::string path = WriteFile(R"(
+data_dir = "/from/file"
+[http]
+listen = "127.0.0.1:1"
+threads = 4
+[stream]
+batch_max_events = 500
+[log]
+level = "debug"
+)");
+  const Env env = {{"VIYA_MV_DATA_DIR", "/from/env"},
+                   {"VIYA_MV_HTTP_LISTEN", "localhost:2"},
+                   {"VIYA_MV_STREAM_BATCH_MAX_EVENTS", "777"},
+                   {"VIYA_MV_OPLOG_PRUNE_INTERVAL_SECONDS", "9"},
+                   {"VIYA_MV_LOG_LEVEL", "error"},
+                   {"PATH", "/usr/bin"}};
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, env));
+  EXPECT_EQ(c.data_dir, "/from/env");
+  EXPECT_EQ(c.http.listen, "localhost:2");
+  EXPECT_EQ(c.http.threads, 4);  // from the file, no variable
+  EXPECT_EQ(c.stream.batch_max_events, 777);
+  EXPECT_EQ(c.oplog.prune_interval_seconds, 9);
+  EXPECT_EQ(c.log.level, "error");
+}
+
+TEST_F(ConfigTest, EnvCanRepairAnOutOfRangeFileValue) {
+  // Validation happens after merging: only the effective value must be allowed.
+  const std::string path = WriteFile("[http]\nthreads = 0\n");
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {{"VIYA_MV_HTTP_THREADS", "2"}}));
+  EXPECT_EQ(c.http.threads, 2);
+}
+
+TEST_F(ConfigTest, ForeignViyaVariablesAreIgnored) {
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {{"VIYA_MV_MONGODB_URI", "mongodb://x"},
+                                                    {"VIYA_MV_CONFIG", "/etc/viya-mv.toml"}}));
+  ExpectSameConfig(c, Config{});
+}
+
+TEST_F(ConfigTest, UnknownKeyInSectionIsNamed) {
+  const std::string error = FileError("[stream]\nbatch_max_events = 5\nbatch_size = 10\n");
+  EXPECT_THAT(error, HasSubstr("unknown key 'stream.batch_size'"));
+  EXPECT_THAT(error, HasSubstr("viya-mv.toml:3:1"));
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKeyAndTableAreNamed) {
+  EXPECT_THAT(FileError("datadir = \"x\"\n"), HasSubstr("unknown key 'datadir'"));
+  EXPECT_THAT(FileError("[metrics]\nport = 1\n"), HasSubstr("unknown table 'metrics'"));
+  EXPECT_THAT(FileError("[http.tls]\ncert = \"x\"\n"), HasSubstr("unknown key 'http.tls'"));
+}
+
+TEST_F(ConfigTest, WrongTypeNamesKeyAndExpectedType) {
+  const std::string error = FileError("[http]\nthreads = \"8\"\n");
+  EXPECT_THAT(error, HasSubstr("http.threads"));
+  EXPECT_THAT(error, HasSubstr("expected an integer, got a string"));
+  EXPECT_THAT(FileError("[stream]\nbatch_max_wait_ms = 2.5\n"),
+              HasSubstr("stream.batch_max_wait_ms: expected an integer, got a float"));
+  EXPECT_THAT(FileError("[log]\nlevel = 3\n"),
+              HasSubstr("log.level: expected a string, got an integer"));
+  EXPECT_THAT(FileError("data_dir = [\"a\"]\n"),
+              HasSubstr("data_dir: expected a string, got an array"));
+  EXPECT_THAT(FileError("http = 1\n"), HasSubstr("http: expected a table, got an integer"));
+}
+
+TEST_F(ConfigTest, SyntaxErrorHasFileLineAndColumn) {
+  const std::string path = WriteFile("[http]\nthreads = = 3\n");
+  const std::string error = LoadError(path);
+  EXPECT_THAT(error, HasSubstr(path + ":2:"));
+}
+
+TEST_F(ConfigTest, MissingFileIsAnError) {
+  const std::string path = dir_.File("does-not-exist.toml");
+  const std::string error = LoadError(path);
+  EXPECT_THAT(error, HasSubstr(path));
+  EXPECT_THAT(error, HasSubstr("cannot be read"));
+}
+
+TEST_F(ConfigTest, DirectoryIsNotAConfigFile) {
+  EXPECT_THAT(LoadError(dir_.path()), HasSubstr("cannot be read"));
+}
+
+TEST_F(ConfigTest, BadIntegerEnvVariableIsNamed) {
+  for (const std::string bad :
+       {"12abc", "", " 12", "12 ", "+12", "1.5", "0x10", "99999999999999999999"}) {
+    const std::string error = EnvError({{"VIYA_MV_STREAM_BATCH_MAX_EVENTS", bad}});
+    EXPECT_THAT(error, HasSubstr("VIYA_MV_STREAM_BATCH_MAX_EVENTS")) << "value '" << bad << "'";
+    EXPECT_THAT(error, HasSubstr("not an integer")) << "value '" << bad << "'";
+  }
+}
+
+TEST_F(ConfigTest, UnknownViyaEnvVariableIsNamed) {
+  EXPECT_THAT(EnvError({{"VIYA_MV_STREAM_BATCH_SIZE", "10"}}),
+              HasSubstr("VIYA_MV_STREAM_BATCH_SIZE"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_", "x"}}), HasSubstr("unknown environment variable"));
+}
+
+TEST_F(ConfigTest, EnvStringMustBeUtf8) {
+  EXPECT_THAT(EnvError({{"VIYA_MV_DATA_DIR", "/data/\xff"}}), HasSubstr("VIYA_MV_DATA_DIR"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_DATA_DIR", "/data/\xc3"}}), HasSubstr("UTF-8"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_DATA_DIR", "/data/\xed\xa0\x80"}}), HasSubstr("UTF-8"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_DATA_DIR", "/data/\xc3("}}), HasSubstr("UTF-8"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_DATA_DIR", "/data/\xc0\xaf"}}), HasSubstr("UTF-8"));
+  MV_ASSERT_OK_AND_ASSIGN(Config c,
+                          LoadConfig("", {{"VIYA_MV_DATA_DIR", "/d\xc3\xa9/\xf0\x9f\x93\xa6"}}));
+  EXPECT_EQ(c.data_dir, "/d\u00e9/\U0001F4E6");
+}
+
+TEST_F(ConfigTest, InvalidListenIsRejected) {
+  for (const std::string bad :
+       {"8080", "localhost", ":8080", "localhost:", "localhost:65536", "localhost:-1",
+        "localhost:http", "::1:8080", "[::1]8080", "local host:80", "localhost:+80", "[]:80"}) {
+    const std::string error = EnvError({{"VIYA_MV_HTTP_LISTEN", bad}});
+    EXPECT_THAT(error, HasSubstr("http.listen")) << "value '" << bad << "'";
+    EXPECT_THAT(error, HasSubstr("HOST:PORT")) << "value '" << bad << "'";
+  }
+}
+
+TEST_F(ConfigTest, ValidListenForms) {
+  for (const std::string good : {"127.0.0.1:8080", "0.0.0.0:0", "localhost:65535", "[::1]:8080",
+                                 "[::]:80", "mv.example.com:443"}) {
+    MV_EXPECT_OK(LoadConfig("", {{"VIYA_MV_HTTP_LISTEN", good}}));
+  }
+}
+
+TEST_F(ConfigTest, OutOfRangeValuesNameKeyAndRange) {
+  struct Case {
+    const char* variable;
+    const char* value;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"VIYA_MV_HTTP_THREADS", "0",
+                "http.threads (from VIYA_MV_HTTP_THREADS): 0 is out "
+                "of range; allowed 1..256"},
+           Case{"VIYA_MV_HTTP_THREADS", "257", "allowed 1..256"},
+           Case{"VIYA_MV_HTTP_THREADS", "4294967297", "http.threads"},
+           Case{"VIYA_MV_HTTP_MAX_BODY_BYTES", "1023", "allowed 1024..1073741824"},
+           Case{"VIYA_MV_HTTP_MAX_BODY_BYTES", "1073741825", "http.max_body_bytes"},
+           Case{"VIYA_MV_HTTP_MIN_TOKEN_TIMEOUT_MS", "60001", "allowed 1..60000"},
+           Case{"VIYA_MV_HTTP_READY_MAX_LAG_EVENTS", "0", "must be at least 1"},
+           Case{"VIYA_MV_STREAM_BATCH_MAX_EVENTS", "100001", "allowed 1..100000"},
+           Case{"VIYA_MV_STREAM_BATCH_MAX_WAIT_MS", "-1", "stream.batch_max_wait_ms"},
+           Case{"VIYA_MV_STREAM_IDLE_WAIT_MS", "0", "stream.idle_wait_ms"},
+           Case{"VIYA_MV_OPLOG_RETENTION_HOURS", "0", "oplog.retention_hours"},
+           Case{"VIYA_MV_OPLOG_PRUNE_INTERVAL_SECONDS", "-5", "oplog.prune_interval_seconds"},
+           Case{"VIYA_MV_SLA_AT_RISK_WINDOW_MINUTES", "0", "sla.at_risk_window_minutes"},
+           Case{"VIYA_MV_SLA_TICK_INTERVAL_MS", "0", "sla.tick_interval_ms"},
+           Case{"VIYA_MV_LOG_LEVEL", "verbose", "allowed trace, debug, info, warn, error"},
+           Case{"VIYA_MV_LOG_LEVEL", "INFO", "log.level"},
+           Case{"VIYA_MV_DATA_DIR", "", "data_dir"},
+       }) {
+    EXPECT_THAT(EnvError({{c.variable, c.value}}), HasSubstr(c.message))
+        << c.variable << "=" << c.value;
+  }
+}
+
+TEST_F(ConfigTest, OutOfRangeFileValueNamesItsPlace) {
+  EXPECT_THAT(FileError("[http]\nthreads = 300\n"),
+              HasSubstr("http.threads (from " + dir_.File("viya-mv.toml") + ":2:1)"));
+}
+
+TEST_F(ConfigTest, BoundaryValuesAreAllowed) {
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {{"VIYA_MV_HTTP_THREADS", "256"},
+                                                    {"VIYA_MV_HTTP_MAX_BODY_BYTES", "1024"},
+                                                    {"VIYA_MV_STREAM_BATCH_MAX_WAIT_MS", "0"},
+                                                    {"VIYA_MV_OPLOG_RETENTION_HOURS", "1"}}));
+  EXPECT_EQ(c.http.threads, 256);
+  EXPECT_EQ(c.http.max_body_bytes, 1024);
+  EXPECT_EQ(c.stream.batch_max_wait_ms, 0);
+  EXPECT_EQ(c.oplog.retention_hours, 1);
+}
+
+TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
+  const std::string toml = ConfigToToml(Config{});
+  for (const char* line :
+       {"data_dir = \"./data\"\n", "[http]\n", "listen = \"127.0.0.1:8080\"\n", "threads = 8\n",
+        "max_body_bytes = 8388608\n", "min_token_timeout_ms = 2000\n",
+        "ready_max_lag_events = 10000\n", "[stream]\n", "batch_max_events = 2000\n",
+        "batch_max_wait_ms = 2\n", "idle_wait_ms = 100\n", "[oplog]\n", "retention_hours = 24\n",
+        "prune_interval_seconds = 60\n", "[sla]\n", "at_risk_window_minutes = 240\n",
+        "tick_interval_ms = 1000\n", "[log]\n", "level = \"info\"\n"}) {
+    EXPECT_THAT(toml, HasSubstr(line));
+  }
+}
+
+TEST_F(ConfigTest, RoundTripThroughToml) {
+  const Config original = NonDefaultConfig();
+  const std::string path = WriteFile(ConfigToToml(original));
+  MV_ASSERT_OK_AND_ASSIGN(Config loaded, LoadConfig(path, {}));
+  ExpectSameConfig(loaded, original);
+  // And the document is a fixed point.
+  EXPECT_EQ(ConfigToToml(loaded), ConfigToToml(original));
+}
+
+TEST_F(ConfigTest, RoundTripOfDefaults) {
+  MV_ASSERT_OK_AND_ASSIGN(Config loaded, LoadConfig(WriteFile(ConfigToToml(Config{})), {}));
+  ExpectSameConfig(loaded, Config{});
+}
+
+TEST_F(ConfigTest, ViyaEnvironmentReadsOnlyViyaVariables) {
+  ASSERT_EQ(setenv("VIYA_MV_TEST_ONLY_VARIABLE", "a=b", 1), 0);
+  ASSERT_EQ(setenv("NOT_VIYA_MV_TEST_ONLY_VARIABLE", "x", 1), 0);
+  const Env env = ViyaEnvironment();
+  unsetenv("VIYA_MV_TEST_ONLY_VARIABLE");
+  unsetenv("NOT_VIYA_MV_TEST_ONLY_VARIABLE");
+  ASSERT_EQ(env.count("VIYA_MV_TEST_ONLY_VARIABLE"), 1u);
+  EXPECT_EQ(env.at("VIYA_MV_TEST_ONLY_VARIABLE"), "a=b");
+  for (const auto& [name, value] : env) EXPECT_EQ(name.rfind("VIYA_MV_", 0), 0u) << name;
+}
+
+}  // namespace
+}  // namespace mv::app

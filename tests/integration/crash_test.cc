@@ -1,0 +1,188 @@
+// A real `viya-mv serve` is killed with SIGKILL in the middle of a write load, restarted,
+// and then every acknowledged write is in the views and the views equal a rebuild.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/view_set.h"
+#include "process.h"
+#include "storage/sqlite/source_store.h"
+#include "storage/sqlite/view_store.h"
+#include "test_util.h"
+#include "worker/stream_worker.h"
+
+namespace mv::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kShipmentIds = 300;
+
+class ServerUnderTest {
+ public:
+  ServerUnderTest(const std::string& data, int port, const std::string& log)
+      : process_({VIYA_MV_BINARY, "serve", "--data", data, "--http",
+                  "127.0.0.1:" + std::to_string(port)},
+                 log),
+        port_(port) {}
+
+  bool WaitHealthy(std::chrono::seconds timeout) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_connection_timeout(0, 200000);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = c.Get("/healthz");
+      if (r && r->status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  ChildProcess& process() { return process_; }
+
+ private:
+  ChildProcess process_;
+  int port_;
+};
+
+json Shipment(int id, int version, std::mt19937_64& rng) {
+  static const char* kStatuses[] = {"booked", "picked_up", "in_transit", "out_for_delivery",
+                                    "delivered", "exception"};
+  return {{"id", "S-" + std::to_string(id)},
+          {"reference", "v" + std::to_string(version)},
+          {"carrierId", "dhl"},
+          {"status", kStatuses[rng() % 6]},
+          {"createdAt", "2026-11-01T10:00:00Z"},
+          {"promisedDeliveryAt", "2099-01-01T00:00:00Z"}};
+}
+
+TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
+  TempDir dir;
+  std::string data = dir.File("data");
+  std::string log = dir.File("serve.log");
+  std::string key = RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --data " + data +
+                                  " --org acme");
+  ASSERT_EQ(key.rfind("vmv_", 0), 0u) << key;
+  int port = FreeLoopbackPort();
+  httplib::Headers auth = {{"Authorization", "Bearer " + key}};
+
+  // Acknowledged writes: shipment id -> highest acknowledged version.
+  std::mutex mu;
+  std::map<int, int> acked;
+  std::atomic<int> next_version{1};
+  std::atomic<int> acknowledged_requests{0};
+  {
+    ServerUnderTest server(data, port, log);
+    ASSERT_TRUE(server.WaitHealthy(std::chrono::seconds(20)));
+    std::atomic<bool> stop{false};
+    auto writer = [&](int seed) {
+      std::mt19937_64 rng(seed);
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(5, 0);
+      while (!stop.load()) {
+        json batch = json::array();
+        std::map<int, int> versions;
+        int n = 1 + static_cast<int>(rng() % 20);
+        for (int i = 0; i < n; ++i) {
+          int id = 1 + static_cast<int>(rng() % kShipmentIds);
+          if (versions.count(id)) continue;
+          int v = next_version.fetch_add(1);
+          versions[id] = v;
+          batch.push_back(Shipment(id, v, rng));
+        }
+        auto r = c.Post("/v1/shipments", auth, batch.dump(), "application/json");
+        if (!r) return;  // the server is gone
+        ASSERT_EQ(r->status, 200) << r->body;
+        std::lock_guard lock(mu);
+        for (auto [id, v] : versions) acked[id] = std::max(acked[id], v);
+        acknowledged_requests.fetch_add(1);
+      }
+    };
+    std::thread w1(writer, 1), w2(writer, 2);
+    while (acknowledged_requests.load() < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server.process().Signal(SIGKILL);  // mid-load: the writers are still sending
+    ASSERT_EQ(server.process().Wait(std::chrono::seconds(10)), -1);  // killed, not exited
+    stop.store(true);
+    w1.join();
+    w2.join();
+  }
+  ASSERT_GE(acked.size(), 50u);
+
+  ServerUnderTest server(data, port, log);
+  ASSERT_TRUE(server.WaitHealthy(std::chrono::seconds(20)));
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(10, 0);
+  // One more write after the restart; reading at its token reads everything before it.
+  std::mt19937_64 rng(99);
+  auto last = c.Post("/v1/shipments", auth, Shipment(1, next_version.fetch_add(1), rng).dump(),
+                     "application/json");
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->status, 200) << last->body;
+  std::string token = json::parse(last->body)["token"];
+  auto probe = c.Get(("/v1/shipments/S-1?minToken=" + token).c_str(), auth);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->status, 200) << probe->body;
+
+  std::map<int, int> seen;  // id -> version in the view
+  std::string cursor;
+  for (;;) {
+    std::string path = "/v1/shipments?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor);
+    auto page = c.Get(path.c_str(), auth);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->status, 200) << page->body;
+    json body = json::parse(page->body);
+    for (const auto& item : body["items"]) {
+      seen[std::stoi(item["id"].get<std::string>().substr(2))] =
+          std::stoi(item["reference"].get<std::string>().substr(1));
+    }
+    if (body["nextCursor"].is_null()) break;
+    cursor = body["nextCursor"];
+  }
+  for (auto [id, version] : acked) {
+    ASSERT_TRUE(seen.count(id)) << "acknowledged shipment S-" << id << " missing from the view";
+    EXPECT_GE(seen[id], version) << "S-" << id << " shows an older version than acknowledged";
+  }
+
+  server.process().Signal(SIGTERM);
+  EXPECT_EQ(server.process().Wait(std::chrono::seconds(15)), 0) << "graceful stop exits 0";
+
+  // The views on disk equal a rebuild from the source on disk.
+  SystemClock clock;
+  core::ViewSet views = core::ViewSet::Default();
+  auto source = storage::sqlite::SourceStore::Open(data + "/source.db", &clock, {});
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto live = storage::sqlite::SqliteViewStore::Open(data + "/views.db", &views, &clock);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  auto rebuilt = storage::sqlite::SqliteViewStore::Open(dir.File("rebuilt.db"), &views, &clock);
+  ASSERT_TRUE(rebuilt.ok());
+  auto changes = (*source)->NewChangeSource();
+  ASSERT_TRUE(changes.ok());
+  // Catch up whatever the stopped server had not applied yet, then compare.
+  worker::StreamWorker catch_up(changes->get(), source->get(), live->get(), &views, {}, &clock,
+                                nullptr, {});
+  while (catch_up.checkpoint() < (*source)->committed().Get() || catch_up.checkpoint() == 0) {
+    auto n = catch_up.Step(Millis(0));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0 && catch_up.checkpoint() >= (*source)->committed().Get()) break;
+  }
+  worker::StreamWorker rebuild(changes->get(), source->get(), rebuilt->get(), &views, {}, &clock,
+                               nullptr, {});
+  ASSERT_TRUE(rebuild.Rebuild().ok());
+  auto dump = [](storage::sqlite::SqliteViewStore& s) {
+    std::string out = *storage::sqlite::DumpTable(s.db(), s.tables().shipment_list);
+    for (const auto& [view, table] : s.tables().aggregates) {
+      out += *storage::sqlite::DumpTable(s.db(), table);
+    }
+    return out;
+  };
+  EXPECT_EQ(dump(**live), dump(**rebuilt));
+}
+
+}  // namespace
+}  // namespace mv::testing
