@@ -279,8 +279,10 @@ void ApiServer::RegisterRoutes() {
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto rows, lease->AggregateRows("mv_realtime_ops", org));
     std::map<std::string, std::int64_t> m;
+    int schema_version = core::RealtimeOpsView().spec().version;
     if (!rows.value.empty()) {
       for (const auto& [name, value] : rows.value.front().measures) m[name] = value;
+      schema_version = rows.value.front().schema_version;
     }
     json by_status = json::object();
     for (size_t i = 0; i < core::kShipmentStatusCount; ++i) {
@@ -291,7 +293,7 @@ void ApiServer::RegisterRoutes() {
     WriteJson(c.res, 200,
               {{"org", org}, {"shipments", m["shipments"]}, {"byStatus", by_status},
                {"open", m["open"]}, {"atRisk", m["at_risk"]}, {"breached", m["breached"]},
-               {"exceptions", m["exceptions"]}});
+               {"exceptions", m["exceptions"]}, {"_schemaVersion", schema_version}});
     return Status::Ok();
   }));
 

@@ -122,9 +122,7 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
   for (;;) {
     MV_ASSIGN_OR_RETURN(bool row, info->Step());
     if (!row) break;
-    std::string name = info->ColumnText(0);
-    if (name == "_schema_version") continue;
-    cols.emplace_back(name, info->ColumnView(1) == "TEXT");
+    cols.emplace_back(info->ColumnText(0), info->ColumnView(1) == "TEXT");
   }
   info->Reset();
   std::string select, order;
@@ -144,6 +142,8 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
     for (size_t i = 0; i < cols.size(); ++i) {
       if (cols[i].second) {
         r.key.push_back(st->ColumnText(static_cast<int>(i)));
+      } else if (cols[i].first == "_schema_version") {
+        r.schema_version = static_cast<int>(st->ColumnInt(static_cast<int>(i)));
       } else {
         r.measures.emplace_back(cols[i].first, st->ColumnInt(static_cast<int>(i)));
       }

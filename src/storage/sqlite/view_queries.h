@@ -41,6 +41,7 @@ struct ShipmentPage {
 struct AggregateRow {
   std::vector<std::string> key;
   std::vector<std::pair<std::string, std::int64_t>> measures;
+  int schema_version = 0;
 };
 
 // Every answer comes with the change token the views had applied when it was read:
