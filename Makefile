@@ -29,7 +29,7 @@ test-release: build
 # Unit and property tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVIYA_MV_SANITIZE=ON -DVIYA_MV_BENCH=OFF
-	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 bench: build
