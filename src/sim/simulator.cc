@@ -99,7 +99,12 @@ size_t PickWeighted(Rng& rng, const Range& items, WeightOf weight_of) {
   return last_positive;  // rounding left x just above the total
 }
 
-double Round(double v, double unit) { return std::round(v / unit) * unit; }
+// Rounds to a multiple of `unit` (0.1, 0.01); dividing by the scale gives the double
+// nearest to the decimal, so it prints as "48.12", not "48.120000000000005".
+double Round(double v, double unit) {
+  const double scale = std::round(1.0 / unit);
+  return std::round(v * scale) / scale;
+}
 
 // --- reference data ---------------------------------------------------------------
 
