@@ -62,6 +62,9 @@ std::optional<Timestamp> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   auto t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) + milliseconds(millis) -
            minutes(offset_minutes);
+  // Only instants whose UTC form has a four-digit year, so formatting round-trips.
+  year_month_day utc{floor<days>(t)};
+  if (utc.year() < year(0) || utc.year() > year(9999)) return std::nullopt;
   return time_point_cast<milliseconds>(t);
 }
 

@@ -56,6 +56,7 @@ Result<ShipmentRow> RowFromJson(const std::string& org, const json& j) {
     row.sla.status = *status;
     if (!sla.at("nextChangeAt").is_null()) {
       row.sla.next_change_at = ParseRfc3339(sla.at("nextChangeAt").get<std::string>());
+      if (!row.sla.next_change_at) return Status::Corruption("stored row: bad sla.nextChangeAt");
     }
     const json& ev = j.at("lastEvent");
     if (!ev.is_null()) {

@@ -6,7 +6,7 @@ SlaState EvaluateSla(ShipmentStatus status, std::optional<Timestamp> promised,
                      std::optional<Timestamp> delivered_at, Timestamp now,
                      const SlaPolicy& policy) {
   if (!promised) return {SlaStatus::kNone, std::nullopt};
-  if (status == ShipmentStatus::kDelivered || delivered_at) {
+  if (status == ShipmentStatus::kDelivered) {
     if (!delivered_at) return {SlaStatus::kMet, std::nullopt};  // delivered, time unknown
     return {*delivered_at <= *promised ? SlaStatus::kMet : SlaStatus::kMissed, std::nullopt};
   }

@@ -21,7 +21,7 @@ struct SlaState {
 };
 
 // SLA status of a shipment at `now` (DESIGN.md section 5):
-//   no promise -> none; delivered -> met / missed against the promise; returned or
+//   no promise -> none; status delivered -> met / missed against `delivered_at`; returned or
 //   cancelled -> none; otherwise breached once past the promise, at_risk inside the
 //   window before it (or at any time in exception), else on_track.
 // Pure: the same inputs give the same state; next_change_at is constant between changes.

@@ -112,6 +112,8 @@ Result<nlohmann::json> ParseJsonBody(const httplib::Request& req) {
     return nlohmann::json::parse(req.body);
   } catch (const nlohmann::json::parse_error& e) {
     return Status::InvalidArgument(fmt::format("invalid JSON at byte {}", e.byte));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double range
+    return Status::InvalidArgument(std::string("invalid JSON: ") + e.what());
   }
 }
 

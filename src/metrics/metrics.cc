@@ -116,6 +116,14 @@ void StreamProbe::SetStaleness(const std::map<std::string, double>& seconds_by_o
   }
 }
 
+void StreamProbe::OrgsSeen(const std::vector<std::string>& orgs) {
+  std::lock_guard lock(mu_);
+  for (const auto& org : orgs) {
+    if (!known_orgs_.insert(org).second) continue;
+    for (const auto& v : views_) staleness_.Add({{"mv", v}, {"org", org}}).Set(0);
+  }
+}
+
 HttpProbe::HttpProbe(prometheus::Registry& r)
     : requests_(BuildCounter()
                     .Name("viya_mv_http_requests_total")

@@ -35,6 +35,8 @@ class StreamProbe {
   // Per-org staleness: seconds since the oldest change not yet applied; orgs not named
   // are fresh (0).
   void SetStaleness(const std::map<std::string, double>& seconds_by_org);
+  // Orgs whose changes were applied: each has a staleness series from then on.
+  void OrgsSeen(const std::vector<std::string>& orgs);
   double ErrorCount(const std::string& error, const std::string& view) const;
 
  private:

@@ -43,6 +43,9 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
   }
   if (probe_) {
     probe_->BatchApplied(events.size(), SecondsSince(started), lags);
+    std::vector<std::string> orgs;
+    for (const auto& [org, oldest] : batch.oldest_event_by_org) orgs.push_back(org);
+    probe_->OrgsSeen(orgs);
     for (const auto& letter : batch.dead_letters) {
       probe_->Error("poison", core::ViewSet::kShipmentList);
       spdlog::warn("dead letter: {} {}/{} at token {}: {}", core::ToString(letter.collection),

@@ -41,6 +41,9 @@ Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path, 
 }
 
 Result<std::string> ApiKeyStore::Create(const Principal& principal) {
+  if (principal.admin != principal.org.empty()) {
+    return Status::InvalidArgument("a key is either an admin key or names one org");
+  }
   unsigned char random[24];
   if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
   std::string key = "vmv_" + Hex(random, sizeof random);

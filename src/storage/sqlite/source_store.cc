@@ -1,5 +1,7 @@
 #include "storage/sqlite/source_store.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -300,6 +302,8 @@ Result<std::int64_t> SourceStore::PruneOplogThrough(ChangeToken token) {
   std::lock_guard lock(write_mu_);
   MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
   MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*writer_));
+  MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*writer_));
+  token = std::min(token, latest);  // history not yet written cannot be lost
   if (token <= pruned) return std::int64_t{0};
   MV_ASSIGN_OR_RETURN(Statement * del, writer_->Prepare("DELETE FROM oplog WHERE seq <= ?1"));
   del->Bind(1, token);

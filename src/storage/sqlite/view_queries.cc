@@ -7,15 +7,9 @@
 namespace mv::storage::sqlite {
 namespace {
 
-// Escapes LIKE wildcards so a user's `q` matches literally.
-std::string LikePrefix(const std::string& prefix) {
-  std::string out;
-  for (char c : prefix) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '%';
-}
+// The exclusive upper bound of the strings that start with `prefix`: 0xFF never occurs
+// in UTF-8, so it sorts after every continuation.
+std::string PrefixEnd(const std::string& prefix) { return prefix + '\xFF'; }
 
 }  // namespace
 
@@ -59,7 +53,8 @@ Result<AtToken<ShipmentPage>> ViewQueries::ListShipments(const std::string& org,
   if (f.sla_status) where += " AND sla_status = ?5";
   if (f.created_from) where += " AND created_at >= ?6";
   if (f.created_to) where += " AND created_at < ?7";
-  if (!f.reference_prefix.empty()) where += " AND reference LIKE ?8 ESCAPE '\\'";
+  // `reference` is COLLATE NOCASE: a case-insensitive prefix range on its index.
+  if (!f.reference_prefix.empty()) where += " AND reference >= ?8 AND reference < ?12";
   if (after) where += " AND (created_at, id) < (?9, ?10)";
   MV_ASSIGN_OR_RETURN(
       Statement * st,
@@ -73,7 +68,9 @@ Result<AtToken<ShipmentPage>> ViewQueries::ListShipments(const std::string& org,
   if (f.sla_status) st->Bind(5, core::ToString(*f.sla_status));
   if (f.created_from) st->Bind(6, ToMillis(*f.created_from));
   if (f.created_to) st->Bind(7, ToMillis(*f.created_to));
-  if (!f.reference_prefix.empty()) st->Bind(8, LikePrefix(f.reference_prefix));
+  if (!f.reference_prefix.empty()) {
+    st->Bind(8, f.reference_prefix).Bind(12, PrefixEnd(f.reference_prefix));
+  }
   if (after) st->Bind(9, ToMillis(after->created_at)).Bind(10, after->id);
   st->Bind(11, static_cast<std::int64_t>(limit + 1));
   AtToken<ShipmentPage> out;

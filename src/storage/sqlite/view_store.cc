@@ -33,7 +33,7 @@ Status CreateListTable(Database& db, const std::string& t) {
 CREATE TABLE {0} (
   org TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, carrier_id TEXT NOT NULL,
   customer_id TEXT NOT NULL, sla_status TEXT NOT NULL, sla_next_change_at INTEGER,
-  created_at INTEGER NOT NULL, reference TEXT NOT NULL, row TEXT NOT NULL,
+  created_at INTEGER NOT NULL, reference TEXT NOT NULL COLLATE NOCASE, row TEXT NOT NULL,
   PRIMARY KEY (org, id));
 CREATE INDEX {0}_by_created ON {0} (org, created_at, id);
 CREATE INDEX {0}_by_status ON {0} (org, status, created_at, id);

@@ -1,0 +1,300 @@
+#pragma once
+
+// A real viya-mv server for HTTP end-to-end tests: Application::Open on a fresh data
+// folder, listening on 127.0.0.1 (any free port), the live stream worker behind it and
+// SystemClock time. Tests talk to it with httplib::Client, exactly as a caller would.
+//
+// The fixture owns one server per test; a test that needs other settings overrides
+// Configure(). Helpers here never ASSERT (they are not void); they ADD_FAILURE and return
+// a value the caller's own expectations will then reject.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/application.h"
+#include "base/clock.h"
+#include "base/time.h"
+#include "test_util.h"
+
+namespace mv::testing {
+
+using nlohmann::json;
+
+// One HTTP exchange as the tests see it. status 0: no response at all.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  httplib::Headers headers;
+
+  bool HasHeader(const std::string& name) const { return headers.count(name) > 0; }
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  // The body as JSON; a discarded value (is_discarded()) when it is not JSON.
+  json Json() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
+  std::string ErrorCode() const {
+    json j = Json();
+    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
+    return j["error"].value("code", "");
+  }
+  std::string ErrorMessage() const {
+    json j = Json();
+    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
+    return j["error"].value("message", "");
+  }
+};
+
+inline std::ostream& operator<<(std::ostream& os, const HttpReply& r) {
+  return os << "HTTP " << r.status << " " << r.body.substr(0, 600);
+}
+
+// Percent-encodes a query parameter value (everything but unreserved characters).
+inline std::string UrlEncode(const std::string& value) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// "path?k1=v1&k2=v2" with the values percent-encoded.
+inline std::string WithQuery(const std::string& path,
+                             const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out = path;
+  char sep = '?';
+  for (const auto& [k, v] : params) {
+    out += sep;
+    out += k + "=" + UrlEncode(v);
+    sep = '&';
+  }
+  return out;
+}
+
+// RFC 3339 text of an instant, as a client would send it.
+inline std::string Rfc(Timestamp t) { return FormatRfc3339(t); }
+
+// Whole seconds of the current wall time (SLA fields in these tests use real time).
+inline Timestamp NowSeconds() {
+  return std::chrono::time_point_cast<std::chrono::seconds>(SystemClock().Now());
+}
+
+// A minimal valid shipment document.
+inline json ShipmentDoc(const std::string& id, const std::string& status, Timestamp created_at) {
+  return {{"id", id}, {"status", status}, {"createdAt", Rfc(created_at)}};
+}
+
+class HttpApiFixture : public ::testing::Test {
+ protected:
+  // Settings of this test's server; data_dir and http.listen are set by the fixture.
+  virtual void Configure(app::Config& config) { (void)config; }
+
+  void SetUp() override {
+    app::Config config;
+    config.stream.idle_wait_ms = 20;  // the worker notices Stop() quickly
+    config.sla.tick_interval_ms = 200;
+    config.http.threads = 4;
+    Configure(config);
+    config.data_dir = dir_.path() + "/data";
+    config.http.listen = "127.0.0.1:0";
+    auto opened = app::Application::Open(config, &clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    app_ = std::move(opened).value();
+    Status started = app_->Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    ASSERT_GT(app_->http_port(), 0);
+  }
+
+  void TearDown() override {
+    if (app_) app_->Stop();
+    app_.reset();
+  }
+
+  // A tenant key acting for `org`, and an admin key.
+  std::string TenantKey(const std::string& org) {
+    auto key = app_->keys().Create({org, false});
+    if (!key.ok()) {
+      ADD_FAILURE() << "creating a key for " << org << ": " << key.status().ToString();
+      return "";
+    }
+    return *key;
+  }
+  std::string AdminKey() {
+    auto key = app_->keys().Create({"", true});
+    if (!key.ok()) {
+      ADD_FAILURE() << "creating an admin key: " << key.status().ToString();
+      return "";
+    }
+    return *key;
+  }
+
+  static httplib::Headers Bearer(const std::string& key) {
+    return {{"Authorization", "Bearer " + key}};
+  }
+
+  // Raw requests with explicit headers (auth tests); empty headers: no Authorization.
+  HttpReply Send(const std::string& method, const std::string& target,
+                 const httplib::Headers& headers, const std::string& body = "") {
+    httplib::Client client("127.0.0.1", app_->http_port());
+    client.set_url_encode(false);  // targets are encoded by WithQuery already
+    client.set_connection_timeout(5, 0);
+    client.set_read_timeout(10, 0);
+    client.set_write_timeout(10, 0);
+    if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE") {
+      ADD_FAILURE() << "unsupported method " << method;
+      return {};
+    }
+    httplib::Result res = method == "GET" ? client.Get(target, headers)
+                          : method == "POST"
+                              ? client.Post(target, headers, body, "application/json")
+                          : method == "PUT" ? client.Put(target, headers, body, "application/json")
+                                            : client.Delete(target, headers);
+    HttpReply reply;
+    if (!res) {
+      ADD_FAILURE() << method << " " << target << ": no response ("
+                    << httplib::to_string(res.error()) << ")";
+      return reply;
+    }
+    reply.status = res->status;
+    reply.body = res->body;
+    reply.headers = res->headers;
+    return reply;
+  }
+
+  HttpReply Get(const std::string& target, const std::string& key) {
+    return Send("GET", target, Bearer(key));
+  }
+  HttpReply Post(const std::string& target, const std::string& key, const std::string& body) {
+    return Send("POST", target, Bearer(key), body);
+  }
+  HttpReply Post(const std::string& target, const std::string& key, const json& body) {
+    return Post(target, key, body.dump());
+  }
+  HttpReply Put(const std::string& target, const std::string& key, const json& body) {
+    return Send("PUT", target, Bearer(key), body.dump());
+  }
+  HttpReply Delete(const std::string& target, const std::string& key) {
+    return Send("DELETE", target, Bearer(key));
+  }
+
+  // The change token of a successful write's answer; checks body and header agree.
+  static std::int64_t TokenOf(const HttpReply& r) {
+    if (r.status != 200) {
+      ADD_FAILURE() << "write failed: " << r;
+      return -1;
+    }
+    json j = r.Json();
+    if (!j.is_object() || !j.contains("token") || !j["token"].is_string()) {
+      ADD_FAILURE() << "write answer without a string token: " << r;
+      return -1;
+    }
+    std::string text = j["token"].get<std::string>();
+    EXPECT_EQ(r.Header("X-Change-Token"), text) << "header and body tokens differ";
+    try {
+      return std::stoll(text);
+    } catch (const std::exception&) {
+      ADD_FAILURE() << "token is not a number: " << text;
+      return -1;
+    }
+  }
+
+  // POSTs shipments (an object or an array) and returns the write's token.
+  std::int64_t Write(const std::string& key, const json& body,
+                     const std::string& target = "/v1/shipments") {
+    return TokenOf(Post(target, key, body));
+  }
+
+  // GET /v1/shipments/{id} once the views have applied `min_token`.
+  HttpReply GetShipment(const std::string& key, const std::string& id, std::int64_t min_token,
+                        std::vector<std::pair<std::string, std::string>> extra = {}) {
+    extra.emplace_back("minToken", std::to_string(min_token));
+    return Get(WithQuery("/v1/shipments/" + id, extra), key);
+  }
+
+  // Every page of GET /v1/shipments with `params`, following nextCursor; the items in
+  // order. `pages` counts the pages fetched. Fails (and stops) on any non-200 page.
+  std::vector<json> ListAll(const std::string& key,
+                            std::vector<std::pair<std::string, std::string>> params,
+                            std::int64_t min_token, size_t* pages = nullptr) {
+    std::vector<json> items;
+    std::string cursor;
+    size_t n = 0;
+    for (;;) {
+      auto p = params;
+      p.emplace_back("minToken", std::to_string(min_token));
+      if (!cursor.empty()) p.emplace_back("cursor", cursor);
+      HttpReply r = Get(WithQuery("/v1/shipments", p), key);
+      ++n;
+      if (r.status != 200) {
+        ADD_FAILURE() << "list page " << n << ": " << r;
+        break;
+      }
+      EXPECT_GE(std::stoll("0" + r.Header("X-View-Token")), min_token)
+          << "X-View-Token '" << r.Header("X-View-Token") << "' of list page " << n;
+      json j = r.Json();
+      if (!j.is_object() || !j.contains("items") || !j["items"].is_array() ||
+          !j.contains("nextCursor")) {
+        ADD_FAILURE() << "list page " << n << " is not {items, nextCursor}: " << r;
+        break;
+      }
+      for (auto& item : j["items"]) items.push_back(item);
+      if (j["nextCursor"].is_null()) break;
+      if (!j["nextCursor"].is_string() || j["nextCursor"].get<std::string>().empty()) {
+        ADD_FAILURE() << "nextCursor must be a non-empty string or null: " << r;
+        break;
+      }
+      cursor = j["nextCursor"].get<std::string>();
+      if (n > 2000) {
+        ADD_FAILURE() << "pagination does not end";
+        break;
+      }
+    }
+    if (pages) *pages = n;
+    return items;
+  }
+
+  // The ids of `items`, in order.
+  static std::vector<std::string> Ids(const std::vector<json>& items) {
+    std::vector<std::string> ids;
+    for (const auto& item : items) ids.push_back(item.value("id", "<no id>"));
+    return ids;
+  }
+
+  // GET /v1/ops/realtime after `min_token`, as JSON (null on failure).
+  json Realtime(const std::string& key, std::int64_t min_token,
+                std::vector<std::pair<std::string, std::string>> extra = {}) {
+    extra.emplace_back("minToken", std::to_string(min_token));
+    HttpReply r = Get(WithQuery("/v1/ops/realtime", extra), key);
+    if (r.status != 200) {
+      ADD_FAILURE() << "realtime board: " << r;
+      return nullptr;
+    }
+    EXPECT_FALSE(r.Header("X-View-Token").empty());
+    return r.Json();
+  }
+
+  // The newest change committed to the source (to prove a failed request wrote nothing).
+  std::int64_t Committed() const { return app_->source().committed().Get(); }
+
+  TempDir dir_;
+  SystemClock clock_;
+  std::unique_ptr<app::Application> app_;
+};
+
+}  // namespace mv::testing

@@ -1,0 +1,628 @@
+#include "storage/sqlite/source_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/time.h"
+#include "test_util.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using mv::ManualClock;
+using mv::StatusCode;
+using mv::Timestamp;
+using mv::storage::sqlite::Database;
+using mv::storage::sqlite::SourceStore;
+using mv::testing::T;
+using mv::testing::TempDir;
+using nlohmann::json;
+using ::testing::HasSubstr;
+namespace core = mv::core;
+
+const Timestamp kStart = T("2026-11-02T12:00:00Z");
+
+core::Shipment Ship(const std::string& id,
+                    core::ShipmentStatus status = core::ShipmentStatus::kBooked) {
+  core::Shipment s;
+  s.id = id;
+  s.reference = "PO-" + id;
+  s.carrier_id = "dhl";
+  s.status = status;
+  s.created_at = T("2026-11-01T10:00:00Z");
+  s.promised_delivery_at = T("2026-11-03T17:00:00Z");
+  return s;
+}
+
+class SourceStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open(SourceStore::Options options = {}) {
+    sources_.clear();
+    store_.reset();
+    auto s = SourceStore::Open(path_, &clock_, options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+
+  core::ChangeSource* NewSource() {
+    auto s = store_->NewChangeSource();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (!s.ok()) return nullptr;
+    sources_.push_back(std::move(s).value());
+    return sources_.back().get();
+  }
+
+  // A separate raw connection, for inspecting and tampering with source.db.
+  std::unique_ptr<Database> Raw() {
+    auto db = Database::Open(path_, {});
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+
+  std::int64_t Count(const std::string& sql) {
+    auto db = Raw();
+    auto st = db->Prepare(sql);
+    EXPECT_TRUE(st.ok());
+    auto row = (*st)->Step();
+    EXPECT_TRUE(row.ok() && *row) << sql;
+    return (*st)->ColumnInt(0);
+  }
+
+  core::ChangeToken Upsert(const std::string& org, std::vector<core::Shipment> docs) {
+    auto t = store_->UpsertShipments(org, docs);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() ? *t : -1;
+  }
+
+  std::vector<core::ChangeEvent> ReadAll(core::ChangeToken after) {
+    core::ChangeSource* src = NewSource();
+    auto r = src->Read(after, 10000, 0ms);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::vector<core::ChangeEvent>{};
+  }
+
+  static std::vector<core::ChangeToken> Tokens(const std::vector<core::ChangeEvent>& events) {
+    std::vector<core::ChangeToken> out;
+    for (const auto& e : events) out.push_back(e.token);
+    return out;
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("source.db");
+  ManualClock clock_{kStart};
+  std::unique_ptr<SourceStore> store_;
+  std::vector<std::unique_ptr<core::ChangeSource>> sources_;
+
+  void TearDown() override {
+    sources_.clear();  // change sources refer to the store's watermark
+    store_.reset();
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Writes and the oplog
+
+TEST_F(SourceStoreTest, FreshStoreHasNoChanges) {
+  EXPECT_EQ(store_->committed().Get(), 0);
+  core::ChangeSource* src = NewSource();
+  MV_ASSERT_OK_AND_ASSIGN(auto latest, src->LatestToken());
+  EXPECT_EQ(latest, 0);
+  MV_ASSERT_OK_AND_ASSIGN(auto events, src->Read(0, 10, 0ms));
+  EXPECT_TRUE(events.empty());
+  MV_ASSERT_OK_AND_ASSIGN(auto pruned, store_->PrunedThrough());
+  EXPECT_EQ(pruned, 0);
+}
+
+TEST_F(SourceStoreTest, UpsertWritesOneOplogEntryPerDocumentWithConsecutiveTokens) {
+  EXPECT_EQ(Upsert("acme", {Ship("S-1"), Ship("S-2"), Ship("S-3")}), 3);
+  EXPECT_EQ(store_->committed().Get(), 3);
+  clock_.Advance(1s);
+  EXPECT_EQ(Upsert("acme", {Ship("S-4")}), 4);
+  EXPECT_EQ(Upsert("globex", {Ship("S-1"), Ship("S-5")}), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM shipments"), 6);
+
+  auto events = ReadAll(0);
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(Tokens(events), (std::vector<core::ChangeToken>{1, 2, 3, 4, 5, 6}));
+  const std::vector<std::pair<std::string, std::string>> keys = {
+      {"acme", "S-1"}, {"acme", "S-2"},   {"acme", "S-3"},
+      {"acme", "S-4"}, {"globex", "S-1"}, {"globex", "S-5"}};
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    EXPECT_EQ(e.op, core::Operation::kInsert);
+    EXPECT_EQ(e.collection, core::Collection::kShipments);
+    EXPECT_EQ(e.org, keys[i].first);
+    EXPECT_EQ(e.document_id, keys[i].second);
+    EXPECT_EQ(e.wall_time, i < 3 ? kStart : kStart + 1s);
+    ASSERT_TRUE(e.full_document);
+    // The event carries exactly the stored document.
+    MV_ASSERT_OK_AND_ASSIGN(auto stored, store_->GetShipment(e.org, e.document_id));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(json::parse(*e.full_document), core::ShipmentToJson(*stored));
+  }
+}
+
+TEST_F(SourceStoreTest, UpsertOfAnExistingDocumentIsAReplace) {
+  Upsert("acme", {Ship("S-1")});
+  core::Shipment changed = Ship("S-1");
+  changed.reference = "PO-changed";
+  EXPECT_EQ(Upsert("acme", {changed}), 2);
+  auto events = ReadAll(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].op, core::Operation::kReplace);
+  MV_ASSERT_OK_AND_ASSIGN(auto stored, store_->GetShipment("acme", "S-1"));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->reference, "PO-changed");
+  EXPECT_EQ(Count("SELECT count(*) FROM shipments"), 1);
+}
+
+TEST_F(SourceStoreTest, UpsertOfNothingIsInvalid) {
+  auto r = store_->UpsertShipments("acme", {});
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->committed().Get(), 0);
+}
+
+TEST_F(SourceStoreTest, UpsertIsAllOrNothing) {
+  Upsert("acme", {Ship("S-0")});
+  // Make the storage engine refuse the third document of the next batch.
+  ASSERT_TRUE(Raw()
+                  ->Exec("CREATE TRIGGER refuse BEFORE INSERT ON shipments WHEN NEW.id = "
+                         "'S-bad' BEGIN SELECT RAISE(ABORT, 'refused by test'); END;")
+                  .ok());
+  auto r = store_->UpsertShipments("acme", {Ship("S-1"), Ship("S-2"), Ship("S-bad")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("refused by test"));
+  // Neither the documents written before the failure nor their oplog entries remain.
+  MV_ASSERT_OK_AND_ASSIGN(auto s1, store_->GetShipment("acme", "S-1"));
+  EXPECT_FALSE(s1);
+  EXPECT_EQ(Count("SELECT count(*) FROM shipments"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 1);
+  EXPECT_EQ(store_->committed().Get(), 1);
+  MV_ASSERT_OK_AND_ASSIGN(auto latest, NewSource()->LatestToken());
+  EXPECT_EQ(latest, 1);
+
+  // The store is still usable and tokens stay consecutive.
+  ASSERT_TRUE(Raw()->Exec("DROP TRIGGER refuse").ok());
+  EXPECT_EQ(Upsert("acme", {Ship("S-1"), Ship("S-bad")}), 3);
+  EXPECT_EQ(Tokens(ReadAll(0)), (std::vector<core::ChangeToken>{1, 2, 3}));
+}
+
+TEST_F(SourceStoreTest, OrgsAreSeparateNamespaces) {
+  core::Shipment a = Ship("S-1");
+  core::Shipment b = Ship("S-1");
+  b.reference = "globex-ref";
+  Upsert("acme", {a});
+  Upsert("globex", {b});
+  MV_ASSERT_OK_AND_ASSIGN(auto ga, store_->GetShipment("acme", "S-1"));
+  MV_ASSERT_OK_AND_ASSIGN(auto gb, store_->GetShipment("globex", "S-1"));
+  ASSERT_TRUE(ga && gb);
+  EXPECT_EQ(ga->reference, "PO-S-1");
+  EXPECT_EQ(gb->reference, "globex-ref");
+  MV_ASSERT_OK_AND_ASSIGN(auto none, store_->GetShipment("initech", "S-1"));
+  EXPECT_FALSE(none);
+}
+
+// ---------------------------------------------------------------------------------------
+// statusChangedAt enrichment
+
+TEST_F(SourceStoreTest, StatusChangedAtIsTheWriteTimeOfAStatusChange) {
+  Upsert("acme", {Ship("S-1")});
+  MV_ASSERT_OK_AND_ASSIGN(auto first, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(first->status_changed_at, kStart) << "a new document's status changed when written";
+
+  clock_.Advance(1h);
+  core::Shipment same_status = Ship("S-1");
+  same_status.reference = "PO-edited";
+  Upsert("acme", {same_status});
+  MV_ASSERT_OK_AND_ASSIGN(auto second, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(second->reference, "PO-edited");
+  EXPECT_EQ(second->status_changed_at, kStart) << "kept while the status is unchanged";
+
+  clock_.Advance(1h);
+  Upsert("acme", {Ship("S-1", core::ShipmentStatus::kPickedUp)});
+  MV_ASSERT_OK_AND_ASSIGN(auto third, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(third->status_changed_at, kStart + 2h) << "set to the write time on a change";
+
+  // The oplog carries the enriched document.
+  auto events = ReadAll(2);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(json::parse(*events[0].full_document)["statusChangedAt"],
+            mv::FormatRfc3339(kStart + 2h));
+}
+
+TEST_F(SourceStoreTest, DocumentStatusChangedAtWins) {
+  core::Shipment given = Ship("S-1");
+  given.status_changed_at = T("2026-11-01T11:00:00Z");
+  Upsert("acme", {given});
+  MV_ASSERT_OK_AND_ASSIGN(auto first, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(first->status_changed_at, T("2026-11-01T11:00:00Z"));
+
+  clock_.Advance(1h);
+  core::Shipment changed = Ship("S-1", core::ShipmentStatus::kInTransit);
+  changed.status_changed_at = T("2026-11-02T09:30:00Z");
+  Upsert("acme", {changed});
+  MV_ASSERT_OK_AND_ASSIGN(auto second, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(second->status_changed_at, T("2026-11-02T09:30:00Z"));
+
+  // Same status again with an explicit (different) time: the document still wins.
+  core::Shipment restated = Ship("S-1", core::ShipmentStatus::kInTransit);
+  restated.status_changed_at = T("2026-11-02T10:00:00Z");
+  Upsert("acme", {restated});
+  MV_ASSERT_OK_AND_ASSIGN(auto third, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(third->status_changed_at, T("2026-11-02T10:00:00Z"));
+}
+
+TEST_F(SourceStoreTest, EnrichmentSeesEarlierDocumentsOfTheSameBatch) {
+  core::Shipment v1 = Ship("S-1");
+  core::Shipment v2 = Ship("S-1");
+  v2.reference = "second";
+  Upsert("acme", {v1});
+  clock_.Advance(1h);
+  // Status unchanged across the batch: the first stored time is kept for both entries.
+  Upsert("acme", {v2, v1});
+  MV_ASSERT_OK_AND_ASSIGN(auto stored, store_->GetShipment("acme", "S-1"));
+  EXPECT_EQ(stored->status_changed_at, kStart);
+  EXPECT_EQ(stored->reference, "PO-S-1");
+}
+
+// ---------------------------------------------------------------------------------------
+// Deletes, customers, carriers
+
+TEST_F(SourceStoreTest, DeleteShipment) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  MV_ASSERT_OK_AND_ASSIGN(auto token, store_->DeleteShipment("acme", "S-1"));
+  EXPECT_EQ(token, 3);
+  EXPECT_EQ(store_->committed().Get(), 3);
+  MV_ASSERT_OK_AND_ASSIGN(auto gone, store_->GetShipment("acme", "S-1"));
+  EXPECT_FALSE(gone);
+  MV_ASSERT_OK_AND_ASSIGN(auto kept, store_->GetShipment("acme", "S-2"));
+  EXPECT_TRUE(kept);
+  auto events = ReadAll(2);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].op, core::Operation::kDelete);
+  EXPECT_EQ(events[0].org, "acme");
+  EXPECT_EQ(events[0].document_id, "S-1");
+  EXPECT_FALSE(events[0].full_document) << "a delete has no post-image";
+}
+
+TEST_F(SourceStoreTest, DeleteOfAMissingShipmentIsNotFoundAndWritesNothing) {
+  Upsert("globex", {Ship("S-1")});
+  auto missing = store_->DeleteShipment("acme", "S-1");  // exists in another org only
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteShipment("acme", "S-404").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 1);
+  EXPECT_EQ(store_->committed().Get(), 1);
+  // The failed deletes left no transaction open: writes go on.
+  EXPECT_EQ(Upsert("acme", {Ship("S-1")}), 2);
+  MV_ASSERT_OK_AND_ASSIGN(auto deleted, store_->DeleteShipment("globex", "S-1"));
+  EXPECT_EQ(deleted, 3);
+  EXPECT_EQ(store_->DeleteShipment("globex", "S-1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SourceStoreTest, CustomersAndCarriersAreWrittenWithTheirOplogEntries) {
+  MV_ASSERT_OK_AND_ASSIGN(auto t1, store_->PutCustomer("acme", {"C-1", "Acme BV"}));
+  MV_ASSERT_OK_AND_ASSIGN(auto t2, store_->PutCarrier("acme", {"dhl", "DHL", {{"express", 1}}}));
+  MV_ASSERT_OK_AND_ASSIGN(auto t3, store_->PutCustomer("acme", {"C-1", "Acme Holding"}));
+  EXPECT_EQ(t1, 1);
+  EXPECT_EQ(t2, 2);
+  EXPECT_EQ(t3, 3);
+  MV_ASSERT_OK_AND_ASSIGN(auto customer, store_->GetCustomer("acme", "C-1"));
+  ASSERT_TRUE(customer);
+  EXPECT_EQ(customer->name, "Acme Holding");
+  MV_ASSERT_OK_AND_ASSIGN(auto carrier, store_->GetCarrier("acme", "dhl"));
+  ASSERT_TRUE(carrier);
+  EXPECT_EQ(carrier->name, "DHL");
+  EXPECT_EQ(carrier->services, json({{"express", 1}}));
+  MV_ASSERT_OK_AND_ASSIGN(auto other_org, store_->GetCustomer("globex", "C-1"));
+  EXPECT_FALSE(other_org);
+
+  auto events = ReadAll(0);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].collection, core::Collection::kCustomers);
+  EXPECT_EQ(events[1].collection, core::Collection::kCarriers);
+  EXPECT_EQ(events[1].document_id, "dhl");
+  EXPECT_EQ(json::parse(*events[2].full_document)["name"], "Acme Holding");
+}
+
+TEST_F(SourceStoreTest, CorruptStoredDocumentsAreCorruption) {
+  Upsert("acme", {Ship("S-1")});
+  MV_ASSERT_OK(store_->PutCustomer("acme", {"C-1", "Acme"}));
+  ASSERT_TRUE(Raw()->Exec("UPDATE shipments SET doc = '{\"id\": \"S-1\"'").ok());
+  ASSERT_TRUE(Raw()->Exec("UPDATE customers SET doc = '{\"name\": 5}'").ok());
+  EXPECT_EQ(store_->GetShipment("acme", "S-1").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(store_->GetCustomer("acme", "C-1").status().code(), StatusCode::kCorruption);
+  // The connection is still usable afterwards.
+  MV_ASSERT_OK_AND_ASSIGN(auto none, store_->GetShipment("acme", "S-2"));
+  EXPECT_FALSE(none);
+}
+
+// ---------------------------------------------------------------------------------------
+// The change source
+
+TEST_F(SourceStoreTest, ReadReturnsEventsInOrderWithLimits) {
+  for (int i = 1; i <= 10; ++i) Upsert("acme", {Ship("S-" + std::to_string(i))});
+  core::ChangeSource* src = NewSource();
+  MV_ASSERT_OK_AND_ASSIGN(auto a, src->Read(0, 3, 0ms));
+  EXPECT_EQ(Tokens(a), (std::vector<core::ChangeToken>{1, 2, 3}));
+  MV_ASSERT_OK_AND_ASSIGN(auto b, src->Read(3, 3, 0ms));
+  EXPECT_EQ(Tokens(b), (std::vector<core::ChangeToken>{4, 5, 6}));
+  EXPECT_EQ(b[0].document_id, "S-4");
+  MV_ASSERT_OK_AND_ASSIGN(auto c, src->Read(8, 100, 0ms));
+  EXPECT_EQ(Tokens(c), (std::vector<core::ChangeToken>{9, 10}));
+  MV_ASSERT_OK_AND_ASSIGN(auto d, src->Read(10, 100, 0ms));
+  EXPECT_TRUE(d.empty());
+  MV_ASSERT_OK_AND_ASSIGN(auto one, src->Read(0, 1, 0ms));
+  EXPECT_EQ(Tokens(one), (std::vector<core::ChangeToken>{1}));
+  MV_ASSERT_OK_AND_ASSIGN(auto latest, src->LatestToken());
+  EXPECT_EQ(latest, 10);
+}
+
+TEST_F(SourceStoreTest, ReadWithoutNewEventsWaitsThenReturnsEmpty) {
+  Upsert("acme", {Ship("S-1")});
+  core::ChangeSource* src = NewSource();
+  auto start = std::chrono::steady_clock::now();
+  MV_ASSERT_OK_AND_ASSIGN(auto events, src->Read(1, 10, 150ms));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(events.empty());
+  EXPECT_GE(elapsed, 140ms) << "returned without waiting";
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST_F(SourceStoreTest, ReadReturnsEarlyWhenAnotherThreadWrites) {
+  Upsert("acme", {Ship("S-1")});
+  core::ChangeSource* src = NewSource();
+  auto writer = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(100ms);
+    return store_->UpsertShipments("acme", {Ship("S-2")}).ok();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto events = src->Read(1, 10, 10s);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(writer.get());
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].token, 2);
+  EXPECT_EQ((*events)[0].document_id, "S-2");
+  EXPECT_LT(elapsed, 3s) << "the reader slept through the write";
+}
+
+TEST_F(SourceStoreTest, SeveralChangeSourcesReadIndependently) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  core::ChangeSource* a = NewSource();
+  core::ChangeSource* b = NewSource();
+  MV_ASSERT_OK_AND_ASSIGN(auto ea, a->Read(0, 1, 0ms));
+  MV_ASSERT_OK_AND_ASSIGN(auto eb, b->Read(0, 10, 0ms));
+  EXPECT_EQ(Tokens(ea), (std::vector<core::ChangeToken>{1}));
+  EXPECT_EQ(Tokens(eb), (std::vector<core::ChangeToken>{1, 2}));
+}
+
+TEST_F(SourceStoreTest, UnknownOplogEntryIsCorruption) {
+  Upsert("acme", {Ship("S-1")});
+  ASSERT_TRUE(Raw()
+                  ->Exec("INSERT INTO oplog (wall_time, op, collection, org, doc_id, doc) "
+                         "VALUES (0, 'frobnicate', 'shipments', 'acme', 'S-1', NULL)")
+                  .ok());
+  core::ChangeSource* src = NewSource();
+  EXPECT_EQ(src->Read(0, 10, 0ms).status().code(), StatusCode::kCorruption);
+  // Reading up to the entry before it still works.
+  MV_ASSERT_OK_AND_ASSIGN(auto ok, src->Read(0, 1, 0ms));
+  EXPECT_EQ(Tokens(ok), (std::vector<core::ChangeToken>{1}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Retention
+
+TEST_F(SourceStoreTest, PruneOplogByRetention) {
+  Open({.oplog_retention = 1h});
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});  // 1, 2 at +0
+  clock_.Advance(30min);
+  Upsert("acme", {Ship("S-3")});  // 3 at +30m
+  clock_.Advance(45min);
+  Upsert("acme", {Ship("S-4")});  // 4 at +75m
+  // Now +75m; the cutoff is +15m: 1 and 2 are older than the window.
+  MV_ASSERT_OK_AND_ASSIGN(auto removed, store_->PruneOplog());
+  EXPECT_EQ(removed, 2);
+  MV_ASSERT_OK_AND_ASSIGN(auto pruned, store_->PrunedThrough());
+  EXPECT_EQ(pruned, 2);
+  EXPECT_EQ(Tokens(ReadAll(2)), (std::vector<core::ChangeToken>{3, 4}));
+
+  // An entry exactly at the edge of the window is kept.
+  clock_.Set(kStart + 30min + 1h);
+  MV_ASSERT_OK_AND_ASSIGN(auto at_edge, store_->PruneOplog());
+  EXPECT_EQ(at_edge, 0);
+  clock_.Advance(1ms);
+  MV_ASSERT_OK_AND_ASSIGN(auto past_edge, store_->PruneOplog());
+  EXPECT_EQ(past_edge, 1);
+
+  // Everything old: the whole oplog goes, but tokens keep growing.
+  clock_.Advance(24h);
+  MV_ASSERT_OK_AND_ASSIGN(auto rest, store_->PruneOplog());
+  EXPECT_EQ(rest, 1);
+  MV_ASSERT_OK_AND_ASSIGN(auto all, store_->PrunedThrough());
+  EXPECT_EQ(all, 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 0);
+  MV_ASSERT_OK_AND_ASSIGN(auto latest, NewSource()->LatestToken());
+  EXPECT_EQ(latest, 4);
+  EXPECT_TRUE(ReadAll(4).empty());
+  EXPECT_EQ(Upsert("acme", {Ship("S-5")}), 5);
+  EXPECT_EQ(Tokens(ReadAll(4)), (std::vector<core::ChangeToken>{5}));
+  // Pruning again with nothing old is a no-op.
+  MV_ASSERT_OK_AND_ASSIGN(auto nothing, store_->PruneOplog());
+  EXPECT_EQ(nothing, 0);
+}
+
+TEST_F(SourceStoreTest, PruneOplogThrough) {
+  for (int i = 1; i <= 5; ++i) Upsert("acme", {Ship("S-" + std::to_string(i))});
+  MV_ASSERT_OK_AND_ASSIGN(auto removed, store_->PruneOplogThrough(3));
+  EXPECT_EQ(removed, 3);
+  MV_ASSERT_OK_AND_ASSIGN(auto again, store_->PruneOplogThrough(2));
+  EXPECT_EQ(again, 0) << "pruning never moves back";
+  MV_ASSERT_OK_AND_ASSIGN(auto pruned, store_->PrunedThrough());
+  EXPECT_EQ(pruned, 3);
+  EXPECT_EQ(Count("SELECT min(seq) FROM oplog"), 4);
+  // The documents themselves are not touched.
+  EXPECT_EQ(Count("SELECT count(*) FROM shipments"), 5);
+}
+
+TEST_F(SourceStoreTest, ReadBeforeThePrunedHistoryIsHistoryLost) {
+  for (int i = 1; i <= 5; ++i) Upsert("acme", {Ship("S-" + std::to_string(i))});
+  MV_ASSERT_OK(store_->PruneOplogThrough(3));
+  core::ChangeSource* src = NewSource();
+  for (core::ChangeToken after : {0, 1, 2}) {
+    auto r = src->Read(after, 10, 0ms);
+    EXPECT_EQ(r.status().code(), StatusCode::kHistoryLost) << "after " << after;
+  }
+  // A token equal to the pruned-through mark lost nothing: its successors are all there.
+  MV_ASSERT_OK_AND_ASSIGN(auto at_mark, src->Read(3, 10, 0ms));
+  EXPECT_EQ(Tokens(at_mark), (std::vector<core::ChangeToken>{4, 5}));
+  MV_ASSERT_OK_AND_ASSIGN(auto later, src->Read(4, 10, 0ms));
+  EXPECT_EQ(Tokens(later), (std::vector<core::ChangeToken>{5}));
+  // HistoryLost even when waiting is allowed, and at once.
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(src->Read(0, 10, 5s).status().code(), StatusCode::kHistoryLost);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+// BUG (src/storage/sqlite/source_store.cc, SourceStore::PruneOplogThrough): the mark is set
+// to the token asked for even when it is beyond the newest change. Readers at the newest
+// token then get HistoryLost although no change was lost, and so does a rebuild resuming
+// from ScanShipments' token: a rebuild loop until the tokens catch up. The mark should be
+// clamped to the newest committed token.
+TEST_F(SourceStoreTest, PruningBeyondTheNewestTokenLosesNoHistory) {
+  for (int i = 1; i <= 5; ++i) Upsert("acme", {Ship("S-" + std::to_string(i))});
+  MV_ASSERT_OK(store_->PruneOplogThrough(100));
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 0);
+  EXPECT_EQ(Upsert("acme", {Ship("S-6")}), 6);
+  core::ChangeSource* src = NewSource();
+  auto r = src->Read(5, 10, 0ms);
+  ASSERT_TRUE(r.ok()) << "change 6 is retained, yet: " << r.status().ToString();
+  EXPECT_EQ(Tokens(*r), (std::vector<core::ChangeToken>{6}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+TEST_F(SourceStoreTest, ScanShipmentsReturnsEveryDocumentAndTheLatestToken) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  Upsert("globex", {Ship("S-9")});
+  MV_ASSERT_OK(store_->PutCustomer("acme", {"C-1", "Acme"}));  // not a shipment: token 4
+  std::set<std::string> seen;
+  MV_ASSERT_OK_AND_ASSIGN(auto token,
+                          store_->ScanShipments(std::nullopt, [&](const core::SourceDocument& d) {
+                            seen.insert(d.org + "/" + d.id);
+                            auto parsed = core::ParseShipment(json::parse(d.json));
+                            EXPECT_TRUE(parsed.ok());
+                            EXPECT_EQ(parsed->id, d.id);
+                            return mv::Status::Ok();
+                          }));
+  EXPECT_EQ(seen, (std::set<std::string>{"acme/S-1", "acme/S-2", "globex/S-9"}));
+  MV_ASSERT_OK_AND_ASSIGN(auto latest, NewSource()->LatestToken());
+  EXPECT_EQ(token, latest);
+  EXPECT_EQ(token, 4);
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsOfOneOrg) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  Upsert("globex", {Ship("S-9")});
+  std::set<std::string> seen;
+  MV_ASSERT_OK(store_->ScanShipments(std::string("globex"), [&](const core::SourceDocument& d) {
+    seen.insert(d.org + "/" + d.id);
+    return mv::Status::Ok();
+  }));
+  EXPECT_EQ(seen, (std::set<std::string>{"globex/S-9"}));
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsIsAConsistentSnapshot) {
+  for (int i = 1; i <= 20; ++i) Upsert("acme", {Ship("S-" + std::to_string(i))});
+  std::set<std::string> seen;
+  bool wrote = false;
+  MV_ASSERT_OK_AND_ASSIGN(auto token,
+                          store_->ScanShipments(std::nullopt, [&](const core::SourceDocument& d) {
+                            if (!wrote) {
+                              // Writes committed while the scan runs are not part of it...
+                              wrote = true;
+                              EXPECT_TRUE(store_->UpsertShipments("acme", {Ship("S-new")}).ok());
+                              EXPECT_TRUE(store_->DeleteShipment("acme", "S-20").ok());
+                            }
+                            seen.insert(d.id);
+                            return mv::Status::Ok();
+                          }));
+  EXPECT_EQ(token, 20) << "the snapshot token is the one before the concurrent writes";
+  EXPECT_EQ(seen.size(), 20u);
+  EXPECT_TRUE(seen.count("S-20"));
+  EXPECT_FALSE(seen.count("S-new"));
+  // ... and are exactly what the stream holds after the snapshot token.
+  auto after = ReadAll(token);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].document_id, "S-new");
+  EXPECT_EQ(after[1].op, core::Operation::kDelete);
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsStopsAtTheFirstError) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2"), Ship("S-3")});
+  int calls = 0;
+  auto r = store_->ScanShipments(std::nullopt, [&](const core::SourceDocument&) {
+    ++calls;
+    return calls == 2 ? mv::Status::Internal("stop here") : mv::Status::Ok();
+  });
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().message(), "stop here");
+  EXPECT_EQ(calls, 2);
+  // Nothing is left locked: writes go on.
+  EXPECT_EQ(Upsert("acme", {Ship("S-4")}), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Durability
+
+TEST_F(SourceStoreTest, ReopenKeepsTheCommittedWatermark) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2"), Ship("S-3")});
+  Open();
+  EXPECT_EQ(store_->committed().Get(), 3);
+  MV_ASSERT_OK_AND_ASSIGN(auto doc, store_->GetShipment("acme", "S-2"));
+  EXPECT_TRUE(doc);
+  EXPECT_EQ(Upsert("acme", {Ship("S-4")}), 4);
+}
+
+TEST_F(SourceStoreTest, ReopenAfterPruningEverythingKeepsTokensGrowing) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  MV_ASSERT_OK(store_->PruneOplogThrough(2));
+  Open();
+  EXPECT_EQ(store_->committed().Get(), 2);
+  MV_ASSERT_OK_AND_ASSIGN(auto pruned, store_->PrunedThrough());
+  EXPECT_EQ(pruned, 2);
+  EXPECT_EQ(Upsert("acme", {Ship("S-3")}), 3) << "a token is never reused";
+}
+
+TEST(SourceStoreOpen, NotADatabaseIsAnError) {
+  TempDir dir;
+  {
+    std::ofstream out(dir.File("source.db"));
+    out << std::string(4096, 'x');
+  }
+  ManualClock clock(kStart);
+  auto r = SourceStore::Open(dir.File("source.db"), &clock, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+}
+
+TEST(SourceStoreOpen, MissingDirectoryIsAnIOError) {
+  TempDir dir;
+  ManualClock clock(kStart);
+  auto r = SourceStore::Open(dir.File("no/such/dir/source.db"), &clock, {});
+  EXPECT_EQ(r.status().code(), StatusCode::kIOError) << r.status().ToString();
+}
+
+}  // namespace
