@@ -1,9 +1,9 @@
 #include "app/application.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
 
 namespace mv::app {
 
@@ -129,8 +129,8 @@ Status Application::Start() {
   });
   pruner_thread_ = std::thread([this] { PruneLoop(); });
   started_ = true;
-  spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
-               api_->port(), config_.data_dir, view_store_->applied().Get());
+  spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host, api_->port(),
+               config_.data_dir, view_store_->applied().Get());
   return Status::Ok();
 }
 

@@ -17,9 +17,9 @@ struct Config {
   struct Http {
     std::string listen = "127.0.0.1:8080";
     int threads = 8;
-    std::int64_t max_body_bytes = 8 << 20;       // larger request bodies get 413
-    std::int64_t min_token_timeout_ms = 2000;     // bounded wait of ?minToken=, then 504
-    std::int64_t ready_max_lag_events = 10000;    // /readyz fails above this lag
+    std::int64_t max_body_bytes = 8 << 20;      // larger request bodies get 413
+    std::int64_t min_token_timeout_ms = 2000;   // bounded wait of ?minToken=, then 504
+    std::int64_t ready_max_lag_events = 10000;  // /readyz fails above this lag
   } http;
 
   struct Stream {

@@ -1,13 +1,13 @@
 #include "cli/commands.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "app/application.h"
 #include "app/config.h"
@@ -27,8 +27,7 @@ struct ServeFlags {
 void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
   cmd->add_option("--data", f->data_dir, "Data folder (source.db, views.db)");
   cmd->add_option("--http", f->http, "Listen address HOST:PORT (default 127.0.0.1:8080)");
-  cmd->add_option("--config", f->config_file, "TOML configuration file")
-      ->envname("VIYA_MV_CONFIG");
+  cmd->add_option("--config", f->config_file, "TOML configuration file")->envname("VIYA_MV_CONFIG");
 }
 
 // Defaults < config file < VIYA_MV_* environment < command-line flags. Flags are
@@ -92,7 +91,8 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
     return 2;
   }
   if (!admin && !core::IsValidId(org)) {
-    std::cerr << "viya-mv apikey create: --org must be 1-128 characters of letters, digits and -_.:@\n";
+    std::cerr
+        << "viya-mv apikey create: --org must be 1-128 characters of letters, digits and -_.:@\n";
     return 2;
   }
   std::error_code ec;
@@ -116,7 +116,8 @@ struct DemoFlags {
 int RunDemo(DemoFlags flags) {
   if (flags.serve.data_dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "viya-mv-demo-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return Fail(Status::IOError("cannot create a demo folder"));
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return Fail(Status::IOError("cannot create a demo folder"));
     flags.serve.data_dir = tmpl;
   }
   auto config = ResolveConfig(flags.serve);
@@ -142,7 +143,8 @@ int RunDemo(DemoFlags flags) {
   if (!admin_key.ok()) return Fail(admin_key.status());
   if (!tenant_key.ok()) return Fail(tenant_key.status());
 
-  std::string base = fmt::format("http://{}:{}", config->http.listen.substr(0, config->http.listen.rfind(':')), a.http_port());
+  std::string base = fmt::format(
+      "http://{}:{}", config->http.listen.substr(0, config->http.listen.rfind(':')), a.http_port());
   std::cout << fmt::format(R"(
 viya-mv demo is running. Data folder: {data}
 
@@ -191,11 +193,12 @@ int Main(int argc, char** argv) {
   bool key_admin = false;
   auto* apikey = cli.add_subcommand("apikey", "Manage API keys");
   apikey->require_subcommand(1);
-  auto* create = apikey->add_subcommand(
-      "create", "Create an API key and print it; only its hash is stored");
+  auto* create =
+      apikey->add_subcommand("create", "Create an API key and print it; only its hash is stored");
   create->add_option("--data", key_data, "Data folder")->required();
   auto* org_opt = create->add_option("--org", key_org, "The organization the key acts for");
-  auto* admin_opt = create->add_flag("--admin", key_admin, "An admin key (names the org per request)");
+  auto* admin_opt =
+      create->add_flag("--admin", key_admin, "An admin key (names the org per request)");
   org_opt->excludes(admin_opt);
 
   DemoFlags demo_flags;

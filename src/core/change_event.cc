@@ -6,8 +6,7 @@ namespace mv::core {
 namespace {
 constexpr std::array<std::string_view, 4> kCollections = {"shipments", "tracking_events",
                                                           "customers", "carriers"};
-constexpr std::array<std::string_view, 4> kOperations = {"insert", "update", "replace",
-                                                         "delete"};
+constexpr std::array<std::string_view, 4> kOperations = {"insert", "update", "replace", "delete"};
 }  // namespace
 
 std::string_view ToString(Collection c) { return kCollections[static_cast<size_t>(c)]; }

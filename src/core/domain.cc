@@ -1,8 +1,8 @@
 #include "core/domain.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "base/time.h"
 
@@ -12,8 +12,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, kShipmentStatusCount> kStatusNames = {
-    "booked", "picked_up", "in_transit", "out_for_delivery",
-    "delivered", "exception", "returned", "cancelled"};
+    "booked",    "picked_up", "in_transit", "out_for_delivery",
+    "delivered", "exception", "returned",   "cancelled"};
 constexpr std::array<std::string_view, 6> kSlaNames = {"none",     "on_track", "at_risk",
                                                        "breached", "met",      "missed"};
 constexpr size_t kMaxTextLength = 512;
@@ -45,8 +45,9 @@ Status ReadTime(const json& doc, const char* field, std::optional<Timestamp>* ou
   if (it == doc.end() || it->is_null()) return Status::Ok();
   if (!it->is_string()) return FieldError(field, "must be an RFC 3339 timestamp string");
   auto t = ParseRfc3339(it->get_ref<const std::string&>());
-  if (!t) return FieldError(field, fmt::format("'{}' is not an RFC 3339 timestamp",
-                                               it->get_ref<const std::string&>()));
+  if (!t)
+    return FieldError(
+        field, fmt::format("'{}' is not an RFC 3339 timestamp", it->get_ref<const std::string&>()));
   *out = *t;
   return Status::Ok();
 }
@@ -187,7 +188,8 @@ json ShipmentToJson(const Shipment& s) {
 }
 
 Result<Customer> ParseCustomer(std::string_view id, const json& doc) {
-  if (!IsValidId(id)) return FieldError("id", "must be 1-128 characters of letters, digits and -_.:@");
+  if (!IsValidId(id))
+    return FieldError("id", "must be 1-128 characters of letters, digits and -_.:@");
   if (!doc.is_object()) return Status::InvalidArgument("customer must be a JSON object");
   Customer c{std::string(id), ""};
   MV_RETURN_IF_ERROR(ReadText(doc, "name", &c.name));
@@ -196,7 +198,8 @@ Result<Customer> ParseCustomer(std::string_view id, const json& doc) {
 }
 
 Result<Carrier> ParseCarrier(std::string_view id, const json& doc) {
-  if (!IsValidId(id)) return FieldError("id", "must be 1-128 characters of letters, digits and -_.:@");
+  if (!IsValidId(id))
+    return FieldError("id", "must be 1-128 characters of letters, digits and -_.:@");
   if (!doc.is_object()) return Status::InvalidArgument("carrier must be a JSON object");
   Carrier c{std::string(id), "", json::object()};
   MV_RETURN_IF_ERROR(ReadText(doc, "name", &c.name));

@@ -42,8 +42,9 @@ class SourceReader {
   // Calls `fn` for every shipment (of `org`, or of all orgs) in ONE consistent snapshot
   // and returns the change token that snapshot reflects: replaying the stream from it
   // converges. Stops at the first error `fn` returns.
-  virtual Result<ChangeToken> ScanShipments(const std::optional<std::string>& org,
-                                            const std::function<Status(const SourceDocument&)>& fn) = 0;
+  virtual Result<ChangeToken> ScanShipments(
+      const std::optional<std::string>& org,
+      const std::function<Status(const SourceDocument&)>& fn) = 0;
 };
 
 // Reads the stored projection of a shipment: the `before` of every change.

@@ -62,8 +62,8 @@ Result<ShipmentRow> RowFromJson(const std::string& org, const json& j) {
     if (!ev.is_null()) {
       auto at = ParseRfc3339(ev.at("occurredAt").get<std::string>());
       if (!at) return Status::Corruption("stored row: bad lastEvent.occurredAt");
-      row.last_event = LastEvent{ev.at("code").get<std::string>(), *at,
-                                 ev.at("location").get<std::string>()};
+      row.last_event =
+          LastEvent{ev.at("code").get<std::string>(), *at, ev.at("location").get<std::string>()};
     }
     row.schema_version = j.at("_schemaVersion").get<int>();
   } catch (const json::exception& e) {

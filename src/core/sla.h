@@ -26,7 +26,6 @@ struct SlaState {
 //   window before it (or at any time in exception), else on_track.
 // Pure: the same inputs give the same state; next_change_at is constant between changes.
 SlaState EvaluateSla(ShipmentStatus status, std::optional<Timestamp> promised,
-                     std::optional<Timestamp> delivered_at, Timestamp now,
-                     const SlaPolicy& policy);
+                     std::optional<Timestamp> delivered_at, Timestamp now, const SlaPolicy& policy);
 
 }  // namespace mv::core

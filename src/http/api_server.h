@@ -36,10 +36,10 @@ struct ApiOptions {
 
 // What the API reads and writes; not owned.
 struct ApiBackends {
-  storage::sqlite::SourceStore* source = nullptr;        // writes (embedded backend)
-  storage::sqlite::ViewQueryPool* queries = nullptr;     // reads
+  storage::sqlite::SourceStore* source = nullptr;     // writes (embedded backend)
+  storage::sqlite::ViewQueryPool* queries = nullptr;  // reads
   storage::sqlite::ApiKeyStore* keys = nullptr;
-  const Watermark* applied = nullptr;                     // token the views have applied
+  const Watermark* applied = nullptr;  // token the views have applied
   metrics::Metrics* metrics = nullptr;
   std::function<Readiness()> readiness;
 };

@@ -24,7 +24,8 @@ Result<Principal> Authenticator::Authenticate(const std::string& header) {
   return p;
 }
 
-Result<std::string> ResolveOrg(const Principal& principal, const std::optional<std::string>& query_org,
+Result<std::string> ResolveOrg(const Principal& principal,
+                               const std::optional<std::string>& query_org,
                                const std::optional<std::string>& body_org) {
   for (const auto* named : {&query_org, &body_org}) {
     if (*named && !core::IsValidId(**named)) {

@@ -30,7 +30,8 @@ class Authenticator {
 // the organization a request acts for. A tenant key acts for its own org only: naming
 // another org (in the query or the body) is PermissionDenied. An admin key must name
 // the org, in `?org=` or in the body's `org` (all the same when both are given).
-Result<std::string> ResolveOrg(const Principal& principal, const std::optional<std::string>& query_org,
+Result<std::string> ResolveOrg(const Principal& principal,
+                               const std::optional<std::string>& query_org,
                                const std::optional<std::string>& body_org);
 
 }  // namespace mv::http

@@ -1,10 +1,10 @@
 #include "http/request.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstring>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "base/time.h"
 #include "core/domain.h"
@@ -13,8 +13,7 @@ namespace mv::http {
 namespace {
 
 constexpr size_t kMaxParamBytes = 256;
-constexpr char kBase64Url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string Base64UrlEncode(const std::string& in) {
   std::string out;
@@ -90,7 +89,8 @@ Result<std::optional<Timestamp>> QueryParams::Time(const char* name) const {
   MV_ASSIGN_OR_RETURN(auto v, Text(name));
   if (!v) return std::optional<Timestamp>();
   auto t = ParseRfc3339(*v);
-  if (!t) return Status::InvalidArgument(fmt::format("{}: '{}' is not an RFC 3339 timestamp", name, *v));
+  if (!t)
+    return Status::InvalidArgument(fmt::format("{}: '{}' is not an RFC 3339 timestamp", name, *v));
   return std::optional<Timestamp>(*t);
 }
 

@@ -1,12 +1,12 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/result.h"

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <string>
-
 #include <httplib.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/status.h"
 

@@ -30,10 +30,11 @@ StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views
                   .Name("viya_mv_error_total")
                   .Help("Errors of view maintenance, by view and kind")
                   .Register(r)),
-      refresh_(BuildHistogram()
-                   .Name("viya_mv_refresh_duration_seconds")
-                   .Help("Time to refresh a view: one micro-batch (incremental) or a rebuild (full)")
-                   .Register(r)),
+      refresh_(
+          BuildHistogram()
+              .Name("viya_mv_refresh_duration_seconds")
+              .Help("Time to refresh a view: one micro-batch (incremental) or a rebuild (full)")
+              .Register(r)),
       events_applied_(BuildCounter()
                           .Name("viya_mv_events_applied_total")
                           .Help("Change events applied to the views")
@@ -48,8 +49,8 @@ StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views
                       .Name("viya_mv_batch_events")
                       .Help("Change events per micro-batch")
                       .Register(r)
-                      .Add({}, Histogram::BucketBoundaries{1, 2, 5, 10, 25, 50, 100, 250, 500,
-                                                           1000, 2500, 5000, 10000})),
+                      .Add({}, Histogram::BucketBoundaries{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000,
+                                                           2500, 5000, 10000})),
       visible_latency_(BuildHistogram()
                            .Name("viya_mv_write_to_visible_seconds")
                            .Help("From a change's commit in the source to its commit in the views")

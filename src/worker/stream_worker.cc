@@ -1,9 +1,9 @@
 #include "worker/stream_worker.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 namespace mv::worker {
 namespace {

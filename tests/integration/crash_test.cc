@@ -7,9 +7,8 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "core/view_set.h"
 #include "process.h"
@@ -52,8 +51,8 @@ class ServerUnderTest {
 };
 
 json Shipment(int id, int version, std::mt19937_64& rng) {
-  static const char* kStatuses[] = {"booked", "picked_up", "in_transit", "out_for_delivery",
-                                    "delivered", "exception"};
+  static const char* kStatuses[] = {"booked",           "picked_up", "in_transit",
+                                    "out_for_delivery", "delivered", "exception"};
   return {{"id", "S-" + std::to_string(id)},
           {"reference", "v" + std::to_string(version)},
           {"carrierId", "dhl"},
@@ -66,8 +65,8 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
   TempDir dir;
   std::string data = dir.File("data");
   std::string log = dir.File("serve.log");
-  std::string key = RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --data " + data +
-                                  " --org acme");
+  std::string key =
+      RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --data " + data + " --org acme");
   ASSERT_EQ(key.rfind("vmv_", 0), 0u) << key;
   int port = FreeLoopbackPort();
   httplib::Headers auth = {{"Authorization", "Bearer " + key}};
@@ -106,7 +105,8 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
       }
     };
     std::thread w1(writer, 0), w2(writer, 1);
-    while (acknowledged_requests.load() < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (acknowledged_requests.load() < 200)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.process().Signal(SIGKILL);  // mid-load: the writers are still sending
     ASSERT_EQ(server.process().Wait(std::chrono::seconds(10)), -1);  // killed, not exited
     stop.store(true);

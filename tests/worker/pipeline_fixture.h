@@ -38,9 +38,9 @@ class Pipeline {
     options_ = options;
     worker_.reset();
     change_source_ = Must(source_->NewChangeSource());
-    worker_ = std::make_unique<worker::StreamWorker>(
-        change_source_.get(), source_.get(), store_.get(), &views_, projection_, &clock_,
-        &metrics_.stream(), options_);
+    worker_ = std::make_unique<worker::StreamWorker>(change_source_.get(), source_.get(),
+                                                     store_.get(), &views_, projection_, &clock_,
+                                                     &metrics_.stream(), options_);
   }
 
   // Applies every committed change, then every due SLA transition.
@@ -62,11 +62,11 @@ class Pipeline {
   // The views as a rebuild from the source would make them now, in a fresh views.db.
   Result<std::string> RebuildDump() {
     TempDir other;
-    MV_ASSIGN_OR_RETURN(auto store, storage::sqlite::SqliteViewStore::Open(
-                                        other.File("views.db"), &views_, &clock_));
+    MV_ASSIGN_OR_RETURN(auto store, storage::sqlite::SqliteViewStore::Open(other.File("views.db"),
+                                                                           &views_, &clock_));
     MV_ASSIGN_OR_RETURN(auto changes, source_->NewChangeSource());
-    worker::StreamWorker w(changes.get(), source_.get(), store.get(), &views_, projection_,
-                           &clock_, nullptr, options_);
+    worker::StreamWorker w(changes.get(), source_.get(), store.get(), &views_, projection_, &clock_,
+                           nullptr, options_);
     MV_ASSIGN_OR_RETURN(core::ChangeToken token, w.Rebuild());
     (void)token;
     return Dump(*store);

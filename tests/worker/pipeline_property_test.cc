@@ -131,7 +131,8 @@ TEST(PipelineProperty, SlaClockMovesMatchRebuild) {
     Pipeline p(T("2026-11-01T08:00:00Z"));
     Workload w(seed * 31);
     std::vector<Shipment> batch;
-    for (int i = 1; i <= 25; ++i) batch.push_back(w.RandomShipment("S-" + std::to_string(i), p.clock().Now()));
+    for (int i = 1; i <= 25; ++i)
+      batch.push_back(w.RandomShipment("S-" + std::to_string(i), p.clock().Now()));
     MV_ASSERT_OK(p.source().UpsertShipments("org-1", batch));
     MV_ASSERT_OK(p.Drain());
     for (int step = 0; step < 6; ++step) {

@@ -80,16 +80,18 @@ TEST(StreamWorker, PoisonDocumentGoesToDeadLettersAndTheStreamContinues) {
   {
     auto db = storage::sqlite::Database::Open(p.source().path(), {});
     ASSERT_TRUE(db.ok());
-    MV_ASSERT_OK((*db)->Exec(
-        "INSERT INTO oplog (wall_time, op, collection, org, doc_id, doc) VALUES "
-        "(0, 'insert', 'shipments', 'acme', 'S-BAD', '{\"id\": \"S-BAD\", \"status\": \"shipped\"}')"));
+    MV_ASSERT_OK(
+        (*db)->Exec("INSERT INTO oplog (wall_time, op, collection, org, doc_id, doc) VALUES "
+                    "(0, 'insert', 'shipments', 'acme', 'S-BAD', '{\"id\": \"S-BAD\", \"status\": "
+                    "\"shipped\"}')"));
   }
   MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-2", p.clock().Now())}));
   // The foreign write bypassed the in-process watermark; the worker still reads it.
   MV_ASSERT_OK(p.Drain());
   EXPECT_EQ(p.worker().checkpoint(), 3);
-  EXPECT_EQ(CountRows(p.store(), "SELECT count(*) FROM mv_dead_letters WHERE document_id = 'S-BAD' "
-                                 "AND reason LIKE 'status: unknown value%'"),
+  EXPECT_EQ(CountRows(p.store(),
+                      "SELECT count(*) FROM mv_dead_letters WHERE document_id = 'S-BAD' "
+                      "AND reason LIKE 'status: unknown value%'"),
             1);
   EXPECT_EQ(p.metrics().stream().ErrorCount("poison", "mv_shipment_list"), 1);
   MV_ASSERT_OK_AND_ASSIGN(auto good, p.store().FindShipmentRow({"acme", "S-2"}));
@@ -103,7 +105,8 @@ TEST(StreamWorker, RunStopsGracefullyAfterItsBatch) {
   p.RestartWorker(o);
   std::thread runner([&] { EXPECT_TRUE(p.worker().Run().ok()); });
   for (int i = 0; i < 50; ++i) {
-    MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-" + std::to_string(i), p.clock().Now())}));
+    MV_ASSERT_OK(
+        p.source().UpsertShipments("acme", {Booked("S-" + std::to_string(i), p.clock().Now())}));
   }
   ASSERT_TRUE(p.store().applied().WaitUntilAtLeast(50, std::chrono::seconds(10)));
   EXPECT_TRUE(p.worker().healthy());

@@ -34,7 +34,8 @@ std::string Sha256Hex(const std::string& text) {
   return Hex(digest, len);
 }
 
-Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path, const Clock* clock) {
+Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path,
+                                                       const Clock* clock) {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
   MV_RETURN_IF_ERROR(db->Exec(kSchema));
   return std::unique_ptr<ApiKeyStore>(new ApiKeyStore(std::move(db), clock));
@@ -52,7 +53,10 @@ Result<std::string> ApiKeyStore::Create(const Principal& principal) {
                       db_->Prepare("INSERT INTO api_keys (key_hash, org, is_admin, key_prefix, "
                                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
   st->Bind(1, Sha256Hex(key));
-  if (principal.admin) st->BindNull(2); else st->Bind(2, principal.org);
+  if (principal.admin)
+    st->BindNull(2);
+  else
+    st->Bind(2, principal.org);
   st->Bind(3, principal.admin ? 1 : 0).Bind(4, key.substr(0, 8)).Bind(5, ToMillis(clock_->Now()));
   MV_RETURN_IF_ERROR(st->Run());
   return key;

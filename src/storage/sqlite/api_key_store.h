@@ -31,7 +31,8 @@ class ApiKeyStore {
   Result<Principal> Authenticate(const std::string& key);
 
  private:
-  ApiKeyStore(std::unique_ptr<Database> db, const Clock* clock) : db_(std::move(db)), clock_(clock) {}
+  ApiKeyStore(std::unique_ptr<Database> db, const Clock* clock)
+      : db_(std::move(db)), clock_(clock) {}
   std::mutex mu_;
   std::unique_ptr<Database> db_;  // guarded by mu_
   const Clock* clock_;

@@ -1,9 +1,8 @@
 #include "storage/sqlite/source_store.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
@@ -38,10 +37,14 @@ CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value INTEGER NOT 
 
 const char* TableOf(Collection c) {
   switch (c) {
-    case Collection::kShipments: return "shipments";
-    case Collection::kTrackingEvents: return "tracking_events";
-    case Collection::kCustomers: return "customers";
-    case Collection::kCarriers: return "carriers";
+    case Collection::kShipments:
+      return "shipments";
+    case Collection::kTrackingEvents:
+      return "tracking_events";
+    case Collection::kCustomers:
+      return "customers";
+    case Collection::kCarriers:
+      return "carriers";
   }
   return "shipments";
 }
@@ -78,9 +81,9 @@ class OplogChangeSource final : public core::ChangeSource {
     MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
     MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*db_));
     if (after < pruned) {
-      return Status::HistoryLost(fmt::format(
-          "changes after token {} are no longer retained (oplog pruned through {})", after,
-          pruned));
+      return Status::HistoryLost(
+          fmt::format("changes after token {} are no longer retained (oplog pruned through {})",
+                      after, pruned));
     }
     MV_ASSIGN_OR_RETURN(
         Statement * st,
@@ -98,8 +101,8 @@ class OplogChangeSource final : public core::ChangeSource {
       auto coll = core::ParseCollection(st->ColumnView(3));
       if (!op || !coll) {
         st->Reset();
-        return Status::Corruption(fmt::format("oplog entry {} has an unknown op or collection",
-                                              e.token));
+        return Status::Corruption(
+            fmt::format("oplog entry {} has an unknown op or collection", e.token));
       }
       e.op = *op;
       e.collection = *coll;
@@ -151,7 +154,10 @@ Result<ChangeToken> SourceStore::AppendOplog(Operation op, Collection collection
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   st->Bind(1, ToMillis(now)).Bind(2, core::ToString(op)).Bind(3, core::ToString(collection));
   st->Bind(4, org).Bind(5, id);
-  if (doc) st->Bind(6, *doc); else st->BindNull(6);
+  if (doc)
+    st->Bind(6, *doc);
+  else
+    st->BindNull(6);
   MV_RETURN_IF_ERROR(st->Run());
   return writer_->LastInsertRowId();
 }
@@ -242,38 +248,41 @@ Result<ChangeToken> SourceStore::PutCarrier(const std::string& org, const core::
 namespace {
 template <typename T, typename Parse>
 Result<std::optional<T>> GetDocument(Database& db, std::mutex& mu, const char* table,
-                                     const std::string& org, const std::string& id,
-                                     Parse parse) {
+                                     const std::string& org, const std::string& id, Parse parse) {
   std::lock_guard lock(mu);
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db.Prepare(fmt::format("SELECT doc FROM {} WHERE org = ?1 AND id = ?2", table)));
+  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare(fmt::format(
+                                          "SELECT doc FROM {} WHERE org = ?1 AND id = ?2", table)));
   st->Bind(1, org).Bind(2, id);
   MV_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<T>();
   auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
   st->Reset();
   auto parsed = parse(json);
-  if (!parsed.ok()) return Status::Corruption(fmt::format("{} {}: {}", table, id, parsed.status().message()));
+  if (!parsed.ok())
+    return Status::Corruption(fmt::format("{} {}: {}", table, id, parsed.status().message()));
   return std::optional<T>(std::move(parsed).value());
 }
 }  // namespace
 
 Result<std::optional<core::Shipment>> SourceStore::GetShipment(const std::string& org,
                                                                const std::string& id) {
-  return GetDocument<core::Shipment>(*writer_, write_mu_, "shipments", org, id,
-                                     [](const nlohmann::json& j) { return core::ParseShipment(j); });
+  return GetDocument<core::Shipment>(
+      *writer_, write_mu_, "shipments", org, id,
+      [](const nlohmann::json& j) { return core::ParseShipment(j); });
 }
 
 Result<std::optional<core::Customer>> SourceStore::GetCustomer(const std::string& org,
                                                                const std::string& id) {
-  return GetDocument<core::Customer>(*writer_, write_mu_, "customers", org, id,
-                                     [&](const nlohmann::json& j) { return core::ParseCustomer(id, j); });
+  return GetDocument<core::Customer>(
+      *writer_, write_mu_, "customers", org, id,
+      [&](const nlohmann::json& j) { return core::ParseCustomer(id, j); });
 }
 
 Result<std::optional<core::Carrier>> SourceStore::GetCarrier(const std::string& org,
                                                              const std::string& id) {
-  return GetDocument<core::Carrier>(*writer_, write_mu_, "carriers", org, id,
-                                    [&](const nlohmann::json& j) { return core::ParseCarrier(id, j); });
+  return GetDocument<core::Carrier>(
+      *writer_, write_mu_, "carriers", org, id,
+      [&](const nlohmann::json& j) { return core::ParseCarrier(id, j); });
 }
 
 Result<std::int64_t> SourceStore::PruneOplog() {

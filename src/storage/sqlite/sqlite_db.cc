@@ -5,8 +5,8 @@
 namespace mv::storage::sqlite {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = fmt::format("sqlite: {}: {} ({})", what, db ? sqlite3_errmsg(db) : "",
-                                sqlite3_errstr(rc));
+  std::string msg =
+      fmt::format("sqlite: {}: {} ({})", what, db ? sqlite3_errmsg(db) : "", sqlite3_errstr(rc));
   if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
     return Status::Corruption(std::move(msg));
   }
@@ -69,7 +69,8 @@ std::string_view Statement::ColumnView(int col) const {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
   sqlite3* handle = nullptr;
-  int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
   if (rc != SQLITE_OK) {

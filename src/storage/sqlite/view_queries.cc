@@ -56,11 +56,10 @@ Result<AtToken<ShipmentPage>> ViewQueries::ListShipments(const std::string& org,
   // `reference` is COLLATE NOCASE: a case-insensitive prefix range on its index.
   if (!f.reference_prefix.empty()) where += " AND reference >= ?8 AND reference < ?12";
   if (after) where += " AND (created_at, id) < (?9, ?10)";
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db_->Prepare(fmt::format("SELECT row, created_at, id FROM {} WHERE {} "
-                               "ORDER BY created_at DESC, id DESC LIMIT ?11",
-                               table, where)));
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare(fmt::format("SELECT row, created_at, id FROM {} WHERE {} "
+                                               "ORDER BY created_at DESC, id DESC LIMIT ?11",
+                                               table, where)));
   st->Bind(1, org);
   if (f.status) st->Bind(2, core::ToString(*f.status));
   if (!f.carrier_id.empty()) st->Bind(3, f.carrier_id);

@@ -43,7 +43,7 @@ CREATE INDEX {0}_by_sla ON {0} (org, sla_status, created_at, id);
 CREATE INDEX {0}_by_reference ON {0} (org, reference);
 CREATE INDEX {0}_sla_due ON {0} (sla_next_change_at) WHERE sla_next_change_at IS NOT NULL;
 )sql",
-                                 t));
+                             t));
 }
 
 Status CreateAggregateTable(Database& db, const core::AggregateViewSpec& spec,
@@ -128,7 +128,10 @@ Status UpsertListRows(Database& db, const std::string& table,
     const auto& s = r.shipment;
     st->Bind(1, r.org).Bind(2, s.id).Bind(3, core::ToString(s.status)).Bind(4, s.carrier_id);
     st->Bind(5, s.customer_id).Bind(6, core::ToString(r.sla.status));
-    if (r.sla.next_change_at) st->Bind(7, ToMillis(*r.sla.next_change_at)); else st->BindNull(7);
+    if (r.sla.next_change_at)
+      st->Bind(7, ToMillis(*r.sla.next_change_at));
+    else
+      st->BindNull(7);
     st->Bind(8, ToMillis(s.created_at)).Bind(9, s.reference).Bind(10, core::RowToJson(r).dump());
     MV_RETURN_IF_ERROR(st->Run());
   }
@@ -172,10 +175,9 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
       db.Prepare(fmt::format("INSERT INTO {} ({}_schema_version) VALUES ({}?{}) ON CONFLICT ({}) "
                              "DO UPDATE SET {}",
                              table, cols, params, p, keys, updates)));
-  MV_ASSIGN_OR_RETURN(
-      Statement * del,
-      db.Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
-                             spec.measure_columns.front())));
+  MV_ASSIGN_OR_RETURN(Statement * del,
+                      db.Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
+                                             spec.measure_columns.front())));
   for (const auto& d : deltas) {
     up->Reset();
     int i = 1;
@@ -193,8 +195,7 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
   return Status::Ok();
 }
 
-Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& letters,
-                        Timestamp now) {
+Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& letters, Timestamp now) {
   if (letters.empty()) return Status::Ok();
   MV_ASSIGN_OR_RETURN(
       Statement * st,
@@ -311,10 +312,9 @@ Status SqliteViewStore::LoadCatalog() {
 
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
-                               tables_.shipment_list)));
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
+                                               tables_.shipment_list)));
   st->Bind(1, key.org).Bind(2, key.id);
   MV_ASSIGN_OR_RETURN(bool found, st->Step());
   if (!found) return std::optional<core::ShipmentRow>();
@@ -346,18 +346,17 @@ Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
 
 Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestamp now,
                                                                         size_t limit) {
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db_->Prepare(fmt::format("SELECT org, row FROM {} WHERE sla_next_change_at <= ?1 "
-                               "ORDER BY sla_next_change_at LIMIT ?2",
-                               tables_.shipment_list)));
+  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(fmt::format(
+                                          "SELECT org, row FROM {} WHERE sla_next_change_at <= ?1 "
+                                          "ORDER BY sla_next_change_at LIMIT ?2",
+                                          tables_.shipment_list)));
   st->Bind(1, ToMillis(now)).Bind(2, static_cast<std::int64_t>(limit));
   std::vector<core::ShipmentRow> rows;
   for (;;) {
     MV_ASSIGN_OR_RETURN(bool more, st->Step());
     if (!more) break;
-    auto row = core::RowFromJson(st->ColumnText(0), nlohmann::json::parse(st->ColumnView(1),
-                                                                          nullptr, false));
+    auto row = core::RowFromJson(st->ColumnText(0),
+                                 nlohmann::json::parse(st->ColumnView(1), nullptr, false));
     if (!row.ok()) {
       st->Reset();
       return row.status();
