@@ -23,7 +23,7 @@ struct Config {
   } http;
 
   struct Stream {
-    std::int64_t batch_max_events = 2000;
+    std::int64_t batch_max_events = 5000;
     std::int64_t batch_max_wait_ms = 2;
     std::int64_t idle_wait_ms = 100;
   } stream;

@@ -14,7 +14,7 @@ namespace mv::worker {
 
 struct WorkerOptions {
   // A micro-batch closes at this many events ...
-  size_t batch_max_events = 2000;
+  size_t batch_max_events = 5000;
   // ... or this long after its first event arrived, whichever comes first.
   Millis batch_max_wait{2};
   // How long one idle read waits for a new change before the loop looks at the clock.

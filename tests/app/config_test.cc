@@ -90,7 +90,7 @@ TEST_F(ConfigTest, DefaultsWithoutFileOrEnv) {
   MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {}));
   ExpectSameConfig(c, Config{});
   EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
-  EXPECT_EQ(c.stream.batch_max_events, 2000);
+  EXPECT_EQ(c.stream.batch_max_events, 5000);
   EXPECT_EQ(c.log.level, "info");
 }
 
@@ -311,7 +311,7 @@ TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
   for (const char* line :
        {"data_dir = \"./data\"\n", "[http]\n", "listen = \"127.0.0.1:8080\"\n", "threads = 8\n",
         "max_body_bytes = 8388608\n", "min_token_timeout_ms = 2000\n",
-        "ready_max_lag_events = 10000\n", "[stream]\n", "batch_max_events = 2000\n",
+        "ready_max_lag_events = 10000\n", "[stream]\n", "batch_max_events = 5000\n",
         "batch_max_wait_ms = 2\n", "idle_wait_ms = 100\n", "[oplog]\n", "retention_hours = 24\n",
         "prune_interval_seconds = 60\n", "[sla]\n", "at_risk_window_minutes = 240\n",
         "tick_interval_ms = 1000\n", "[log]\n", "level = \"info\"\n"}) {

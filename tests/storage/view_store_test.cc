@@ -296,12 +296,41 @@ TEST_F(SqliteViewStoreTest, CorruptStoredRowIsCorruption) {
   MV_ASSERT_OK(store_->Apply(b));
   ASSERT_TRUE(
       Raw()->Exec("UPDATE mv_shipment_list__v1_g1 SET row = '{not json' WHERE id = 'S-1'").ok());
+  // The store remembers what it committed; a reopened store reads the damaged disk.
+  Open();
   EXPECT_EQ(store_->FindShipmentRow({"acme", "S-1"}).status().code(), StatusCode::kCorruption);
   MV_ASSERT_OK_AND_ASSIGN(auto fine, store_->FindShipmentRow({"acme", "S-2"}));
   EXPECT_TRUE(fine);
   // The ticker's read reports it too rather than skipping it.
   EXPECT_EQ(store_->DueForSlaChange(T("2030-01-01T00:00:00Z"), 10).status().code(),
             StatusCode::kCorruption);
+}
+
+TEST_F(SqliteViewStoreTest, RememberedRowsFollowCommitsDeletesAndRebuilds) {
+  core::ViewBatch b;
+  b.list_upserts = {Row("acme", "S-1")};
+  MV_ASSERT_OK(store_->Apply(b));
+  MV_ASSERT_OK_AND_ASSIGN(auto first, store_->FindShipmentRow({"acme", "S-1"}));
+  ASSERT_TRUE(first);
+  core::ShipmentRow changed = Row("acme", "S-1");
+  changed.shipment.status = core::ShipmentStatus::kInTransit;
+  core::ViewBatch update;
+  update.list_upserts = {changed};
+  MV_ASSERT_OK(store_->Apply(update));
+  MV_ASSERT_OK_AND_ASSIGN(auto second, store_->FindShipmentRow({"acme", "S-1"}));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->shipment.status, core::ShipmentStatus::kInTransit);
+  core::ViewBatch del;
+  del.list_deletes = {{"acme", "S-1"}};
+  MV_ASSERT_OK(store_->Apply(del));
+  MV_ASSERT_OK_AND_ASSIGN(auto gone, store_->FindShipmentRow({"acme", "S-1"}));
+  EXPECT_FALSE(gone);
+  // A rebuild replaces everything the store remembered.
+  MV_ASSERT_OK(store_->Apply(update));
+  MV_ASSERT_OK_AND_ASSIGN(auto rebuild, store_->BeginRebuild());
+  MV_ASSERT_OK(rebuild->Commit(7));
+  MV_ASSERT_OK_AND_ASSIGN(auto after_rebuild, store_->FindShipmentRow({"acme", "S-1"}));
+  EXPECT_FALSE(after_rebuild);
 }
 
 TEST_F(SqliteViewStoreTest, AggregateRowsAreSummedAndDeletedWhenTheCountHitsZero) {

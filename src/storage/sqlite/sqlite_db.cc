@@ -82,8 +82,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   sqlite3_busy_timeout(handle, options.busy_timeout_ms);
   std::string pragmas = fmt::format(
       "PRAGMA foreign_keys=ON; PRAGMA cache_size=-{}; PRAGMA mmap_size={}; "
-      "PRAGMA temp_store=MEMORY;",
-      options.cache_size_kib, options.mmap_bytes);
+      "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint={};",
+      options.cache_size_kib, options.mmap_bytes, options.wal_autocheckpoint_pages);
   if (!options.read_only) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   MV_RETURN_IF_ERROR(db->Exec(pragmas));
   return db;

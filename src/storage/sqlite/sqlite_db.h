@@ -60,7 +60,12 @@ class Database {
     bool read_only = false;
     int busy_timeout_ms = 5000;
     int cache_size_kib = 64 * 1024;
-    std::int64_t mmap_bytes = 256LL << 20;
+    // Off by default: with another connection writing, SQLite unmaps and remaps at every
+    // read transaction, which cost the worker ~20% of its CPU (docs/benchmarks.md).
+    std::int64_t mmap_bytes = 0;
+    // Checkpoint the WAL on commit once it has this many pages; 0 leaves checkpoints to
+    // the owner (see Database::Checkpoint).
+    int wal_autocheckpoint_pages = 1000;
   };
 
   static Result<std::unique_ptr<Database>> Open(const std::string& path, const Options& options);
@@ -93,6 +98,9 @@ class Database {
   Result<std::unique_ptr<Transaction>> BeginWrite();
   // BEGIN (deferred): a consistent read snapshot until Commit/rollback.
   Result<std::unique_ptr<Transaction>> BeginRead();
+
+  // A passive WAL checkpoint: copies what it can without waiting for readers or writers.
+  Status Checkpoint() { return Exec("PRAGMA wal_checkpoint(PASSIVE)"); }
 
   std::int64_t LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
   int Changes() const { return sqlite3_changes(db_); }

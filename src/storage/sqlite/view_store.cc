@@ -248,13 +248,71 @@ Result<PhysicalTables> ReadCatalog(Database& db) {
 Result<std::unique_ptr<SqliteViewStore>> SqliteViewStore::Open(const std::string& path,
                                                                const core::ViewSet* views,
                                                                const Clock* clock) {
-  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
+  Database::Options writer_options;
+  writer_options.wal_autocheckpoint_pages = 0;  // the checkpointer thread does it
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, writer_options));
   MV_RETURN_IF_ERROR(db->Exec(kSchema));
+  MV_ASSIGN_OR_RETURN(auto checkpoint_db, Database::Open(path, {}));
   std::unique_ptr<SqliteViewStore> store(new SqliteViewStore(std::move(db), views, clock));
   MV_RETURN_IF_ERROR(store->LoadCatalog());
   MV_ASSIGN_OR_RETURN(ChangeToken token, store->Checkpoint());
   store->applied_.Reset(token);
+  SqliteViewStore* self = store.get();
+  store->checkpointer_ = std::thread(
+      [self, cdb = std::move(checkpoint_db)]() mutable { self->CheckpointLoop(std::move(cdb)); });
   return store;
+}
+
+SqliteViewStore::~SqliteViewStore() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void SqliteViewStore::CheckpointLoop(std::unique_ptr<Database> db) {
+  std::unique_lock lock(checkpoint_mu_);
+  while (!checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; })) {
+    lock.unlock();
+    (void)db->Checkpoint();  // passive: a busy database is simply tried again later
+    lock.lock();
+  }
+}
+
+namespace {
+std::string CacheKey(const core::ShipmentKey& key) { return key.org + '\0' + key.id; }
+}  // namespace
+
+const core::ShipmentRow* SqliteViewStore::CachedRow(const core::ShipmentKey& key) {
+  std::string k = CacheKey(key);
+  if (auto it = hot_.find(k); it != hot_.end()) return &it->second;
+  auto it = cold_.find(k);
+  if (it == cold_.end()) return nullptr;
+  auto node = cold_.extract(it);
+  if (hot_.size() >= kCacheGeneration) {
+    cold_ = std::move(hot_);
+    hot_.clear();
+  }
+  return &hot_.insert(std::move(node)).position->second;
+}
+
+void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch) {
+  for (const auto& key : batch.list_deletes) {
+    std::string k = CacheKey(key);
+    hot_.erase(k);
+    cold_.erase(k);
+  }
+  for (const auto& row : batch.list_upserts) {
+    std::string k = CacheKey({row.org, row.shipment.id});
+    cold_.erase(k);
+    if (hot_.size() >= kCacheGeneration && !hot_.count(k)) {
+      cold_ = std::move(hot_);
+      hot_.clear();
+    }
+    hot_.insert_or_assign(std::move(k), row);
+  }
 }
 
 Status SqliteViewStore::LoadCatalog() {
@@ -312,6 +370,7 @@ Status SqliteViewStore::LoadCatalog() {
 
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
+  if (const core::ShipmentRow* cached = CachedRow(key)) return std::optional(*cached);
   MV_ASSIGN_OR_RETURN(Statement * st,
                       db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
                                                tables_.shipment_list)));
@@ -340,6 +399,7 @@ Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
   MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
   if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
   MV_RETURN_IF_ERROR(txn->Commit());
+  RememberCommitted(batch);
   if (batch.token) applied_.Advance(*batch.token);
   return Status::Ok();
 }
@@ -398,6 +458,8 @@ class SqliteViewRebuild final : public core::ViewRebuild {
       MV_RETURN_IF_ERROR(txn->Commit());
     }
     committed_ = true;
+    store_->hot_.clear();
+    store_->cold_.clear();
     store_->tables_ = shadow_;
     store_->generation_ = generation_;
     store_->applied_.Reset(token);

@@ -1,8 +1,13 @@
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <unordered_map>
 
 #include "base/clock.h"
 #include "base/watermark.h"
@@ -23,9 +28,13 @@ struct PhysicalTables {
 // use ViewQueries on their own connections.
 //
 // Not thread-safe: owned by the one worker thread. `applied()` may be read and waited on
-// from any thread.
+// from any thread. WAL checkpoints run on the store's own background thread, off the
+// worker's commit path. Stored projections are remembered (bounded) so that `before`
+// rarely costs a read and a JSON parse.
 class SqliteViewStore final : public core::ViewStore {
  public:
+  ~SqliteViewStore() override;
+
   // Opens (creating when new) views.db and its catalog; drops shadow tables left behind
   // by an interrupted rebuild. FailedPrecondition-like InvalidArgument when the stored
   // views were built by a different definition version.
@@ -51,6 +60,9 @@ class SqliteViewStore final : public core::ViewStore {
   SqliteViewStore(std::unique_ptr<Database> db, const core::ViewSet* views, const Clock* clock)
       : db_(std::move(db)), views_(views), clock_(clock) {}
   Status LoadCatalog();
+  void CheckpointLoop(std::unique_ptr<Database> db);
+  const core::ShipmentRow* CachedRow(const core::ShipmentKey& key);
+  void RememberCommitted(const core::ViewBatch& batch);
 
   std::unique_ptr<Database> db_;
   const core::ViewSet* views_;
@@ -58,6 +70,16 @@ class SqliteViewStore final : public core::ViewStore {
   PhysicalTables tables_;
   std::int64_t generation_ = 0;
   Watermark applied_;
+
+  // Two-generation approximate LRU of committed projections: hits in `cold_` move to
+  // `hot_`; when `hot_` is full it becomes `cold_`.
+  static constexpr size_t kCacheGeneration = 50000;
+  std::unordered_map<std::string, core::ShipmentRow> hot_, cold_;
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool stopping_ = false;  // guarded by checkpoint_mu_
+  std::thread checkpointer_;
 };
 
 // Writes `batch`'s view changes into `tables` (inside the caller's transaction).
