@@ -19,7 +19,7 @@
 // Databases live in --dir (default: a fresh temporary directory, removed at exit).
 //
 //   pipeline_bench [--workload=throughput|latency|all] [--events=200000] [--variants=...]
-//                  [--rate=10000] [--seconds=10] [--reps=3] [--batch=2000] [--dir=DIR]
+//                  [--rate=10000] [--seconds=10] [--reps=3] [--batch=5000] [--dir=DIR]
 //                  [--verbose]
 
 #include <fmt/format.h>
@@ -84,7 +84,7 @@ struct Flags {
   double rate = 10000;
   double seconds = 10;
   int reps = 3;
-  size_t batch = 2000;
+  size_t batch = worker::WorkerOptions{}.batch_max_events;
   std::string dir;
   bool verbose = false;
 };
