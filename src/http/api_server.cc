@@ -189,29 +189,25 @@ void ApiServer::RegisterRoutes() {
              return Status::Ok();
            }));
 
-  s.Put(R"(/v1/customers/([^/]+))", scoped("/v1/customers/{id}", [this](Call& c) -> Status {
-          MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-          MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req));
-          MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
-          MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
-          MV_ASSIGN_OR_RETURN(core::Customer customer,
-                              core::ParseCustomer(std::string(c.req.matches[1]), body));
-          MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->PutCustomer(org, customer));
-          AnswerWrite(c.res, token, 1);
-          return Status::Ok();
-        }));
-
-  s.Put(R"(/v1/carriers/([^/]+))", scoped("/v1/carriers/{id}", [this](Call& c) -> Status {
-          MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-          MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req));
-          MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
-          MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
-          MV_ASSIGN_OR_RETURN(core::Carrier carrier,
-                              core::ParseCarrier(std::string(c.req.matches[1]), body));
-          MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->PutCarrier(org, carrier));
-          AnswerWrite(c.res, token, 1);
-          return Status::Ok();
-        }));
+  // PUT of a lookup document (customer, carrier): parse it, store it, answer the token.
+  auto put_lookup = [this](auto parse, auto put) {
+    return [this, parse, put](Call& c) -> Status {
+      MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+      MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req));
+      MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
+      MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
+      MV_ASSIGN_OR_RETURN(auto doc, parse(std::string(c.req.matches[1]), body));
+      MV_ASSIGN_OR_RETURN(core::ChangeToken token, (b_.source->*put)(org, doc));
+      AnswerWrite(c.res, token, 1);
+      return Status::Ok();
+    };
+  };
+  s.Put(R"(/v1/customers/([^/]+))",
+        scoped("/v1/customers/{id}",
+               put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomer)));
+  s.Put(R"(/v1/carriers/([^/]+))",
+        scoped("/v1/carriers/{id}",
+               put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrier)));
 
   // ---- reads ----
   s.Get("/v1/shipments", scoped("/v1/shipments", [this, wait_min_token](Call& c) -> Status {
