@@ -274,7 +274,8 @@ SqliteViewStore::~SqliteViewStore() {
 
 void SqliteViewStore::CheckpointLoop(std::unique_ptr<Database> db) {
   std::unique_lock lock(checkpoint_mu_);
-  while (!checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; })) {
+  while (
+      !checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; })) {
     lock.unlock();
     (void)db->Checkpoint();  // passive: a busy database is simply tried again later
     lock.lock();
