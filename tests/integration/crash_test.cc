@@ -15,6 +15,7 @@
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_store.h"
 #include "test_util.h"
+#include "worker/pipeline_fixture.h"
 #include "worker/stream_worker.h"
 
 namespace mv::testing {
@@ -175,14 +176,10 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
   worker::StreamWorker rebuild(changes->get(), source->get(), rebuilt->get(), &views, {}, &clock,
                                nullptr, {});
   ASSERT_TRUE(rebuild.Rebuild().ok());
-  auto dump = [](storage::sqlite::SqliteViewStore& s) {
-    std::string out = *storage::sqlite::DumpTable(s.db(), s.tables().shipment_list);
-    for (const auto& [view, table] : s.tables().aggregates) {
-      out += *storage::sqlite::DumpTable(s.db(), table);
-    }
-    return out;
-  };
-  EXPECT_EQ(dump(**live), dump(**rebuilt));
+  auto live_views = Pipeline::Dump(**live);
+  auto rebuilt_views = Pipeline::Dump(**rebuilt);
+  ASSERT_TRUE(live_views.ok() && rebuilt_views.ok());
+  EXPECT_EQ(*live_views, *rebuilt_views);
 }
 
 }  // namespace
