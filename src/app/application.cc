@@ -23,6 +23,22 @@ Status SplitHostPort(const std::string& listen, std::string* host, int* port) {
   return Status::Ok();
 }
 
+Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking) {
+  core::CodeMapping codes = core::CodeMapping::Defaults();
+  for (const auto& [key, status_name] : tracking.codes) {
+    std::optional<core::ShipmentStatus> status;
+    if (status_name != "none") {
+      status = core::ParseShipmentStatus(status_name);
+      if (!status) {
+        return Status::InvalidArgument(fmt::format("tracking code {} maps to unknown status '{}'",
+                                                   key.second, status_name));
+      }
+    }
+    codes.Set(key.first, key.second, status);
+  }
+  return codes;
+}
+
 Application::Application(Config config, const Clock* clock)
     : config_(std::move(config)), clock_(clock), views_(core::ViewSet::Default()) {}
 
@@ -48,8 +64,16 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
   MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
 
+  cache::LookupCacheOptions cache_options;
+  cache_options.ttl = std::chrono::seconds(c.lookup.cache_ttl_seconds);
+  cache_options.max_entries = static_cast<size_t>(c.lookup.cache_max_entries);
+  app->lookups_ = std::make_unique<cache::LookupCache>(app->source_.get(), clock, cache_options);
+  app->lookup_probe_ =
+      std::make_unique<metrics::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
+
   core::ProjectionOptions projection;
   projection.sla.at_risk_window = std::chrono::minutes(c.sla.at_risk_window_minutes);
+  MV_ASSIGN_OR_RETURN(projection.codes, CodeMappingOf(c.tracking));
   worker::WorkerOptions wo;
   wo.batch_max_events = static_cast<size_t>(c.stream.batch_max_events);
   wo.batch_max_wait = Millis(c.stream.batch_max_wait_ms);
@@ -59,13 +83,24 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
       app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
       projection, clock, &app->metrics_->stream(), wo);
 
+  cache::LookupCache* lookups = app->lookups_.get();
+  app->worker_->OnLookupChange(
+      [lookups](core::Collection collection, const std::string& org, const std::string& id) {
+        if (collection == core::Collection::kCustomers) lookups->InvalidateCustomer(org, id);
+        if (collection == core::Collection::kCarriers) lookups->InvalidateCarrier(org, id);
+      });
+
   Application* self = app.get();
-  app->metrics_->OnCollect([self] { self->RefreshStreamGauges(); });
+  app->metrics_->OnCollect([self] {
+    self->RefreshStreamGauges();
+    self->lookup_probe_->Refresh();
+  });
 
   http::ApiBackends backends;
   backends.source = app->source_.get();
   backends.queries = app->queries_.get();
   backends.keys = app->keys_.get();
+  backends.lookups = app->lookups_.get();
   backends.applied = &app->view_store_->applied();
   backends.metrics = app->metrics_.get();
   backends.readiness = [self] {

@@ -6,8 +6,10 @@
 
 #include "app/config.h"
 #include "base/clock.h"
+#include "cache/lookup_cache.h"
 #include "core/view_set.h"
 #include "http/api_server.h"
+#include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/source_store.h"
@@ -18,8 +20,8 @@
 namespace mv::app {
 
 // Everything one `viya-mv serve` process runs, wired together: the embedded source and
-// view stores in the data folder, the stream worker (with the SLA ticker), the oplog
-// pruner, metrics and the HTTP API.
+// view stores in the data folder, the stream worker (with the SLA ticker), the lookup
+// caches, the oplog pruner, metrics and the HTTP API.
 //
 // Open() then Start(); Stop() shuts down gracefully: the API stops accepting requests,
 // the worker finishes the batch in hand and commits it. Start/Stop from one thread.
@@ -34,6 +36,7 @@ class Application {
   int http_port() const { return api_ ? api_->port() : 0; }
   storage::sqlite::SourceStore& source() { return *source_; }
   storage::sqlite::ApiKeyStore& keys() { return *keys_; }
+  cache::LookupCache& lookups() { return *lookups_; }
   storage::sqlite::SqliteViewStore& views() { return *view_store_; }
   worker::StreamWorker& worker() { return *worker_; }
   metrics::Metrics& metrics() { return *metrics_; }
@@ -53,6 +56,8 @@ class Application {
   std::unique_ptr<storage::sqlite::SqliteViewStore> view_store_;
   std::unique_ptr<storage::sqlite::ViewQueryPool> queries_;
   std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
+  std::unique_ptr<cache::LookupCache> lookups_;
+  std::unique_ptr<metrics::LookupProbe> lookup_probe_;
   std::unique_ptr<worker::StreamWorker> worker_;
   std::unique_ptr<http::ApiServer> api_;
   std::thread worker_thread_;
@@ -60,6 +65,9 @@ class Application {
   std::atomic<bool> stopping_{false};
   bool started_ = false;
 };
+
+// The built-in code mapping with the configured overrides applied.
+Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking);
 
 // Splits "host:port"; InvalidArgument otherwise.
 Status SplitHostPort(const std::string& listen, std::string* host, int* port);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <system_error>
@@ -103,7 +104,7 @@ std::string CheckLevel(const std::string& value) {
 // clang-format on
 
 // Every key, top-level keys first, then grouped by section in document order.
-const std::array<Key, 14> kKeys = {
+const std::array<Key, 16> kKeys = {
     Key{"", "data_dir", StringRule{CheckDataDir},
         [](const Config& c) -> Value { return c.data_dir; },
         [](Config& c, const Value& v) { c.data_dir = std::get<std::string>(v); }},
@@ -119,11 +120,57 @@ const std::array<Key, 14> kKeys = {
     MV_INT_KEY(oplog, prune_interval_seconds, 1, kTenYearsSeconds),
     MV_INT_KEY(sla, at_risk_window_minutes, 1, kTenYearsMinutes),
     MV_INT_KEY(sla, tick_interval_ms, 1, kTenYearsMs),
+    MV_INT_KEY(lookup, cache_ttl_seconds, 1, kTenYearsSeconds),
+    MV_INT_KEY(lookup, cache_max_entries, 1, 10'000'000),
     MV_STRING_KEY(log, level, CheckLevel),
 };
 
 #undef MV_INT_KEY
 #undef MV_STRING_KEY
+
+// `text` as a TOML basic string, with the escapes TOML requires. TOML holds only UTF-8, so
+// a string that is not valid UTF-8 does not read back (LoadConfig never produces one).
+std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string TomlValue(const Value& value) {
+  if (const auto* n = std::get_if<std::int64_t>(&value)) return std::to_string(*n);
+  return TomlString(std::get<std::string>(value));
+}
 
 // "http.listen", or "data_dir" for a top-level key.
 std::string FullName(const Key& key) {
@@ -275,8 +322,168 @@ Status ApplySection(const std::string& path, std::string_view section, const tom
   return Status::Ok();
 }
 
-// Applies a parsed document: top-level keys and the known sections.
-Status ApplyDocument(const std::string& path, const toml::table& root, Settings& settings) {
+// [tracking]: carrier code -> status overrides. They come from the file only (a map does
+// not fit one environment variable) and are checked here, where their place is known.
+
+using TrackingCodes = decltype(Config::Tracking::codes);
+
+// What a code may map to: the names of core::ShipmentStatus (core/domain.h, which this
+// library does not link; the application parses them again) and "none".
+constexpr std::array<std::string_view, 9> kTrackingStatuses = {
+    "booked",   "picked_up", "in_transit", "out_for_delivery", "delivered", "exception",
+    "returned", "cancelled", "none"};
+constexpr std::size_t kMaxCodeLength = 64;        // as core::ParseTrackingEvent
+constexpr std::size_t kMaxCarrierIdLength = 128;  // as core::IsValidId
+
+std::string TrackingStatusList() {
+  std::string list;
+  for (std::string_view status : kTrackingStatuses) {
+    if (!list.empty()) list += ", ";
+    list += status;
+  }
+  return list;
+}
+
+bool IsTrackingStatus(std::string_view value) {
+  for (std::string_view status : kTrackingStatuses) {
+    if (value == status) return true;
+  }
+  return false;
+}
+
+bool IsAsciiAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// 1..128 characters of letters, digits and -_.:@, like every id viya-mv accepts.
+bool IsCarrierId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxCarrierIdLength) return false;
+  for (char c : id) {
+    if (!IsAsciiAlnum(c) && c != '-' && c != '_' && c != '.' && c != ':' && c != '@') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ASCII upper case, whatever the locale; core::CodeMapping compares codes this way.
+std::string UpperCode(std::string_view code) {
+  std::string out(code);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+// `segment` as one TOML key: bare when TOML allows it, otherwise quoted ("dhl.express").
+std::string TomlKey(std::string_view segment) {
+  bool bare = !segment.empty();
+  for (char c : segment) bare = bare && (IsAsciiAlnum(c) || c == '-' || c == '_');
+  return bare ? std::string(segment) : TomlString(segment);
+}
+
+// (line, column) where `key` is written.
+std::pair<toml::source_index, toml::source_index> FilePosition(const toml::key& key) {
+  return {key.source().begin.line, key.source().begin.column};
+}
+
+// Stores the CODE = "status" entries of the table `name` ("tracking.codes",
+// "tracking.carriers.dhl") into `codes` under `carrier_id` ("" for every carrier).
+Status ApplyCodeTable(const std::string& path, const std::string& name,
+                      const std::string& carrier_id, const toml::node& node,
+                      const std::string& where, TrackingCodes& codes) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: {}: expected a table of CODE = \"status\", got {}", where, name,
+                    TypeName(node.type())));
+  }
+  // Upper-cased code -> its key: "pu" and "PU" in one table are the same code.
+  std::map<std::string, const toml::key*> seen;
+  for (const auto& [key, value] : *table) {
+    const std::string key_where = Where(path, key.source());
+    const std::string full_name = fmt::format("{}.{}", name, TomlKey(key.str()));
+    if (key.str().empty() || key.str().size() > kMaxCodeLength) {
+      return Status::InvalidArgument(fmt::format("{}: {}: a code must be 1..{} characters",
+                                                 key_where, full_name, kMaxCodeLength));
+    }
+    if (!value.is_string()) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {}: expected a string, one of {}; got {}{}", key_where, full_name,
+                      TrackingStatusList(), TypeName(value.type()),
+                      value.is_table() ? " (a code that contains '.' must be quoted)" : ""));
+    }
+    const std::string& status = value.as_string()->get();
+    if (!IsTrackingStatus(status)) {
+      return Status::InvalidArgument(fmt::format("{}: {}: {} is not a status; allowed {}",
+                                                 key_where, full_name, TomlString(status),
+                                                 TrackingStatusList()));
+    }
+    std::string code = UpperCode(key.str());
+    const auto [other, inserted] = seen.emplace(code, &key);
+    if (!inserted) {
+      // The table iterates in key order; name the later of the two in the file first.
+      const toml::key* first = other->second;
+      const toml::key* second = &key;
+      if (FilePosition(*second) < FilePosition(*first)) std::swap(first, second);
+      return Status::InvalidArgument(
+          fmt::format("{}: {}.{}: code {} is also set at {} (codes compare case-insensitively)",
+                      Where(path, second->source()), name, TomlKey(second->str()), TomlKey(code),
+                      Where(path, first->source())));
+    }
+    codes[{carrier_id, std::move(code)}] = status;
+  }
+  return Status::Ok();
+}
+
+// [tracking.carriers.<carrierId>] tables.
+Status ApplyCarrierTables(const std::string& path, const toml::node& node, const std::string& where,
+                          TrackingCodes& codes) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: tracking.carriers: expected a table of carrier tables, got {}", where,
+                    TypeName(node.type())));
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string key_where = Where(path, key.source());
+    const std::string name = fmt::format("tracking.carriers.{}", TomlKey(key.str()));
+    if (!IsCarrierId(key.str())) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {}: a carrier id must be 1..{} characters of letters, digits and -_.:@",
+                      key_where, name, kMaxCarrierIdLength));
+    }
+    MV_RETURN_IF_ERROR(ApplyCodeTable(path, name, std::string(key.str()), value, key_where, codes));
+  }
+  return Status::Ok();
+}
+
+// The [tracking] table: `codes` and `carriers`, nothing else.
+Status ApplyTracking(const std::string& path, const toml::node& node, const std::string& where,
+                     TrackingCodes& codes) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: tracking: expected a table, got {}", where, TypeName(node.type())));
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string key_where = Where(path, key.source());
+    if (key.str() == "codes") {
+      MV_RETURN_IF_ERROR(ApplyCodeTable(path, "tracking.codes", "", value, key_where, codes));
+    } else if (key.str() == "carriers") {
+      MV_RETURN_IF_ERROR(ApplyCarrierTables(path, value, key_where, codes));
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("{}: unknown key 'tracking.{}' (allowed tracking.codes, tracking.carriers)",
+                      key_where, TomlKey(key.str())));
+    }
+  }
+  return Status::Ok();
+}
+
+// Applies a parsed document: top-level keys, the known sections and [tracking].
+Status ApplyDocument(const std::string& path, const toml::table& root, Settings& settings,
+                     TrackingCodes& codes) {
   for (const auto& [key, value] : root) {
     const std::string where = Where(path, key.source());
     const int index = FindKey("", key.str());
@@ -284,6 +491,8 @@ Status ApplyDocument(const std::string& path, const toml::table& root, Settings&
       MV_RETURN_IF_ERROR(ApplyNode(index, value, where, settings));
     } else if (IsSection(key.str())) {
       MV_RETURN_IF_ERROR(ApplySection(path, key.str(), value, where, settings));
+    } else if (key.str() == "tracking") {
+      MV_RETURN_IF_ERROR(ApplyTracking(path, value, where, codes));
     } else if (value.is_table()) {
       return Status::InvalidArgument(fmt::format("{}: unknown table '{}'", where, key.str()));
     } else {
@@ -340,10 +549,10 @@ Result<toml::table> ParseToml(const std::string& path, const std::string& text) 
 #endif
 }
 
-Status ApplyFile(const std::string& path, Settings& settings) {
+Status ApplyFile(const std::string& path, Settings& settings, TrackingCodes& codes) {
   MV_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
   MV_ASSIGN_OR_RETURN(const toml::table root, ParseToml(path, text));
-  return ApplyDocument(path, root, settings);
+  return ApplyDocument(path, root, settings, codes);
 }
 
 // Parses all of `text` as a decimal integer (optional '-', no spaces, no '+').
@@ -371,6 +580,12 @@ Status ApplyEnvVariable(const std::string& name, const std::string& value, Setti
     }
     settings[i] = {number, name};
     return Status::Ok();
+  }
+  if (std::string_view(name).starts_with("VIYA_MV_TRACKING")) {
+    return Status::InvalidArgument(
+        fmt::format("unknown environment variable {}: tracking codes are set only in the config "
+                    "file ([tracking.codes], [tracking.carriers.<carrierId>])",
+                    name));
   }
   return Status::InvalidArgument(fmt::format("unknown environment variable {}", name));
 }
@@ -414,57 +629,16 @@ Result<Config> BuildConfig(const Settings& settings) {
   return config;
 }
 
-// `text` as a TOML basic string, with the escapes TOML requires. TOML holds only UTF-8, so
-// a string that is not valid UTF-8 does not read back (LoadConfig never produces one).
-std::string TomlString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-          out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
-std::string TomlValue(const Value& value) {
-  if (const auto* n = std::get_if<std::int64_t>(&value)) return std::to_string(*n);
-  return TomlString(std::get<std::string>(value));
-}
-
 }  // namespace
 
 Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
   Settings settings = DefaultSettings();
-  if (!path.empty()) MV_RETURN_IF_ERROR(ApplyFile(path, settings));
+  TrackingCodes codes;
+  if (!path.empty()) MV_RETURN_IF_ERROR(ApplyFile(path, settings, codes));
   MV_RETURN_IF_ERROR(ApplyEnv(env, settings));
-  return BuildConfig(settings);
+  MV_ASSIGN_OR_RETURN(Config config, BuildConfig(settings));
+  config.tracking.codes = std::move(codes);
+  return config;
 }
 
 std::map<std::string, std::string> ViyaEnvironment() {
@@ -487,6 +661,17 @@ std::string ConfigToToml(const Config& config) {
       out += fmt::format("\n[{}]\n", section);
     }
     out += fmt::format("{} = {}\n", key.name, TomlValue(key.get(config)));
+  }
+  // Always written, so that the document shows where code overrides go. The map is ordered
+  // by carrier id, and "" (every carrier) comes first.
+  out += "\n[tracking.codes]\n";
+  std::string_view carrier;
+  for (const auto& [key, status] : config.tracking.codes) {
+    if (key.first != carrier) {
+      carrier = key.first;
+      out += fmt::format("\n[tracking.carriers.{}]\n", TomlKey(carrier));
+    }
+    out += fmt::format("{} = {}\n", TomlKey(key.second), TomlString(status));
   }
   return out;
 }

@@ -38,6 +38,19 @@ struct Config {
     std::int64_t tick_interval_ms = 1000;
   } sla;
 
+  struct Lookup {
+    std::int64_t cache_ttl_seconds = 900;     // customer / carrier names
+    std::int64_t cache_max_entries = 100000;  // per collection
+  } lookup;
+
+  // Carrier codes -> canonical statuses, over the built-in defaults (core::CodeMapping):
+  // TOML [tracking.codes] CODE = "status" applies to every carrier,
+  // [tracking.carriers.<carrierId>] CODE = "status" to one; "none" maps a code to no
+  // milestone. Keys are (carrierId or "", CODE upper-cased).
+  struct Tracking {
+    std::map<std::pair<std::string, std::string>, std::string> codes;
+  } tracking;
+
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

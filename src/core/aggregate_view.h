@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +9,16 @@
 #include "core/shipment_row.h"
 
 namespace mv::core {
+
+// A non-invertible maximum over a group's shipments. The store keeps the largest value
+// contributed; only when a retraction removes the current maximum does it recompute the
+// group's value from the shipment list, as MAX(list_column) over the list rows whose
+// columns named like the view's key columns equal the group's key (so every key column
+// of such a view must also be a column of the shipment list).
+struct MaxMeasure {
+  std::string column;       // "last_shipment_at"
+  std::string list_column;  // "created_at"
+};
 
 // The shape of an aggregate view: its key columns (the first is always `org`) and its
 // measures. Measures are integers so that adding and retracting contributions is exact
@@ -18,19 +29,35 @@ struct AggregateViewSpec {
   int version = 1;
   std::vector<std::string> key_columns;
   std::vector<std::string> measure_columns;
+  std::vector<MaxMeasure> max_measures;
+  // Secondary indexes for the view's queries, each a list of columns.
+  std::vector<std::vector<std::string>> indexes;
 };
+
+// Fixed-point scale of fractional measures (weights, values): 1e-6 units.
+inline constexpr std::int64_t kFixedPointScale = 1'000'000;
+// `v` in fixed point, rounded to the nearest unit; 0 when absent.
+std::int64_t ToFixedPoint(std::optional<double> v);
+double FromFixedPoint(std::int64_t v);
 
 // A signed contribution to one aggregate row.
 struct AggregateDelta {
   std::vector<std::string> key;  // values of key_columns, in order
   std::vector<std::int64_t> measures;
+  // Per max measure: the largest value added and the largest value retracted.
+  std::vector<std::optional<std::int64_t>> max_added;
+  std::vector<std::optional<std::int64_t>> max_retracted;
 
-  bool IsZero() const {
-    for (auto m : measures) {
-      if (m != 0) return false;
-    }
-    return true;
-  }
+  // True when applying the delta changes nothing: measures all zero and each maximum
+  // retracted exactly as it is re-added.
+  bool IsZero() const;
+};
+
+// One shipment's contribution to one aggregate row, before signs are applied.
+struct Contribution {
+  std::vector<std::string> key;
+  std::vector<std::int64_t> measures;  // measures[0] == 1
+  std::vector<std::int64_t> maxima;    // one per max measure
 };
 
 // An invertible aggregate over shipment projections. Implementations are stateless and
@@ -39,8 +66,8 @@ class AggregateView {
  public:
   virtual ~AggregateView() = default;
   virtual const AggregateViewSpec& spec() const = 0;
-  // Appends the rows `row` contributes to, each with measures[0] == 1.
-  virtual void Contribute(const ShipmentRow& row, std::vector<AggregateDelta>* out) const = 0;
+  // Appends the rows `row` contributes to (none for a row outside the view).
+  virtual void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const = 0;
 };
 
 }  // namespace mv::core

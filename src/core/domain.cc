@@ -17,6 +17,7 @@ constexpr std::array<std::string_view, kShipmentStatusCount> kStatusNames = {
 constexpr std::array<std::string_view, 6> kSlaNames = {"none",     "on_track", "at_risk",
                                                        "breached", "met",      "missed"};
 constexpr size_t kMaxTextLength = 512;
+constexpr double kMaxAmount = 1e9;
 
 Status FieldError(std::string_view field, std::string_view what) {
   return Status::InvalidArgument(fmt::format("{}: {}", field, what));
@@ -57,7 +58,10 @@ Status ReadAmount(const json& doc, const char* field, std::optional<double>* out
   if (it == doc.end() || it->is_null()) return Status::Ok();
   if (!it->is_number()) return FieldError(field, "must be a number");
   double v = it->get<double>();
-  if (!std::isfinite(v) || v < 0) return FieldError(field, "must be a finite number >= 0");
+  // Bounded so that sums over many shipments stay exact in 64-bit fixed point.
+  if (!std::isfinite(v) || v < 0 || v > kMaxAmount) {
+    return FieldError(field, "must be a number from 0 to 1e9");
+  }
   *out = v;
   return Status::Ok();
 }

@@ -2,13 +2,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/exception_queue.h"
+
 namespace mv::core {
+
+Result<Shipment> ParseShipmentText(const std::string& json_text) {
+  auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("document is not valid JSON");
+  return ParseShipment(doc);
+}
+
+Result<TrackingEvent> ParseTrackingEventText(const std::string& json_text) {
+  auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("tracking event is not valid JSON");
+  return ParseTrackingEvent(doc);
+}
 
 Result<ShipmentRow> ProjectDocument(const std::string& org, const std::string& json_text,
                                     Timestamp now, const ProjectionOptions& options) {
-  auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("document is not valid JSON");
-  MV_ASSIGN_OR_RETURN(Shipment shipment, ParseShipment(doc));
+  MV_ASSIGN_OR_RETURN(Shipment shipment, ParseShipmentText(json_text));
   return Project(org, shipment, now, options);
 }
 
@@ -23,63 +35,145 @@ Result<BatchBuilder::Touched*> BatchBuilder::Touch(const ShipmentKey& key) {
   if (lookup_ != nullptr) {
     MV_ASSIGN_OR_RETURN(entry.before, lookup_->FindShipmentRow(key));
   }
-  entry.after = entry.before;
+  if (entry.before) entry.doc = DocumentOf(*entry.before);
   return &touched_.emplace(key, std::move(entry)).first->second;
+}
+
+Status BatchBuilder::LoadTracking(const ShipmentKey& key, Touched* entry) {
+  if (entry->tracking_loaded) return Status::Ok();
+  if (lookup_ != nullptr) {
+    MV_ASSIGN_OR_RETURN(entry->tracking, lookup_->FindTrackingSummary(key));
+  }
+  entry->tracking_loaded = true;
+  return Status::Ok();
 }
 
 Status BatchBuilder::Add(const ChangeEvent& event) {
   ++events_;
   auto [it, inserted] = oldest_event_by_org_.emplace(event.org, event.wall_time);
   if (!inserted && event.wall_time < it->second) it->second = event.wall_time;
-  if (event.collection != Collection::kShipments) return Status::Ok();
+  switch (event.collection) {
+    case Collection::kShipments:
+      return AddShipmentChange(event);
+    case Collection::kTrackingEvents:
+      return AddTrackingEvent(event);
+    case Collection::kCustomers:
+    case Collection::kCarriers:
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
 
+Status BatchBuilder::AddShipmentChange(const ChangeEvent& event) {
   ShipmentKey key{event.org, event.document_id};
-  std::optional<ShipmentRow> after;
+  std::optional<Shipment> doc;
   if (event.op != Operation::kDelete && event.full_document) {
-    auto projected = ProjectDocument(event.org, *event.full_document, now_, options_);
-    if (!projected.ok()) {
+    auto parsed = ParseShipmentText(*event.full_document);
+    if (!parsed.ok()) {
       dead_letters_.push_back({event.token, event.collection, event.org, event.document_id,
-                               projected.status().message(), *event.full_document});
+                               parsed.status().message(), *event.full_document});
       return Status::Ok();
     }
-    if (projected->shipment.id != event.document_id) {
+    if (parsed->id != event.document_id) {
       dead_letters_.push_back({event.token, event.collection, event.org, event.document_id,
                                "document id does not match the change's document id",
                                *event.full_document});
       return Status::Ok();
     }
-    after = std::move(projected).value();
+    doc = std::move(parsed).value();
   }
   // A delete, or an update whose post-image is gone (deleted since): no row.
   MV_ASSIGN_OR_RETURN(Touched * entry, Touch(key));
-  entry->after = std::move(after);
+  if (doc) MV_RETURN_IF_ERROR(LoadTracking(key, entry));
+  entry->doc = std::move(doc);
+  entry->doc_changed = true;
+  return Status::Ok();
+}
+
+// Tracking events are facts that are only ever added: a delete or an edit of one cannot
+// be retracted from the summary and is ignored (a rebuild reflects it).
+Status BatchBuilder::AddTrackingEvent(const ChangeEvent& event) {
+  if (event.op == Operation::kDelete || !event.full_document) return Status::Ok();
+  auto parsed = ParseTrackingEventText(*event.full_document);
+  if (!parsed.ok()) {
+    dead_letters_.push_back({event.token, event.collection, event.org, event.document_id,
+                             parsed.status().message(), *event.full_document});
+    return Status::Ok();
+  }
+  const TrackingEvent& e = *parsed;
+  ShipmentKey key{event.org, e.shipment_id};
+  MV_ASSIGN_OR_RETURN(Touched * entry, Touch(key));
+  MV_RETURN_IF_ERROR(LoadTracking(key, entry));
+  if (!entry->tracking) entry->tracking.emplace();
+  if (entry->tracking->Merge(e, options_.codes.Map(e.carrier_id, e.code))) {
+    entry->tracking_changed = true;
+  }
   return Status::Ok();
 }
 
 Status BatchBuilder::Reevaluate(const ShipmentRow& stored) {
   MV_ASSIGN_OR_RETURN(Touched * entry, Touch({stored.org, stored.shipment.id}));
-  if (entry->after) entry->after = core::Reevaluate(*entry->after, now_, options_);
+  (void)entry;  // Finish re-evaluates every touched row at `now`
   return Status::Ok();
 }
 
-Status BatchBuilder::AddSnapshot(const SourceDocument& doc) {
-  MV_ASSIGN_OR_RETURN(ShipmentRow row, ProjectDocument(doc.org, doc.json, now_, options_));
-  Touched& entry = touched_[{doc.org, doc.id}];
-  entry.before.reset();
-  entry.after = std::move(row);
-  return Status::Ok();
+Status BatchBuilder::AddSnapshot(const SourceShipment& shipment) {
+  ShipmentKey key{shipment.org, shipment.id};
+  Touched& entry = touched_[key];
+  entry = Touched{};
+  entry.tracking_loaded = true;
+  Status first_error = Status::Ok();
+  for (const auto& text : shipment.events) {
+    auto e = ParseTrackingEventText(text);
+    if (!e.ok()) {
+      if (first_error.ok()) first_error = e.status();
+      continue;
+    }
+    if (!entry.tracking) entry.tracking.emplace();
+    entry.tracking->Merge(*e, options_.codes.Map(e->carrier_id, e->code));
+    entry.tracking_changed = true;
+  }
+  if (shipment.json) {
+    auto doc = ParseShipmentText(*shipment.json);
+    if (doc.ok()) {
+      entry.doc = std::move(doc).value();
+      entry.doc_changed = true;
+    } else if (first_error.ok()) {
+      first_error = doc.status();
+    }
+  }
+  return first_error;
+}
+
+std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key,
+                                               const Touched& entry) const {
+  if (!entry.doc) return std::nullopt;
+  if (!entry.doc_changed && !entry.tracking_changed) {
+    // Neither input changed: only the clock moved.
+    return core::Reevaluate(*entry.before, now_, options_);
+  }
+  return Project(key.org, *entry.doc, entry.tracking ? &*entry.tracking : nullptr, now_,
+                 options_);
 }
 
 void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {
-  std::vector<AggregateDelta> deltas;
+  std::vector<Contribution> contributions;
   for (const auto& view : views_.aggregates()) {
-    deltas.clear();
-    view->Contribute(row, &deltas);
+    contributions.clear();
+    view->Contribute(row, &contributions);
     auto& sums = sums_[view->spec().name];
-    for (auto& d : deltas) {
-      auto& total = sums[d.key];
-      if (total.empty()) total.assign(d.measures.size(), 0);
-      for (size_t i = 0; i < d.measures.size(); ++i) total[i] += sign * d.measures[i];
+    for (auto& c : contributions) {
+      Sum& total = sums[c.key];
+      if (total.measures.empty()) {
+        total.measures.assign(c.measures.size(), 0);
+        total.max_added.resize(c.maxima.size());
+        total.max_retracted.resize(c.maxima.size());
+      }
+      for (size_t i = 0; i < c.measures.size(); ++i) total.measures[i] += sign * c.measures[i];
+      auto& extreme = sign > 0 ? total.max_added : total.max_retracted;
+      for (size_t i = 0; i < c.maxima.size(); ++i) {
+        if (!extreme[i] || *extreme[i] < c.maxima[i]) extreme[i] = c.maxima[i];
+      }
     }
   }
 }
@@ -88,19 +182,31 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
   ViewBatch batch;
   sums_.clear();
   for (auto& [key, entry] : touched_) {
-    if (entry.before == entry.after) continue;  // no net change for this shipment
-    if (entry.after) {
-      batch.list_upserts.push_back(*entry.after);
-      AddContributions(*entry.after, +1);
+    if (entry.tracking_changed) batch.tracking_upserts.push_back({key, *entry.tracking});
+    std::optional<ShipmentRow> after = After(key, entry);
+    if (entry.before == after) continue;  // no net change for this shipment
+    if (after) {
+      AddContributions(*after, +1);
     } else {
       batch.list_deletes.push_back(key);
     }
     if (entry.before) AddContributions(*entry.before, -1);
+    auto queued_before = entry.before ? ExceptionEntryFor(*entry.before) : std::nullopt;
+    auto queued_after = after ? ExceptionEntryFor(*after) : std::nullopt;
+    if (queued_before != queued_after) {
+      if (queued_after) {
+        batch.exception_upserts.push_back({key, *queued_after});
+      } else {
+        batch.exception_deletes.push_back(key);
+      }
+    }
+    if (after) batch.list_upserts.push_back(std::move(*after));
   }
   for (auto& [view, sums] : sums_) {
     std::vector<AggregateDelta> deltas;
-    for (auto& [key, measures] : sums) {
-      AggregateDelta d{key, std::move(measures)};
+    for (auto& [key, sum] : sums) {
+      AggregateDelta d{key, std::move(sum.measures), std::move(sum.max_added),
+                       std::move(sum.max_retracted)};
       if (!d.IsZero()) deltas.push_back(std::move(d));
     }
     if (!deltas.empty()) batch.aggregate_deltas[view] = std::move(deltas);

@@ -6,6 +6,7 @@
 #include "core/change_event.h"
 #include "core/interfaces.h"
 #include "core/shipment_row.h"
+#include "core/tracking.h"
 #include "core/view_batch.h"
 #include "core/view_set.h"
 
@@ -14,11 +15,14 @@ namespace mv::core {
 // State-based incremental view maintenance for one micro-batch (DESIGN.md section 3).
 //
 // For every touched shipment, `before` is the projection the store holds (read once, at
-// first touch) and `after` is the projection of the newest document the batch has seen.
-// Finish() emits rows(after) - rows(before) for every view, summed per view key, with keys
-// whose deltas cancel dropped. Because `before` comes from the store and not from the
-// events, applying any event any number of times, or replaying from any earlier token,
-// converges to the same views.
+// first touch) and `after` is the projection of the newest document the batch has seen
+// joined with the summary of the shipment's tracking events. Summaries are a join
+// (idempotent, commutative), kept in the store whether or not the shipment exists, so an
+// event that arrives before its shipment is applied when the shipment arrives. Finish()
+// emits rows(after) - rows(before) for every view, summed per view key, with keys whose
+// deltas cancel dropped. Because `before` comes from the store and not from the events,
+// applying any event any number of times, or replaying from any earlier token, converges
+// to the same views.
 //
 // Not thread-safe; build one per batch. Does no I/O except through `lookup`.
 class BatchBuilder {
@@ -28,13 +32,14 @@ class BatchBuilder {
 
   // Folds one change event into the batch. Returns an error only when `lookup` fails (the
   // batch must then be abandoned); a document that cannot be projected becomes a dead
-  // letter and the batch goes on.
+  // letter and the batch goes on. Changes to customers and carriers change no view.
   Status Add(const ChangeEvent& event);
   // Re-evaluates a stored row at `now` (the SLA ticker feeds due rows through here).
   Status Reevaluate(const ShipmentRow& stored);
-  // Adds a snapshot document as if no projection were stored (rebuilds). Returns the
-  // InvalidArgument of a document that cannot be projected.
-  Status AddSnapshot(const SourceDocument& doc);
+  // Adds a shipment as a snapshot sees it, as if nothing were stored (rebuilds). Returns
+  // InvalidArgument naming the first document that cannot be used; the rest of the
+  // shipment (its valid events, or its document) is still added.
+  Status AddSnapshot(const SourceShipment& shipment);
 
   // The consolidated batch; `token` becomes its checkpoint when given. Leaves the builder
   // empty, ready for the next batch.
@@ -45,10 +50,18 @@ class BatchBuilder {
  private:
   struct Touched {
     std::optional<ShipmentRow> before;
-    std::optional<ShipmentRow> after;
+    std::optional<Shipment> doc;  // the current source document; none when deleted
+    bool doc_changed = false;
+    std::optional<TrackingSummary> tracking;
+    bool tracking_loaded = false;
+    bool tracking_changed = false;
   };
   // The entry for `key`, reading `before` from the store on first touch.
   Result<Touched*> Touch(const ShipmentKey& key);
+  Status LoadTracking(const ShipmentKey& key, Touched* entry);
+  Status AddShipmentChange(const ChangeEvent& event);
+  Status AddTrackingEvent(const ChangeEvent& event);
+  std::optional<ShipmentRow> After(const ShipmentKey& key, const Touched& entry) const;
   void AddContributions(const ShipmentRow& row, int sign);
 
   const ViewSet& views_;
@@ -59,13 +72,22 @@ class BatchBuilder {
   std::vector<DeadLetter> dead_letters_;
   size_t events_ = 0;
   std::map<std::string, Timestamp> oldest_event_by_org_;
-  // view name -> key -> summed measures; filled by Finish.
-  std::map<std::string, std::map<std::vector<std::string>, std::vector<std::int64_t>>> sums_;
+  struct Sum {
+    std::vector<std::int64_t> measures;
+    std::vector<std::optional<std::int64_t>> max_added;
+    std::vector<std::optional<std::int64_t>> max_retracted;
+  };
+  // view name -> key -> summed contributions; filled by Finish.
+  std::map<std::string, std::map<std::vector<std::string>, Sum>> sums_;
 };
 
-// Projects a shipment document given as JSON text. InvalidArgument (with the reason) when
-// the text is not a valid shipment.
+// Parses a shipment document given as JSON text; InvalidArgument (with the reason) when it
+// is not a valid shipment.
+Result<Shipment> ParseShipmentText(const std::string& json_text);
+// Projects a shipment document given as JSON text, without tracking events.
 Result<ShipmentRow> ProjectDocument(const std::string& org, const std::string& json_text,
                                     Timestamp now, const ProjectionOptions& options);
+// Parses a tracking event given as JSON text; InvalidArgument when it is not one.
+Result<TrackingEvent> ParseTrackingEventText(const std::string& json_text);
 
 }  // namespace mv::core

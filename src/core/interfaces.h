@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "core/change_event.h"
 #include "core/shipment_row.h"
+#include "core/tracking.h"
 #include "core/view_batch.h"
 
 // The interfaces a backend implements (DESIGN.md section 2). The engine and the worker
@@ -28,30 +29,46 @@ class ChangeSource {
   virtual Result<ChangeToken> LatestToken() = 0;
 };
 
-// A source document as a snapshot sees it.
-struct SourceDocument {
+// A shipment as a snapshot sees it: its document (absent when only tracking events for it
+// exist yet) and the documents of its tracking events, as JSON text.
+struct SourceShipment {
   std::string org;
   std::string id;
-  std::string json;
+  std::optional<std::string> json;
+  std::vector<std::string> events;
 };
 
 // Consistent snapshot reads of the source, for rebuilds. Thread-safe.
 class SourceReader {
  public:
   virtual ~SourceReader() = default;
-  // Calls `fn` for every shipment (of `org`, or of all orgs) in ONE consistent snapshot
-  // and returns the change token that snapshot reflects: replaying the stream from it
-  // converges. Stops at the first error `fn` returns.
+  // Calls `fn` for every shipment id (of `org`, or of all orgs) that has a document or
+  // tracking events, in (org, id) order and ONE consistent snapshot, and returns the
+  // change token that snapshot reflects: replaying the stream from it converges. Stops at
+  // the first error `fn` returns.
   virtual Result<ChangeToken> ScanShipments(
       const std::optional<std::string>& org,
-      const std::function<Status(const SourceDocument&)>& fn) = 0;
+      const std::function<Status(const SourceShipment&)>& fn) = 0;
 };
 
-// Reads the stored projection of a shipment: the `before` of every change.
+// Point reads of the lookup collections (customers, carriers), for the lookup caches.
+// Thread-safe.
+class LookupReader {
+ public:
+  virtual ~LookupReader() = default;
+  virtual Result<std::optional<Customer>> GetCustomer(const std::string& org,
+                                                      const std::string& id) = 0;
+  virtual Result<std::optional<Carrier>> GetCarrier(const std::string& org,
+                                                    const std::string& id) = 0;
+};
+
+// Reads the stored state of a shipment: its projection (the `before` of every change)
+// and the summary of its tracking events (kept even while the shipment does not exist).
 class ProjectionLookup {
  public:
   virtual ~ProjectionLookup() = default;
   virtual Result<std::optional<ShipmentRow>> FindShipmentRow(const ShipmentKey& key) = 0;
+  virtual Result<std::optional<TrackingSummary>> FindTrackingSummary(const ShipmentKey& key) = 0;
 };
 
 // A shadow copy of the views being built by a rebuild. Nothing is visible until Commit.

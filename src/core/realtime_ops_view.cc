@@ -1,5 +1,7 @@
 #include "core/realtime_ops_view.h"
 
+#include <utility>
+
 namespace mv::core {
 
 RealtimeOpsView::RealtimeOpsView() {
@@ -15,18 +17,18 @@ RealtimeOpsView::RealtimeOpsView() {
                                {"open", "at_risk", "breached", "exceptions"});
 }
 
-void RealtimeOpsView::Contribute(const ShipmentRow& row, std::vector<AggregateDelta>* out) const {
-  AggregateDelta d;
-  d.key = {row.org};
-  d.measures.assign(spec_.measure_columns.size(), 0);
-  d.measures[0] = 1;
-  d.measures[1 + static_cast<size_t>(row.shipment.status)] = 1;
+void RealtimeOpsView::Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const {
+  Contribution c;
+  c.key = {row.org};
+  c.measures.assign(spec_.measure_columns.size(), 0);
+  c.measures[0] = 1;
+  c.measures[1 + static_cast<size_t>(row.shipment.status)] = 1;
   bool open = row.IsOpen();
-  d.measures[kOpenMeasure] = open;
-  d.measures[kAtRiskMeasure] = open && row.sla.status == SlaStatus::kAtRisk;
-  d.measures[kBreachedMeasure] = open && row.sla.status == SlaStatus::kBreached;
-  d.measures[kExceptionsMeasure] = row.shipment.status == ShipmentStatus::kException;
-  out->push_back(std::move(d));
+  c.measures[kOpenMeasure] = open;
+  c.measures[kAtRiskMeasure] = open && row.sla.status == SlaStatus::kAtRisk;
+  c.measures[kBreachedMeasure] = open && row.sla.status == SlaStatus::kBreached;
+  c.measures[kExceptionsMeasure] = row.shipment.status == ShipmentStatus::kException;
+  out->push_back(std::move(c));
 }
 
 }  // namespace mv::core

@@ -5,12 +5,13 @@
 namespace mv::core {
 
 // mv_realtime_ops: one row per org, the live board. Measures, in order: shipments, one
-// count per status (booked .. cancelled), open, at_risk, breached, exceptions.
+// count per status (booked .. cancelled), open, at_risk, breached, exceptions. No maxima.
 class RealtimeOpsView final : public AggregateView {
  public:
   RealtimeOpsView();
   const AggregateViewSpec& spec() const override { return spec_; }
-  void Contribute(const ShipmentRow& row, std::vector<AggregateDelta>* out) const override;
+  // Every shipment contributes exactly one row, keyed by its org.
+  void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const override;
 
   static constexpr size_t kOpenMeasure = 1 + kShipmentStatusCount;
   static constexpr size_t kAtRiskMeasure = kOpenMeasure + 1;

@@ -7,7 +7,9 @@
 
 #include "core/aggregate_view.h"
 #include "core/change_event.h"
+#include "core/exception_queue.h"
 #include "core/shipment_row.h"
+#include "core/tracking.h"
 
 namespace mv::core {
 
@@ -28,11 +30,27 @@ struct DeadLetter {
   std::string document;  // the offending document text, possibly empty
 };
 
+// A shipment's tracking summary, as mv_tracking_state stores it.
+struct TrackingState {
+  ShipmentKey key;
+  TrackingSummary summary;
+};
+
+// An mv_exception_queue entry.
+struct ExceptionQueueRow {
+  ShipmentKey key;
+  ExceptionEntry entry;
+};
+
 // One consolidated, atomic unit of view changes: what a ViewStore applies in one
 // transaction together with `token`.
 struct ViewBatch {
   std::vector<ShipmentRow> list_upserts;
   std::vector<ShipmentKey> list_deletes;
+  std::vector<ExceptionQueueRow> exception_upserts;
+  std::vector<ShipmentKey> exception_deletes;
+  // Summaries that changed; never deleted (tracking events are only ever added).
+  std::vector<TrackingState> tracking_upserts;
   // Per aggregate view name: the summed, non-zero deltas, one per key.
   std::map<std::string, std::vector<AggregateDelta>> aggregate_deltas;
   std::vector<DeadLetter> dead_letters;
@@ -43,7 +61,8 @@ struct ViewBatch {
   std::map<std::string, Timestamp> oldest_event_by_org;
 
   bool HasViewChanges() const {
-    return !list_upserts.empty() || !list_deletes.empty() || !aggregate_deltas.empty();
+    return !list_upserts.empty() || !list_deletes.empty() || !exception_upserts.empty() ||
+           !exception_deletes.empty() || !tracking_upserts.empty() || !aggregate_deltas.empty();
   }
 };
 

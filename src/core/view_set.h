@@ -10,20 +10,25 @@
 namespace mv::core {
 
 // The logical views the engine maintains. mv_shipment_list is the projection itself and
-// is always present; the aggregate views are derived from it. Immutable after
-// construction, so thread-safe.
+// mv_exception_queue a filtered, ordered index of it; both are always present. The
+// aggregate views are derived from the projection. Besides the views, the engine keeps
+// one internal table, mv_tracking_state: the summary of each shipment's tracking events
+// (the state of the shipment-events join). Immutable after construction, so thread-safe.
 class ViewSet {
  public:
   static constexpr const char* kShipmentList = "mv_shipment_list";
+  static constexpr const char* kTrackingState = "mv_tracking_state";
+  static constexpr int kTrackingStateVersion = 1;
 
   // The views of this release.
   static ViewSet Default();
 
   const std::vector<std::unique_ptr<AggregateView>>& aggregates() const { return aggregates_; }
   const AggregateView* FindAggregate(const std::string& name) const;
-  // Every view name, mv_shipment_list first.
+  // Every view name, mv_shipment_list first, then mv_exception_queue, then the aggregates.
   std::vector<std::string> Names() const;
-  // The version of the named view's definition; 0 if there is no such view.
+  // The version of the named view's (or the tracking state's) definition; 0 if there is
+  // no such view.
   int VersionOf(const std::string& name) const;
 
   void AddAggregate(std::unique_ptr<AggregateView> view) { aggregates_.push_back(std::move(view)); }

@@ -34,6 +34,14 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
   core::ViewBatch batch = builder.Finish(events.back().token);
   MV_RETURN_IF_ERROR(store_->Apply(batch));
   checkpoint_.store(events.back().token);
+  if (on_lookup_change_) {
+    for (const auto& e : events) {
+      if (e.collection == core::Collection::kCustomers ||
+          e.collection == core::Collection::kCarriers) {
+        on_lookup_change_(e.collection, e.org, e.document_id);
+      }
+    }
+  }
 
   Timestamp committed = clock_->Now();
   std::vector<double> lags;
@@ -112,13 +120,12 @@ Result<core::ChangeToken> StreamWorker::Rebuild() {
   auto flush_chunk = [&]() -> Status { return rebuild->Write(chunk.Finish(std::nullopt)); };
   MV_ASSIGN_OR_RETURN(
       core::ChangeToken token,
-      snapshots_->ScanShipments(std::nullopt, [&](const core::SourceDocument& doc) -> Status {
-        Status s = chunk.AddSnapshot(doc);
+      snapshots_->ScanShipments(std::nullopt, [&](const core::SourceShipment& shipment) -> Status {
+        Status s = chunk.AddSnapshot(shipment);
         if (!s.ok()) {
           ++poison;
-          spdlog::warn("rebuild: shipment {}/{} cannot be projected: {}", doc.org, doc.id,
-                       s.message());
-          return Status::Ok();
+          spdlog::warn("rebuild: shipment {}/{}: a document cannot be used: {}", shipment.org,
+                       shipment.id, s.message());
         }
         if (++rows % options_.rebuild_chunk_rows == 0) {
           MV_RETURN_IF_ERROR(flush_chunk());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "base/clock.h"
@@ -56,6 +57,12 @@ class StreamWorker {
   // re-bases the stream on the snapshot's token. Returns that token.
   Result<core::ChangeToken> Rebuild();
 
+  // Called, on the worker's thread, for every applied change to a customer or carrier
+  // (the lookup caches drop their entry). Set before Run().
+  using LookupChangeHook =
+      std::function<void(core::Collection, const std::string& org, const std::string& id)>;
+  void OnLookupChange(LookupChangeHook hook) { on_lookup_change_ = std::move(hook); }
+
   // True while Run() is reading the stream without failing.
   bool healthy() const { return healthy_.load(); }
   core::ChangeToken checkpoint() const { return checkpoint_.load(); }
@@ -75,6 +82,7 @@ class StreamWorker {
   std::atomic<bool> healthy_{false};
   std::atomic<core::ChangeToken> checkpoint_{0};
   bool checkpoint_loaded_ = false;
+  LookupChangeHook on_lookup_change_;
 };
 
 }  // namespace mv::worker

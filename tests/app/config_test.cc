@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "test_util.h"
 
@@ -15,20 +16,25 @@ namespace mv::app {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+using Codes = decltype(Config::Tracking::codes);
 using Env = std::map<std::string, std::string>;
 
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, stream, oplog, sla, log] = c;
+  const auto& [data_dir, http, stream, oplog, sla, lookup, tracking, log] = c;
   const auto& [listen, threads, max_body, min_token, ready_lag] = http;
   const auto& [batch_events, batch_wait, idle_wait] = stream;
   const auto& [retention, prune] = oplog;
   const auto& [at_risk, tick] = sla;
+  const auto& [ttl, max_entries] = lookup;
+  const auto& [codes] = tracking;
   const auto& [level] = log;
-  return std::make_tuple(
-      std::tie(data_dir, listen, level), std::tie(threads, max_body, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, retention, prune), std::tie(at_risk, tick));
+  return std::make_tuple(std::tie(data_dir, listen, level),
+                         std::tie(threads, max_body, min_token, ready_lag),
+                         std::tie(batch_events, batch_wait, idle_wait, retention, prune),
+                         std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
 }
 
 void ExpectSameConfig(const Config& actual, const Config& expected) {
@@ -36,6 +42,7 @@ void ExpectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(std::get<1>(Fields(actual)), std::get<1>(Fields(expected)));
   EXPECT_EQ(std::get<2>(Fields(actual)), std::get<2>(Fields(expected)));
   EXPECT_EQ(std::get<3>(Fields(actual)), std::get<3>(Fields(expected)));
+  EXPECT_EQ(std::get<4>(Fields(actual)), std::get<4>(Fields(expected)));
 }
 
 // A Config in which every member differs from its default, and the strings need escaping.
@@ -54,6 +61,18 @@ Config NonDefaultConfig() {
   c.oplog.prune_interval_seconds = 5;
   c.sla.at_risk_window_minutes = 30;
   c.sla.tick_interval_ms = 250;
+  c.lookup.cache_ttl_seconds = 315'360'000;
+  c.lookup.cache_max_entries = 1;
+  // Codes and carrier ids that TOML only accepts quoted.
+  c.tracking.codes = {{{"", "PU"}, "picked_up"},
+                      {{"", "SCAN"}, "none"},
+                      {{"", "A.B \"Q\" #=\\ \u00c9\t"}, "delivered"},
+                      {{"", "OK-DEL_2"}, "delivered"},
+                      {{"a:b", "X"}, "exception"},
+                      {{"dhl.express", "OK-DEL"}, "delivered"},
+                      {{"dhl.express", "RT"}, "returned"},
+                      {{"ups", "DL"}, "out_for_delivery"},
+                      {{"x@y_z-1", "CX"}, "cancelled"}};
   c.log.level = "trace";
   return c;
 }
@@ -91,6 +110,9 @@ TEST_F(ConfigTest, DefaultsWithoutFileOrEnv) {
   ExpectSameConfig(c, Config{});
   EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
   EXPECT_EQ(c.stream.batch_max_events, 5000);
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 900);
+  EXPECT_EQ(c.lookup.cache_max_entries, 100000);
+  EXPECT_TRUE(c.tracking.codes.empty());
   EXPECT_EQ(c.log.level, "info");
 }
 
@@ -281,6 +303,15 @@ TEST_F(ConfigTest, OutOfRangeValuesNameKeyAndRange) {
            Case{"VIYA_MV_OPLOG_PRUNE_INTERVAL_SECONDS", "-5", "oplog.prune_interval_seconds"},
            Case{"VIYA_MV_SLA_AT_RISK_WINDOW_MINUTES", "0", "sla.at_risk_window_minutes"},
            Case{"VIYA_MV_SLA_TICK_INTERVAL_MS", "0", "sla.tick_interval_ms"},
+           Case{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "0",
+                "lookup.cache_ttl_seconds (from VIYA_MV_LOOKUP_CACHE_TTL_SECONDS): 0 is out of "
+                "range; allowed 1..315360000"},
+           Case{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "315360001", "lookup.cache_ttl_seconds"},
+           Case{"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "0",
+                "lookup.cache_max_entries (from VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES): 0 is out of "
+                "range; allowed 1..10000000"},
+           Case{"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "10000001", "allowed 1..10000000"},
+           Case{"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "-1", "lookup.cache_max_entries"},
            Case{"VIYA_MV_LOG_LEVEL", "verbose", "allowed trace, debug, info, warn, error"},
            Case{"VIYA_MV_LOG_LEVEL", "INFO", "log.level"},
            Case{"VIYA_MV_DATA_DIR", "", "data_dir"},
@@ -299,33 +330,257 @@ TEST_F(ConfigTest, BoundaryValuesAreAllowed) {
   MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {{"VIYA_MV_HTTP_THREADS", "256"},
                                                     {"VIYA_MV_HTTP_MAX_BODY_BYTES", "1024"},
                                                     {"VIYA_MV_STREAM_BATCH_MAX_WAIT_MS", "0"},
-                                                    {"VIYA_MV_OPLOG_RETENTION_HOURS", "1"}}));
+                                                    {"VIYA_MV_OPLOG_RETENTION_HOURS", "1"},
+                                                    {"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "1"},
+                                                    {"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "1"}}));
   EXPECT_EQ(c.http.threads, 256);
   EXPECT_EQ(c.http.max_body_bytes, 1024);
   EXPECT_EQ(c.stream.batch_max_wait_ms, 0);
   EXPECT_EQ(c.oplog.retention_hours, 1);
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 1);
+  EXPECT_EQ(c.lookup.cache_max_entries, 1);
+  MV_ASSERT_OK_AND_ASSIGN(c, LoadConfig("", {{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "315360000"},
+                                             {"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "10000000"}}));
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 315'360'000);  // ten years
+  EXPECT_EQ(c.lookup.cache_max_entries, 10'000'000);
 }
 
 TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
   const std::string toml = ConfigToToml(Config{});
-  for (const char* line :
-       {"data_dir = \"./data\"\n", "[http]\n", "listen = \"127.0.0.1:8080\"\n", "threads = 8\n",
-        "max_body_bytes = 8388608\n", "min_token_timeout_ms = 2000\n",
-        "ready_max_lag_events = 10000\n", "[stream]\n", "batch_max_events = 5000\n",
-        "batch_max_wait_ms = 2\n", "idle_wait_ms = 100\n", "[oplog]\n", "retention_hours = 24\n",
-        "prune_interval_seconds = 60\n", "[sla]\n", "at_risk_window_minutes = 240\n",
-        "tick_interval_ms = 1000\n", "[log]\n", "level = \"info\"\n"}) {
+  for (const char* line : {"data_dir = \"./data\"\n",
+                           "[http]\n",
+                           "listen = \"127.0.0.1:8080\"\n",
+                           "threads = 8\n",
+                           "max_body_bytes = 8388608\n",
+                           "min_token_timeout_ms = 2000\n",
+                           "ready_max_lag_events = 10000\n",
+                           "[stream]\n",
+                           "batch_max_events = 5000\n",
+                           "batch_max_wait_ms = 2\n",
+                           "idle_wait_ms = 100\n",
+                           "[oplog]\n",
+                           "retention_hours = 24\n",
+                           "prune_interval_seconds = 60\n",
+                           "[sla]\n",
+                           "at_risk_window_minutes = 240\n",
+                           "tick_interval_ms = 1000\n",
+                           "[lookup]\n",
+                           "cache_ttl_seconds = 900\n",
+                           "cache_max_entries = 100000\n",
+                           "[log]\n",
+                           "level = \"info\"\n",
+                           "[tracking.codes]\n"}) {
     EXPECT_THAT(toml, HasSubstr(line));
   }
+  EXPECT_THAT(toml, Not(HasSubstr("[tracking.carriers")));
 }
 
 TEST_F(ConfigTest, RoundTripThroughToml) {
   const Config original = NonDefaultConfig();
-  const std::string path = WriteFile(ConfigToToml(original));
+  const std::string toml = ConfigToToml(original);
+  const std::string path = WriteFile(toml);
   MV_ASSERT_OK_AND_ASSIGN(Config loaded, LoadConfig(path, {}));
   ExpectSameConfig(loaded, original);
+  EXPECT_EQ(loaded.tracking.codes, original.tracking.codes);
   // And the document is a fixed point.
   EXPECT_EQ(ConfigToToml(loaded), ConfigToToml(original));
+  // Keys are bare where TOML allows it, quoted otherwise.
+  for (const char* line :
+       {"[lookup]\ncache_ttl_seconds = 315360000\ncache_max_entries = 1\n",
+        "[tracking.codes]\n\"A.B \\\"Q\\\" #=\\\\ \u00c9\\t\" = \"delivered\"\nOK-DEL_2 = "
+        "\"delivered\"\nPU = \"picked_up\"\nSCAN = \"none\"\n",
+        "[tracking.carriers.\"a:b\"]\nX = \"exception\"\n",
+        "[tracking.carriers.\"dhl.express\"]\nOK-DEL = \"delivered\"\nRT = \"returned\"\n",
+        "[tracking.carriers.ups]\nDL = \"out_for_delivery\"\n",
+        "[tracking.carriers.\"x@y_z-1\"]\nCX = \"cancelled\"\n"}) {
+    EXPECT_THAT(toml, HasSubstr(line));
+  }
+}
+
+TEST_F(ConfigTest, LookupKeysFromFileAndEnv) {
+  const std::string path = WriteFile("[lookup]\ncache_ttl_seconds = 60\ncache_max_entries = 500\n");
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {}));
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 60);
+  EXPECT_EQ(c.lookup.cache_max_entries, 500);
+  MV_ASSERT_OK_AND_ASSIGN(c, LoadConfig(path, {{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "3600"}}));
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 3600);  // the variable wins
+  EXPECT_EQ(c.lookup.cache_max_entries, 500);   // from the file
+  MV_ASSERT_OK_AND_ASSIGN(c, LoadConfig("", {{"VIYA_MV_LOOKUP_CACHE_MAX_ENTRIES", "42"}}));
+  EXPECT_EQ(c.lookup.cache_ttl_seconds, 900);
+  EXPECT_EQ(c.lookup.cache_max_entries, 42);
+}
+
+TEST_F(ConfigTest, BadLookupValuesNameTheKey) {
+  EXPECT_THAT(FileError("[lookup]\ncache_ttl_seconds = \"15m\"\n"),
+              HasSubstr(":2:1: lookup.cache_ttl_seconds: expected an integer, got a string"));
+  EXPECT_THAT(FileError("[lookup]\ncache_max_entries = 10000001\n"),
+              HasSubstr("lookup.cache_max_entries (from " + dir_.File("viya-mv.toml") +
+                        ":2:1): 10000001 is out of range; allowed 1..10000000"));
+  EXPECT_THAT(FileError("[lookup]\ncache_size = 1\n"),
+              HasSubstr("unknown key 'lookup.cache_size'"));
+  EXPECT_THAT(EnvError({{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "15m"}}),
+              HasSubstr("VIYA_MV_LOOKUP_CACHE_TTL_SECONDS: '15m' is not an integer"));
+}
+
+TEST_F(ConfigTest, TrackingCodesForEveryCarrierAndPerCarrier) {
+  const std::string path = WriteFile(R"(
+[tracking.codes]
+PU = "picked_up"
+scan = "none"
+"Out-For-Delivery" = "out_for_delivery"
+
+[tracking.carriers.dhl]
+"OK-DEL" = "delivered"
+ok-ret = "returned"
+
+[tracking.carriers."dhl.express"]
+x9 = "exception"
+
+[tracking.carriers."a:b"]
+"with space" = "in_transit"
+)");
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {}));
+  const Codes expected = {{{"", "PU"}, "picked_up"},
+                          {{"", "SCAN"}, "none"},
+                          {{"", "OUT-FOR-DELIVERY"}, "out_for_delivery"},
+                          {{"dhl", "OK-DEL"}, "delivered"},
+                          {{"dhl", "OK-RET"}, "returned"},
+                          {{"dhl.express", "X9"}, "exception"},
+                          {{"a:b", "WITH SPACE"}, "in_transit"}};
+  EXPECT_EQ(c.tracking.codes, expected);
+}
+
+TEST_F(ConfigTest, TrackingCodesInOtherTomlForms) {
+  // Dotted keys, inline tables, sub-tables of a dotted table, every status.
+  const std::string code64(64, 'c');
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(WriteFile(R"(
+tracking.codes.bk = "booked"
+tracking.carriers.ups = { DL = "delivered", cx = "cancelled" }
+[tracking.carriers.fedex]
+it = "in_transit"
+)" + code64 + R"( = "out_for_delivery"
+[tracking.carriers."x@y-z_0:1.2"]
+rt = "returned"
+pu = "picked_up"
+ex = "exception"
+no = "none"
+)"),
+                                               {}));
+  const Codes expected = {{{"", "BK"}, "booked"},
+                          {{"ups", "DL"}, "delivered"},
+                          {{"ups", "CX"}, "cancelled"},
+                          {{"fedex", "IT"}, "in_transit"},
+                          {{"fedex", std::string(64, 'C')}, "out_for_delivery"},
+                          {{"x@y-z_0:1.2", "RT"}, "returned"},
+                          {{"x@y-z_0:1.2", "PU"}, "picked_up"},
+                          {{"x@y-z_0:1.2", "EX"}, "exception"},
+                          {{"x@y-z_0:1.2", "NO"}, "none"}};
+  EXPECT_EQ(c.tracking.codes, expected);
+
+  // The longest carrier id; an empty carrier table and an empty [tracking] add nothing.
+  const std::string carrier128(128, 'k');
+  MV_ASSERT_OK_AND_ASSIGN(
+      c, LoadConfig(WriteFile("[tracking]\ncarriers." + carrier128 +
+                              ".ex = \"exception\"\ncarriers.empty = {}\ncodes = {}\n"),
+                    {}));
+  EXPECT_EQ(c.tracking.codes, (Codes{{{carrier128, "EX"}, "exception"}}));
+  MV_ASSERT_OK_AND_ASSIGN(c, LoadConfig(WriteFile("[tracking]\n"), {}));
+  EXPECT_TRUE(c.tracking.codes.empty());
+}
+
+TEST_F(ConfigTest, TrackingCodesComeOnlyFromTheFile) {
+  // The environment neither sets nor clears them.
+  const std::string path = WriteFile("[tracking.codes]\nPU = \"picked_up\"\n");
+  MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {{"VIYA_MV_LOG_LEVEL", "warn"}}));
+  EXPECT_EQ(c.tracking.codes, (Codes{{{"", "PU"}, "picked_up"}}));
+  const std::string error = EnvError({{"VIYA_MV_TRACKING_CODES_PU", "delivered"}});
+  EXPECT_THAT(error, HasSubstr("unknown environment variable VIYA_MV_TRACKING_CODES_PU"));
+  EXPECT_THAT(error, HasSubstr("only in the config file"));
+}
+
+TEST_F(ConfigTest, BadTrackingInputNamesKeyAndPlace) {
+  constexpr const char* kStatuses =
+      "booked, picked_up, in_transit, out_for_delivery, delivered, exception, returned, "
+      "cancelled, none";
+  struct Case {
+    std::string toml;
+    std::string message;  // expected after "path:"
+    std::string also = "";
+  };
+  const std::vector<Case> cases = {
+      // Values.
+      {"[tracking.codes]\nPU = 1\n", "2:1: tracking.codes.PU: expected a string, one of " +
+                                         std::string(kStatuses) + "; got an integer"},
+      {"[tracking.codes]\nPU = \"pickedup\"\n",
+       "2:1: tracking.codes.PU: \"pickedup\" is not a status; allowed " + std::string(kStatuses)},
+      {"[tracking.codes]\nPU = \"Picked_Up\"\n",
+       "2:1: tracking.codes.PU: \"Picked_Up\" is not a status"},
+      {"[tracking.codes]\nPU = \"\"\n", "2:1: tracking.codes.PU: \"\" is not a status"},
+      {"[tracking.codes]\nPU = [\"picked_up\"]\n", "2:1: tracking.codes.PU: expected a string",
+       "got an array"},
+      {"[tracking.carriers.dhl]\n\nDL = \"lost\"\n",
+       "3:1: tracking.carriers.dhl.DL: \"lost\" is not a status; allowed " +
+           std::string(kStatuses)},
+      {"[tracking.carriers.dhl]\nDL = true\n", "2:1: tracking.carriers.dhl.DL: expected a string",
+       "got a boolean"},
+      // Codes.
+      {"[tracking.codes]\n\"\" = \"delivered\"\n",
+       "2:1: tracking.codes.\"\": a code must be 1..64 characters"},
+      {"[tracking.codes]\n" + std::string(65, 'C') + " = \"delivered\"\n",
+       "2:1: tracking.codes." + std::string(65, 'C') + ": a code must be 1..64 characters"},
+      {"[tracking.codes]\nA.B = \"delivered\"\n", "2:1: tracking.codes.A: expected a string",
+       "got a table (a code that contains '.' must be quoted)"},
+      {"[tracking.codes]\nPU = \"picked_up\"\npu = \"delivered\"\n",
+       "3:1: tracking.codes.pu: code PU is also set at ", "viya-mv.toml:2:1"},
+      {"[tracking.carriers.dhl]\nok-del = \"delivered\"\n\"OK-DEL\" = \"delivered\"\n",
+       "3:1: tracking.carriers.dhl.OK-DEL: code OK-DEL is also set at ", "viya-mv.toml:2:1"},
+      // Carrier ids.
+      {"[tracking.carriers.\"dhl express\"]\nDL = \"delivered\"\n",
+       "1:20: tracking.carriers.\"dhl express\": a carrier id must be 1..128 characters of "
+       "letters, digits and -_.:@"},
+      {"[tracking.carriers.\"\"]\nDL = \"delivered\"\n",
+       "1:20: tracking.carriers.\"\": a carrier id must be 1..128"},
+      {"[tracking.carriers." + std::string(129, 'k') + "]\nDL = \"delivered\"\n",
+       "1:20: tracking.carriers." + std::string(129, 'k') + ": a carrier id must be 1..128"},
+      {"[tracking.carriers.\"d\u00e9hl\"]\nDL = \"delivered\"\n",
+       "1:20: tracking.carriers.\"d\u00e9hl\": a carrier id must be"},
+      {"[tracking.carriers.dhl.express]\nDL = \"delivered\"\n",
+       "1:24: tracking.carriers.dhl.express: expected a string",
+       "(a code that contains '.' must be quoted)"},
+      // Shapes.
+      {"tracking = 1\n", "1:1: tracking: expected a table, got an integer"},
+      {"tracking = \"codes\"\n", "1:1: tracking: expected a table, got a string"},
+      {"[tracking]\ncodes = \"PU\"\n",
+       "2:1: tracking.codes: expected a table of CODE = \"status\", got a string"},
+      {"[tracking]\ncodes = [{ PU = \"picked_up\" }]\n", "2:1: tracking.codes: expected a table",
+       "got an array"},
+      {"[tracking]\ncarriers = []\n",
+       "2:1: tracking.carriers: expected a table of carrier tables, got an array"},
+      {"[tracking.carriers]\ndhl = \"delivered\"\n",
+       "2:1: tracking.carriers.dhl: expected a table of CODE = \"status\", got a string"},
+      {"[tracking]\nmappings = 1\n",
+       "2:1: unknown key 'tracking.mappings' (allowed tracking.codes, tracking.carriers)"},
+      {"[tracking.carrier.dhl]\nDL = \"delivered\"\n", "1:11: unknown key 'tracking.carrier'"},
+      {"[tracking]\nPU = \"picked_up\"\n", "2:1: unknown key 'tracking.PU'"},
+  };
+  const std::string path = dir_.File("viya-mv.toml");
+  for (const Case& c : cases) {
+    const std::string error = FileError(c.toml);
+    EXPECT_THAT(error, HasSubstr(path + ":" + c.message)) << c.toml;
+    EXPECT_THAT(error, HasSubstr(c.also)) << c.toml;
+  }
+}
+
+TEST_F(ConfigTest, RoundTripOfTrackingCodesAlone) {
+  // Only tracking codes differ from the defaults: the rest of the document is unchanged.
+  Config original;
+  original.tracking.codes = {{{"dhl.express", "OK-DEL"}, "delivered"}, {{"a:b", "N"}, "none"}};
+  const std::string toml = ConfigToToml(original);
+  MV_ASSERT_OK_AND_ASSIGN(Config loaded, LoadConfig(WriteFile(toml), {}));
+  ExpectSameConfig(loaded, original);
+  EXPECT_EQ(ConfigToToml(Config{}) + "\n[tracking.carriers.\"a:b\"]\nN = \"none\"\n" +
+                "\n[tracking.carriers.\"dhl.express\"]\nOK-DEL = \"delivered\"\n",
+            toml);
 }
 
 TEST_F(ConfigTest, RoundTripOfDefaults) {

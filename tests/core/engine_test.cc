@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "core/fake_view_store.h"
+#include "base/time.h"
+#include "core/exception_queue.h"
 #include "core/realtime_ops_view.h"
 #include "test_util.h"
 
@@ -51,6 +53,12 @@ core::ShipmentRow StoredRow(const std::string& org, const json& doc, Timestamp a
   auto s = core::ParseShipment(doc);
   if (!s.ok()) throw std::invalid_argument(s.status().ToString());
   return core::Project(org, *s, at, kOptions);
+}
+
+core::SourceShipment Snapshot(const std::string& org, const std::string& id,
+                             std::optional<std::string> json,
+                             std::vector<std::string> events = {}) {
+  return core::SourceShipment{org, id, std::move(json), std::move(events)};
 }
 
 core::ChangeEvent Event(core::ChangeToken token, core::Operation op, const std::string& org,
@@ -398,8 +406,9 @@ TEST_F(BatchBuilderTest, SnapshotIgnoresTheStore) {
   store_.Put(StoredRow("acme", Doc("S-1")));
   store_.FailLookups(true);  // a snapshot must not read the store at all
   auto builder = Builder();
-  MV_ASSERT_OK(builder.AddSnapshot({"acme", "S-1", Doc("S-1").dump()}));
-  MV_ASSERT_OK(builder.AddSnapshot({"acme", "S-2", Doc("S-2", {{"status", "exception"}}).dump()}));
+  MV_ASSERT_OK(builder.AddSnapshot(Snapshot("acme", "S-1", Doc("S-1").dump())));
+  MV_ASSERT_OK(
+      builder.AddSnapshot(Snapshot("acme", "S-2", Doc("S-2", {{"status", "exception"}}).dump())));
   core::ViewBatch batch = builder.Finish(std::nullopt);
   EXPECT_EQ(batch.list_upserts.size(), 2u);
   EXPECT_EQ(OpsDeltas(batch),
@@ -415,10 +424,11 @@ TEST_F(BatchBuilderTest, SnapshotIgnoresTheStore) {
 
 TEST_F(BatchBuilderTest, SnapshotOfAnInvalidDocumentIsAnError) {
   auto builder = Builder();
-  EXPECT_EQ(builder.AddSnapshot({"acme", "S-1", "{"}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(builder.AddSnapshot({"acme", "S-1", Doc("S-1", {{"status", "x"}}).dump()}).code(),
+  EXPECT_EQ(builder.AddSnapshot(Snapshot("acme", "S-1", "{")).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(builder.touched(), 0u);
+  EXPECT_EQ(
+      builder.AddSnapshot(Snapshot("acme", "S-2", Doc("S-2", {{"status", "x"}}).dump())).code(),
+      StatusCode::kInvalidArgument);
   EXPECT_FALSE(builder.Finish(std::nullopt).HasViewChanges());
 }
 
@@ -435,32 +445,18 @@ TEST(ProjectDocument, ErrorsAreInvalidArgument) {
   EXPECT_EQ(row, StoredRow("acme", Doc("S-1")));
 }
 
-TEST(ViewSet, DefaultHasTheListAndRealtimeOps) {
+TEST(ViewSet, DefaultHasTheSixViews) {
   core::ViewSet views = core::ViewSet::Default();
-  EXPECT_EQ(views.Names(), (std::vector<std::string>{"mv_shipment_list", "mv_realtime_ops"}));
+  EXPECT_EQ(views.Names(),
+            (std::vector<std::string>{"mv_shipment_list", "mv_exception_queue", "mv_realtime_ops",
+                                      "mv_daily_metrics", "mv_carrier_performance",
+                                      "mv_customer_summary"}));
+  EXPECT_EQ(views.VersionOf("mv_tracking_state"), core::ViewSet::kTrackingStateVersion);
   EXPECT_EQ(views.VersionOf("mv_shipment_list"), core::kShipmentListSchemaVersion);
   EXPECT_EQ(views.VersionOf("mv_realtime_ops"), 1);
   EXPECT_EQ(views.VersionOf("mv_nope"), 0);
   EXPECT_NE(views.FindAggregate("mv_realtime_ops"), nullptr);
   EXPECT_EQ(views.FindAggregate("mv_shipment_list"), nullptr);
-}
-
-TEST(RealtimeOpsView, SpecAndContribution) {
-  core::RealtimeOpsView view;
-  const auto& spec = view.spec();
-  EXPECT_EQ(spec.key_columns, std::vector<std::string>{"org"});
-  ASSERT_EQ(spec.measure_columns.size(), 1 + core::kShipmentStatusCount + 4);
-  EXPECT_EQ(spec.measure_columns[0], "shipments");
-  EXPECT_EQ(spec.measure_columns[core::RealtimeOpsView::kOpenMeasure], "open");
-  EXPECT_EQ(spec.measure_columns[core::RealtimeOpsView::kAtRiskMeasure], "at_risk");
-  EXPECT_EQ(spec.measure_columns[core::RealtimeOpsView::kBreachedMeasure], "breached");
-  EXPECT_EQ(spec.measure_columns[core::RealtimeOpsView::kExceptionsMeasure], "exceptions");
-
-  std::vector<core::AggregateDelta> out;
-  view.Contribute(StoredRow("acme", Doc("S-1", {{"status", "exception"}})), &out);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].key, std::vector<std::string>{"acme"});
-  EXPECT_EQ(out[0].measures[0], 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -470,33 +466,57 @@ TEST(RealtimeOpsView, SpecAndContribution) {
 
 struct Source {
   std::map<core::ShipmentKey, std::string> docs;  // the source collection after the log
+  std::map<core::ShipmentKey, std::vector<std::string>> events;  // tracking events, deduped
   std::vector<core::ChangeEvent> log;
 };
 
+// A random log of shipment upserts and deletes and tracking events (some for shipments
+// that do not exist yet, some with unknown codes, occurredAt in any order).
 Source RandomLog(std::mt19937& rng, int n) {
   static const char* kStatuses[] = {"booked",    "picked_up", "in_transit", "out_for_delivery",
                                     "delivered", "exception", "returned",   "cancelled"};
   static const char* kPromises[] = {"2026-11-03T17:00:00Z", "2026-11-02T14:00:00Z",
                                     "2026-11-02T06:00:00Z", ""};
+  static const char* kCodes[] = {"PU", "IT", "OFD", "DL", "EX", "XYZ-UNKNOWN", "info"};
   Source src;
+  std::set<std::string> event_ids;
   for (int i = 1; i <= n; ++i) {
     std::string org = rng() % 3 == 0 ? "globex" : "acme";
     std::string id = "S-" + std::to_string(rng() % 6);
     core::ShipmentKey key{org, id};
+    if (rng() % 3 == 0) {
+      std::string event_id = "E" + std::to_string(rng() % 40);
+      if (!event_ids.insert(org + "/" + event_id).second) continue;  // the source dedupes
+      json e = {{"eventId", event_id},
+                {"shipmentId", id},
+                {"carrierId", "dhl"},
+                {"code", kCodes[rng() % 7]},
+                {"occurredAt", mv::FormatRfc3339(T("2026-11-01T09:00:00Z") +
+                                                 std::chrono::minutes(rng() % 3000))},
+                {"location", "L" + std::to_string(rng() % 5)}};
+      src.events[key].push_back(e.dump());
+      src.log.push_back(Event(i, core::Operation::kInsert, org, "dhl/" + event_id, e.dump(),
+                              core::Collection::kTrackingEvents));
+      continue;
+    }
     bool exists = src.docs.count(key) > 0;
     if (exists && rng() % 4 == 0) {
       src.docs.erase(key);
       src.log.push_back(Event(i, core::Operation::kDelete, org, id, std::nullopt));
       continue;
     }
-    json doc =
-        Doc(id, {{"status", kStatuses[rng() % 8]}, {"reference", "R" + std::to_string(rng() % 3)}});
+    json doc = Doc(id, {{"status", kStatuses[rng() % 8]},
+                        {"reference", "R" + std::to_string(rng() % 3)},
+                        {"customerId", "C-" + std::to_string(rng() % 3)},
+                        {"createdAt", mv::FormatRfc3339(T("2026-11-01T00:00:00Z") +
+                                                        std::chrono::hours(rng() % 30))}});
     const char* promise = kPromises[rng() % 4];
     if (*promise)
       doc["promisedDeliveryAt"] = promise;
     else
       doc.erase("promisedDeliveryAt");
     if (doc["status"] == "delivered" && rng() % 2) doc["deliveredAt"] = "2026-11-02T08:00:00Z";
+    if (rng() % 3 == 0) doc["pickedUpAt"] = "2026-11-01T12:00:00Z";
     src.docs[key] = doc.dump();
     src.log.push_back(Event(i, exists ? core::Operation::kReplace : core::Operation::kInsert, org,
                             id, doc.dump()));
@@ -521,20 +541,40 @@ void Replay(const core::ViewSet& views, FakeViewStore* store,
   }
 }
 
-// The views computed from scratch: every source document projected, contributions summed.
+// The views computed from scratch from the final source state: every shipment's events
+// folded into its summary, every document projected, contributions summed, maxima taken.
 FakeViewStore::State FromScratch(const core::ViewSet& views, const Source& src) {
   FakeViewStore::State state;
+  for (const auto& [key, texts] : src.events) {
+    core::TrackingSummary summary;
+    for (const auto& text : texts) {
+      auto e = core::ParseTrackingEventText(text);
+      EXPECT_TRUE(e.ok());
+      summary.Merge(*e, kOptions.codes.Map(e->carrier_id, e->code));
+    }
+    state.tracking[key] = summary;
+  }
   for (const auto& [key, text] : src.docs) {
-    auto row = core::ProjectDocument(key.org, text, kNow, kOptions);
-    EXPECT_TRUE(row.ok());
-    state.rows[key] = core::RowToJson(*row).dump();
+    auto doc = core::ParseShipmentText(text);
+    EXPECT_TRUE(doc.ok());
+    auto summary = state.tracking.find(key);
+    core::ShipmentRow row =
+        core::Project(key.org, *doc, summary == state.tracking.end() ? nullptr : &summary->second,
+                      kNow, kOptions);
+    state.rows[key] = core::RowToJson(row).dump();
+    if (auto entry = core::ExceptionEntryFor(row)) state.exceptions[key] = *entry;
     for (const auto& v : views.aggregates()) {
-      std::vector<core::AggregateDelta> out;
-      v->Contribute(*row, &out);
-      for (const auto& d : out) {
-        auto& m = state.aggregates[v->spec().name][d.key];
-        if (m.empty()) m.assign(d.measures.size(), 0);
-        for (size_t i = 0; i < m.size(); ++i) m[i] += d.measures[i];
+      std::vector<core::Contribution> out;
+      v->Contribute(row, &out);
+      const size_t n = v->spec().measure_columns.size();
+      for (const auto& c : out) {
+        auto& m = state.aggregates[v->spec().name][c.key];
+        if (m.empty()) {
+          m.assign(n, 0);
+          m.resize(n + c.maxima.size(), FakeViewStore::kNoValue);
+        }
+        for (size_t i = 0; i < n; ++i) m[i] += c.measures[i];
+        for (size_t i = 0; i < c.maxima.size(); ++i) m[n + i] = std::max(m[n + i], c.maxima[i]);
       }
     }
   }
@@ -543,10 +583,17 @@ FakeViewStore::State FromScratch(const core::ViewSet& views, const Source& src) 
 
 void ExpectSameViews(const FakeViewStore::State& got, const FakeViewStore::State& want) {
   EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.exceptions, want.exceptions);
+  EXPECT_EQ(got.tracking, want.tracking);
   for (const auto& [view, table] : want.aggregates) {
     auto it = got.aggregates.find(view);
     EXPECT_EQ(it == got.aggregates.end() ? FakeViewStore::AggregateTable{} : it->second, table)
         << view;
+  }
+  for (const auto& [view, table] : got.aggregates) {
+    if (!want.aggregates.count(view)) {
+      EXPECT_TRUE(table.empty()) << view;
+    }
   }
 }
 

@@ -6,7 +6,10 @@
 // Rows are kept as their JSON text, as a real backend keeps them, so every `before` the
 // engine reads has gone through RowToJson/RowFromJson. Not thread-safe.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/time.h"
 #include "core/interfaces.h"
 #include "core/shipment_row.h"
 #include "core/view_set.h"
@@ -30,10 +34,14 @@ namespace mv::testing {
 
 class FakeViewStore final : public core::ViewStore {
  public:
+  // key -> measures, then one value per max measure (kNoValue when none)
   using AggregateTable = std::map<std::vector<std::string>, std::vector<std::int64_t>>;
+  static constexpr std::int64_t kNoValue = std::numeric_limits<std::int64_t>::min();
 
   struct State {
     std::map<core::ShipmentKey, std::string> rows;  // key -> RowToJson text
+    std::map<core::ShipmentKey, core::ExceptionEntry> exceptions;
+    std::map<core::ShipmentKey, core::TrackingSummary> tracking;
     std::map<std::string, AggregateTable> aggregates;
     std::vector<core::DeadLetter> dead_letters;
     core::ChangeToken token = 0;
@@ -65,6 +73,15 @@ class FakeViewStore final : public core::ViewStore {
     auto json = nlohmann::json::parse(it->second, nullptr, false);
     MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
     return std::optional<core::ShipmentRow>(std::move(row));
+  }
+
+  Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
+      const core::ShipmentKey& key) override {
+    ++lookups_;
+    if (fail_lookups_) return Status::IOError("injected lookup failure");
+    auto it = state_.tracking.find(key);
+    if (it == state_.tracking.end()) return std::optional<core::TrackingSummary>();
+    return std::optional(it->second);
   }
 
   Result<core::ChangeToken> Checkpoint() override { return state_.token; }
@@ -119,18 +136,61 @@ class FakeViewStore final : public core::ViewStore {
       s->rows[{row.org, row.shipment.id}] = core::RowToJson(row).dump();
     }
     for (const auto& key : batch.list_deletes) s->rows.erase(key);
+    for (const auto& r : batch.exception_upserts) s->exceptions[r.key] = r.entry;
+    for (const auto& key : batch.exception_deletes) s->exceptions.erase(key);
+    for (const auto& t : batch.tracking_upserts) s->tracking[t.key] = t.summary;
     for (const auto& [view, deltas] : batch.aggregate_deltas) {
+      const core::AggregateViewSpec& spec = views_->FindAggregate(view)->spec();
       auto& table = s->aggregates[view];
+      const size_t n = spec.measure_columns.size();
       for (const auto& d : deltas) {
         auto& m = table[d.key];
-        if (m.empty()) m.assign(d.measures.size(), 0);
-        for (size_t i = 0; i < d.measures.size(); ++i) m[i] += d.measures[i];
+        if (m.empty()) {
+          m.assign(n, 0);
+          m.resize(n + spec.max_measures.size(), kNoValue);
+        }
+        for (size_t i = 0; i < n; ++i) m[i] += d.measures[i];
+        for (size_t i = 0; i < spec.max_measures.size(); ++i) {
+          if (d.max_added[i]) m[n + i] = std::max<std::int64_t>(m[n + i], *d.max_added[i]);
+          bool removed_max = d.max_retracted[i] && *d.max_retracted[i] >= m[n + i] &&
+                             !(d.max_added[i] && *d.max_added[i] >= *d.max_retracted[i]);
+          if (removed_max) {
+            MV_ASSIGN_OR_RETURN(m[n + i], RecomputeMax(*s, spec, spec.max_measures[i], d.key));
+          }
+        }
         if (m.front() == 0) table.erase(d.key);
       }
     }
     s->dead_letters.insert(s->dead_letters.end(), batch.dead_letters.begin(),
                            batch.dead_letters.end());
     return Status::Ok();
+  }
+
+  // The value of a shipment-list column the views' MaxMeasures and keys refer to.
+  static std::string ListColumn(const core::ShipmentRow& row, const std::string& column) {
+    if (column == "org") return row.org;
+    if (column == "customer_id") return row.shipment.customer_id;
+    if (column == "carrier_id") return row.shipment.carrier_id;
+    if (column == "created_at") return std::to_string(ToMillis(row.shipment.created_at));
+    ADD_FAILURE() << "the fake store does not know list column " << column;
+    return "";
+  }
+
+  // MAX(list_column) over the list rows whose key columns equal `key`.
+  static Result<std::int64_t> RecomputeMax(const State& s, const core::AggregateViewSpec& spec,
+                                           const core::MaxMeasure& max,
+                                           const std::vector<std::string>& key) {
+    std::int64_t best = kNoValue;
+    for (const auto& [k, text] : s.rows) {
+      MV_ASSIGN_OR_RETURN(core::ShipmentRow row,
+                          core::RowFromJson(k.org, nlohmann::json::parse(text, nullptr, false)));
+      bool match = true;
+      for (size_t i = 0; i < key.size() && match; ++i) {
+        match = ListColumn(row, spec.key_columns[i]) == key[i];
+      }
+      if (match) best = std::max<std::int64_t>(best, std::stoll(ListColumn(row, max.list_column)));
+    }
+    return best;
   }
 
   const core::ViewSet* views_;

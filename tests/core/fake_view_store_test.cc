@@ -21,6 +21,13 @@ class FakeHarness final : public ViewStoreHarness {
     }
     return out;
   }
+  std::map<std::string, core::ExceptionEntry> Exceptions(const std::string& org) override {
+    std::map<std::string, core::ExceptionEntry> out;
+    for (const auto& [key, entry] : store_.state().exceptions) {
+      if (key.org == org) out[key.id] = entry;
+    }
+    return out;
+  }
 
  private:
   FakeViewStore store_;

@@ -57,8 +57,8 @@ class SimulatorTest : public ::testing::Test {
   // Every shipment document, sorted by (org, id).
   static std::vector<Doc> Scan(SourceStore& store) {
     std::vector<Doc> docs;
-    auto token = store.ScanShipments(std::nullopt, [&](const core::SourceDocument& d) {
-      docs.push_back({d.org, d.id, d.json});
+    auto token = store.ScanShipments(std::nullopt, [&](const core::SourceShipment& d) {
+      if (d.json) docs.push_back({d.org, d.id, *d.json});
       return Status::Ok();
     });
     EXPECT_TRUE(token.ok()) << token.status().ToString();

@@ -43,6 +43,19 @@ core::Shipment Ship(const std::string& id,
   return s;
 }
 
+core::TrackingEvent Event(const std::string& carrier, const std::string& event_id,
+                          const std::string& shipment, const std::string& occurred_at,
+                          const std::string& code = "IT") {
+  core::TrackingEvent e;
+  e.event_id = event_id;
+  e.shipment_id = shipment;
+  e.carrier_id = carrier;
+  e.code = code;
+  e.occurred_at = T(occurred_at);
+  e.location = "Utrecht";
+  return e;
+}
+
 class SourceStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
@@ -90,6 +103,46 @@ class SourceStoreTest : public ::testing::Test {
     auto r = src->Read(after, 10000, 0ms);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : std::vector<core::ChangeEvent>{};
+  }
+
+  SourceStore::TrackingWrite Track(const std::string& org,
+                                   const std::vector<core::TrackingEvent>& events) {
+    auto w = store_->InsertTrackingEvents(org, events);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return w.ok() ? *w : SourceStore::TrackingWrite{-1, -1, -1};
+  }
+
+  // Every callback of a scan, as "org/id" -> (document or "-", event ids in order).
+  struct Scanned {
+    std::string key;
+    std::optional<std::string> shipment_id;  // the id in the document, when there is one
+    std::vector<std::string> events;         // "carrierId/eventId"
+    bool operator==(const Scanned&) const = default;
+    friend void PrintTo(const Scanned& s, std::ostream* os) {
+      *os << s.key << " doc=" << s.shipment_id.value_or("-") << " events=[";
+      for (const auto& e : s.events) *os << e << " ";
+      *os << "]";
+    }
+  };
+  std::vector<Scanned> Scan(const std::optional<std::string>& org,
+                            core::ChangeToken* token = nullptr) {
+    std::vector<Scanned> out;
+    auto r = store_->ScanShipments(org, [&](const core::SourceShipment& s) {
+      Scanned row{s.org + "/" + s.id, std::nullopt, {}};
+      if (s.json) row.shipment_id = json::parse(*s.json).at("id").get<std::string>();
+      for (const std::string& text : s.events) {
+        auto e = core::ParseTrackingEvent(json::parse(text));
+        EXPECT_TRUE(e.ok()) << e.status().ToString();
+        if (!e.ok()) continue;
+        EXPECT_EQ(e->shipment_id, s.id);
+        row.events.push_back(e->carrier_id + "/" + e->event_id);
+      }
+      out.push_back(std::move(row));
+      return mv::Status::Ok();
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (token && r.ok()) *token = *r;
+    return out;
   }
 
   static std::vector<core::ChangeToken> Tokens(const std::vector<core::ChangeEvent>& events) {
@@ -212,6 +265,179 @@ TEST_F(SourceStoreTest, OrgsAreSeparateNamespaces) {
   EXPECT_EQ(gb->reference, "globex-ref");
   MV_ASSERT_OK_AND_ASSIGN(auto none, store_->GetShipment("initech", "S-1"));
   EXPECT_FALSE(none);
+}
+
+// ---------------------------------------------------------------------------------------
+// Tracking events
+
+TEST_F(SourceStoreTest, InsertTrackingEventsWritesOneOplogEntryPerEvent) {
+  Upsert("acme", {Ship("S-1")});  // 1
+  clock_.Advance(1s);
+  const std::vector<core::TrackingEvent> events = {
+      Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z", "PU"),
+      Event("dhl", "E-2", "S-1", "2026-11-02T08:00:00.250Z", "IT"),
+      Event("ups", "E-1", "S-no-such", "2026-11-02T10:00:00Z", "DL")};
+  SourceStore::TrackingWrite w = Track("acme", events);
+  EXPECT_EQ(w.token, 4);
+  EXPECT_EQ(w.inserted, 3);
+  EXPECT_EQ(w.duplicates, 0);
+  EXPECT_EQ(store_->committed().Get(), 4);
+  EXPECT_EQ(store_->duplicate_tracking_events(), 0);
+  // Stored, including the event of a shipment that does not exist.
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE org = 'acme'"), 3);
+  EXPECT_EQ(Count("SELECT occurred_at FROM tracking_events WHERE carrier_id = 'dhl' AND "
+                  "event_id = 'E-2'"),
+            mv::ToMillis(T("2026-11-02T08:00:00.250Z")));
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE shipment_id = 'S-no-such'"), 1);
+
+  auto changes = ReadAll(1);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(Tokens(changes), (std::vector<core::ChangeToken>{2, 3, 4}));
+  const std::vector<std::string> ids = {"dhl/E-1", "dhl/E-2", "ups/E-1"};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const auto& c = changes[i];
+    EXPECT_EQ(c.op, core::Operation::kInsert);
+    EXPECT_EQ(c.collection, core::Collection::kTrackingEvents);
+    EXPECT_EQ(c.org, "acme");
+    EXPECT_EQ(c.document_id, ids[i]);
+    EXPECT_EQ(c.wall_time, kStart + 1s);
+    ASSERT_TRUE(c.full_document);
+    // The full event, exactly as stored.
+    EXPECT_EQ(json::parse(*c.full_document), core::TrackingEventToJson(events[i]));
+    auto parsed = core::ParseTrackingEvent(json::parse(*c.full_document));
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_EQ(*parsed, events[i]);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog o JOIN tracking_events t ON o.doc = t.doc AND "
+                  "o.org = t.org AND o.doc_id = t.carrier_id || '/' || t.event_id"),
+            3);
+}
+
+TEST_F(SourceStoreTest, DuplicateTrackingEventsAreIgnoredAndCounted) {
+  core::TrackingEvent first = Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z", "PU");
+  core::TrackingEvent again = first;
+  again.code = "DL";  // same identity, other content: the first one wins
+  again.occurred_at = T("2026-11-02T11:00:00Z");
+
+  // Within one batch.
+  SourceStore::TrackingWrite w1 =
+      Track("acme", {first, Event("dhl", "E-2", "S-1", "2026-11-02T10:00:00Z"), again});
+  EXPECT_EQ(w1.token, 2);
+  EXPECT_EQ(w1.inserted, 2);
+  EXPECT_EQ(w1.duplicates, 1);
+  EXPECT_EQ(store_->duplicate_tracking_events(), 1);
+
+  // Across batches; the same eventId of another carrier or in another org is another event.
+  SourceStore::TrackingWrite w2 =
+      Track("acme", {again, Event("ups", "E-1", "S-1", "2026-11-02T10:00:00Z")});
+  EXPECT_EQ(w2.token, 3);
+  EXPECT_EQ(w2.inserted, 1);
+  EXPECT_EQ(w2.duplicates, 1);
+  SourceStore::TrackingWrite w3 = Track("globex", {first});
+  EXPECT_EQ(w3.token, 4);
+  EXPECT_EQ(w3.inserted, 1);
+  EXPECT_EQ(store_->duplicate_tracking_events(), 2);
+
+  // Only duplicates: no oplog entry, and the token is the newest committed one (here a
+  // customer write), so that reading one's own writes still works.
+  MV_ASSERT_OK_AND_ASSIGN(auto customer_token, store_->PutCustomer("acme", {"C-1", "Acme"}));
+  EXPECT_EQ(customer_token, 5);
+  SourceStore::TrackingWrite w4 = Track("acme", {again, first});
+  EXPECT_EQ(w4.token, 5);
+  EXPECT_EQ(w4.inserted, 0);
+  EXPECT_EQ(w4.duplicates, 2);
+  EXPECT_EQ(store_->duplicate_tracking_events(), 4);
+  EXPECT_EQ(store_->committed().Get(), 5);
+
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog WHERE collection = 'tracking_events'"), 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog WHERE doc_id = 'dhl/E-1'"), 2);  // acme, globex
+  auto changes = ReadAll(0);
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(json::parse(*changes[0].full_document)["code"], "PU");
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE doc LIKE '%\"DL\"%'"), 0);
+}
+
+TEST_F(SourceStoreTest, InsertingNoTrackingEventsAnswersTheLatestToken) {
+  EXPECT_EQ(Track("acme", {}).token, 0);
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  SourceStore::TrackingWrite w = Track("acme", {});
+  EXPECT_EQ(w.token, 2);
+  EXPECT_EQ(w.inserted, 0);
+  EXPECT_EQ(w.duplicates, 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 2);
+}
+
+TEST_F(SourceStoreTest, InsertTrackingEventsIsAllOrNothing) {
+  Track("acme", {Event("dhl", "E-0", "S-1", "2026-11-02T09:00:00Z")});  // 1
+  // Make the storage engine refuse the third event of the next batch.
+  ASSERT_TRUE(Raw()
+                  ->Exec("CREATE TRIGGER refuse BEFORE INSERT ON tracking_events WHEN "
+                         "NEW.event_id = 'E-bad' BEGIN SELECT RAISE(ABORT, 'refused by test'); "
+                         "END;")
+                  .ok());
+  const std::vector<core::TrackingEvent> batch = {
+      Event("dhl", "E-0", "S-1", "2026-11-02T09:00:00Z"),  // a duplicate
+      Event("dhl", "E-1", "S-1", "2026-11-02T10:00:00Z"),
+      Event("dhl", "E-bad", "S-1", "2026-11-02T11:00:00Z")};
+  auto r = store_->InsertTrackingEvents("acme", batch);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("refused by test"));
+  // Neither the events written before the failure nor their oplog entries remain, and the
+  // duplicate of the failed batch is not counted.
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 1);
+  EXPECT_EQ(store_->committed().Get(), 1);
+  EXPECT_EQ(store_->duplicate_tracking_events(), 0);
+
+  // The store is still usable and tokens stay consecutive.
+  ASSERT_TRUE(Raw()->Exec("DROP TRIGGER refuse").ok());
+  SourceStore::TrackingWrite w = Track("acme", batch);
+  EXPECT_EQ(w.token, 3);
+  EXPECT_EQ(w.inserted, 2);
+  EXPECT_EQ(w.duplicates, 1);
+  EXPECT_EQ(Tokens(ReadAll(0)), (std::vector<core::ChangeToken>{1, 2, 3}));
+}
+
+TEST_F(SourceStoreTest, TrackingEventsWithInvalidIdsAreRefused) {
+  core::TrackingEvent slash = Event("dhl/x", "E-1", "S-1", "2026-11-02T09:00:00Z");
+  core::TrackingEvent empty = Event("dhl", "", "S-1", "2026-11-02T09:00:00Z");
+  for (const auto& bad : {slash, empty}) {
+    auto r = store_->InsertTrackingEvents(
+        "acme", {Event("dhl", "E-ok", "S-1", "2026-11-02T09:00:00Z"), bad});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 0);
+  EXPECT_EQ(store_->committed().Get(), 0);
+}
+
+TEST_F(SourceStoreTest, TrackingEventsSurviveAReopen) {
+  Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z")});
+  Open();
+  EXPECT_EQ(store_->committed().Get(), 1);
+  SourceStore::TrackingWrite w =
+      Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z"),
+                     Event("dhl", "E-2", "S-1", "2026-11-02T10:00:00Z")});
+  EXPECT_EQ(w.token, 2);
+  EXPECT_EQ(w.inserted, 1);
+  EXPECT_EQ(w.duplicates, 1);
+}
+
+TEST_F(SourceStoreTest, OpenReplacesTheOldTrackingEventIndex) {
+  store_.reset();
+  ASSERT_TRUE(Raw()
+                  ->Exec("DROP INDEX tracking_events_by_shipment_time; "
+                         "CREATE INDEX tracking_events_by_shipment ON tracking_events "
+                         "(org, shipment_id)")
+                  .ok());
+  Open();
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                  "name = 'tracking_events_by_shipment'"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                  "name = 'tracking_events_by_shipment_time'"),
+            1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -520,9 +746,14 @@ TEST_F(SourceStoreTest, ScanShipmentsReturnsEveryDocumentAndTheLatestToken) {
   MV_ASSERT_OK(store_->PutCustomer("acme", {"C-1", "Acme"}));  // not a shipment: token 4
   std::set<std::string> seen;
   MV_ASSERT_OK_AND_ASSIGN(auto token,
-                          store_->ScanShipments(std::nullopt, [&](const core::SourceDocument& d) {
+                          store_->ScanShipments(std::nullopt, [&](const core::SourceShipment& d) {
                             seen.insert(d.org + "/" + d.id);
-                            auto parsed = core::ParseShipment(json::parse(d.json));
+                            EXPECT_TRUE(d.events.empty());
+                            if (!d.json) {
+                              ADD_FAILURE() << d.id << " has no document";
+                              return mv::Status::Ok();
+                            }
+                            auto parsed = core::ParseShipment(json::parse(*d.json));
                             EXPECT_TRUE(parsed.ok());
                             EXPECT_EQ(parsed->id, d.id);
                             return mv::Status::Ok();
@@ -537,7 +768,7 @@ TEST_F(SourceStoreTest, ScanShipmentsOfOneOrg) {
   Upsert("acme", {Ship("S-1"), Ship("S-2")});
   Upsert("globex", {Ship("S-9")});
   std::set<std::string> seen;
-  MV_ASSERT_OK(store_->ScanShipments(std::string("globex"), [&](const core::SourceDocument& d) {
+  MV_ASSERT_OK(store_->ScanShipments(std::string("globex"), [&](const core::SourceShipment& d) {
     seen.insert(d.org + "/" + d.id);
     return mv::Status::Ok();
   }));
@@ -549,7 +780,7 @@ TEST_F(SourceStoreTest, ScanShipmentsIsAConsistentSnapshot) {
   std::set<std::string> seen;
   bool wrote = false;
   MV_ASSERT_OK_AND_ASSIGN(auto token,
-                          store_->ScanShipments(std::nullopt, [&](const core::SourceDocument& d) {
+                          store_->ScanShipments(std::nullopt, [&](const core::SourceShipment& d) {
                             if (!wrote) {
                               // Writes committed while the scan runs are not part of it...
                               wrote = true;
@@ -573,7 +804,7 @@ TEST_F(SourceStoreTest, ScanShipmentsIsAConsistentSnapshot) {
 TEST_F(SourceStoreTest, ScanShipmentsStopsAtTheFirstError) {
   Upsert("acme", {Ship("S-1"), Ship("S-2"), Ship("S-3")});
   int calls = 0;
-  auto r = store_->ScanShipments(std::nullopt, [&](const core::SourceDocument&) {
+  auto r = store_->ScanShipments(std::nullopt, [&](const core::SourceShipment&) {
     ++calls;
     return calls == 2 ? mv::Status::Internal("stop here") : mv::Status::Ok();
   });
@@ -582,6 +813,125 @@ TEST_F(SourceStoreTest, ScanShipmentsStopsAtTheFirstError) {
   EXPECT_EQ(calls, 2);
   // Nothing is left locked: writes go on.
   EXPECT_EQ(Upsert("acme", {Ship("S-4")}), 4);
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsJoinsTrackingEventsInOrder) {
+  // Ids chosen so that binary order differs from natural order: "S-10" < "S-2" < "s-1".
+  Upsert("acme", {Ship("S-2"), Ship("S-10"), Ship("s-1")});
+  Upsert("globex", {Ship("S-2")});
+  Track("acme", {
+                    // S-10: inserted out of order, with ties on occurredAt and on carrier.
+                    Event("ups", "E-1", "S-10", "2026-11-02T10:00:00Z"),
+                    Event("dhl", "E-9", "S-10", "2026-11-02T10:00:00Z"),
+                    Event("dhl", "E-10", "S-10", "2026-11-02T10:00:00Z"),
+                    Event("dhl", "E-5", "S-10", "2026-11-02T08:00:00Z"),
+                    // Events only: no document for S-1 (yet) nor for S-3.
+                    Event("dhl", "E-7", "S-3", "2026-11-02T09:00:00Z"),
+                    Event("dhl", "E-6", "S-1", "2026-11-02T09:00:00Z"),
+                    Event("dhl", "E-8", "S-3", "2026-11-02T08:00:00Z"),
+                });
+  Track("globex", {Event("dhl", "E-1", "S-2", "2026-11-02T09:00:00Z"),
+                   Event("dhl", "E-2", "S-9", "2026-11-02T09:00:00Z")});
+  core::ChangeToken token = 0;
+  std::vector<Scanned> all = Scan(std::nullopt, &token);
+  const std::vector<Scanned> acme = {
+      {"acme/S-1", std::nullopt, {"dhl/E-6"}},
+      {"acme/S-10", "S-10", {"dhl/E-5", "dhl/E-10", "dhl/E-9", "ups/E-1"}},
+      {"acme/S-2", "S-2", {}},
+      {"acme/S-3", std::nullopt, {"dhl/E-8", "dhl/E-7"}},
+      {"acme/s-1", "s-1", {}},
+  };
+  const std::vector<Scanned> globex = {
+      {"globex/S-2", "S-2", {"dhl/E-1"}},
+      {"globex/S-9", std::nullopt, {"dhl/E-2"}},
+  };
+  std::vector<Scanned> both = acme;
+  both.insert(both.end(), globex.begin(), globex.end());
+  EXPECT_EQ(all, both);
+  EXPECT_EQ(token, 13);  // 4 shipments, 9 events
+  EXPECT_EQ(Scan(std::string("acme")), acme);
+  EXPECT_EQ(Scan(std::string("globex")), globex);
+  EXPECT_TRUE(Scan(std::string("initech")).empty());
+
+  // The events are the stored documents, in full.
+  MV_ASSERT_OK(store_->ScanShipments(std::string("globex"), [&](const core::SourceShipment& s) {
+    EXPECT_EQ(s.events.size(), 1u);
+    if (s.id == "S-9") {
+      EXPECT_FALSE(s.json);
+      EXPECT_EQ(json::parse(s.events.at(0)),
+                core::TrackingEventToJson(Event("dhl", "E-2", "S-9", "2026-11-02T09:00:00Z")));
+    }
+    return mv::Status::Ok();
+  }));
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsOfOnlyTrackingEvents) {
+  Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z"),
+                 Event("dhl", "E-2", "S-2", "2026-11-02T09:00:00Z")});
+  EXPECT_EQ(Scan(std::nullopt), (std::vector<Scanned>{{"acme/S-1", std::nullopt, {"dhl/E-1"}},
+                                                      {"acme/S-2", std::nullopt, {"dhl/E-2"}}}));
+  // A deleted shipment keeps its events.
+  Upsert("acme", {Ship("S-1")});
+  MV_ASSERT_OK(store_->DeleteShipment("acme", "S-1"));
+  EXPECT_EQ(Scan(std::string("acme")).at(0), (Scanned{"acme/S-1", std::nullopt, {"dhl/E-1"}}));
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsSnapshotIncludesTrackingEvents) {
+  Upsert("acme", {Ship("S-1"), Ship("S-2")});
+  Track("acme", {Event("dhl", "E-1", "S-2", "2026-11-02T09:00:00Z")});  // 3
+  std::vector<std::string> seen;
+  bool wrote = false;
+  MV_ASSERT_OK_AND_ASSIGN(auto token,
+                          store_->ScanShipments(std::nullopt, [&](const core::SourceShipment& s) {
+                            if (!wrote) {
+                              wrote = true;
+                              auto w = store_->InsertTrackingEvents(
+                                  "acme", {Event("dhl", "E-2", "S-2", "2026-11-02T10:00:00Z"),
+                                           Event("dhl", "E-3", "S-3", "2026-11-02T10:00:00Z")});
+                              EXPECT_TRUE(w.ok());
+                            }
+                            seen.push_back(s.id + ":" + std::to_string(s.events.size()));
+                            return mv::Status::Ok();
+                          }));
+  EXPECT_EQ(token, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"S-1:0", "S-2:1"}));
+  auto after = ReadAll(token);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].document_id, "dhl/E-2");
+  EXPECT_EQ(after[1].document_id, "dhl/E-3");
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsStopsAtTheFirstErrorOnEventsOnlyShipments) {
+  Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z"),
+                 Event("dhl", "E-2", "S-2", "2026-11-02T09:00:00Z"),
+                 Event("dhl", "E-3", "S-3", "2026-11-02T09:00:00Z")});
+  std::vector<std::string> calls;
+  auto r = store_->ScanShipments(std::nullopt, [&](const core::SourceShipment& s) {
+    calls.push_back(s.id);
+    return s.id == "S-2" ? mv::Status::Internal("stop here") : mv::Status::Ok();
+  });
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(calls, (std::vector<std::string>{"S-1", "S-2"}));
+  EXPECT_EQ(Track("acme", {Event("dhl", "E-4", "S-4", "2026-11-02T09:00:00Z")}).token, 4);
+}
+
+TEST_F(SourceStoreTest, ScanShipmentsNeedsNoSort) {
+  auto db = Raw();
+  for (const char* sql :
+       {"EXPLAIN QUERY PLAN SELECT org, id, doc FROM shipments WHERE org = 'a' ORDER BY org, id",
+        "EXPLAIN QUERY PLAN SELECT org, shipment_id, doc FROM tracking_events WHERE org = 'a' "
+        "ORDER BY org, shipment_id, occurred_at, carrier_id, event_id",
+        "EXPLAIN QUERY PLAN SELECT org, shipment_id, doc FROM tracking_events "
+        "ORDER BY org, shipment_id, occurred_at, carrier_id, event_id"}) {
+    MV_ASSERT_OK_AND_ASSIGN(auto* st, db->Prepare(sql));
+    std::string plan;
+    for (;;) {
+      MV_ASSERT_OK_AND_ASSIGN(bool row, st->Step());
+      if (!row) break;
+      plan += st->ColumnText(3) + "\n";
+    }
+    EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << sql;
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,9 +22,11 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/exception_queue.h"
 #include "core/interfaces.h"
 #include "core/realtime_ops_view.h"
 #include "core/view_set.h"
+#include "base/time.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -34,8 +37,12 @@ class ViewStoreHarness {
   using AggregateTable = std::map<std::vector<std::string>, std::vector<std::int64_t>>;
   virtual ~ViewStoreHarness() = default;
   virtual core::ViewStore* store() = 0;
-  // The rows of aggregate view `view` for `org`, as stored (measures in spec order).
+  // The rows of aggregate view `view` for `org`, as stored: measures in spec order, then
+  // the max measures (kNoValue when none).
   virtual AggregateTable Aggregate(const std::string& view, const std::string& org) = 0;
+  // The exception queue entries of `org`, by shipment id.
+  virtual std::map<std::string, core::ExceptionEntry> Exceptions(const std::string& org) = 0;
+  static constexpr std::int64_t kNoValue = std::numeric_limits<std::int64_t>::min();
 };
 
 struct ConformanceBackend {
@@ -379,7 +386,7 @@ TEST_P(ViewStoreConformance, EngineConvergesUnderReplay) {
         auto row = core::ProjectDocument(org, it->second, now, core::ProjectionOptions{});
         ASSERT_TRUE(row.ok());
         EXPECT_EQ(Find(org, key.id), *row) << org << "/" << key.id;
-        std::vector<core::AggregateDelta> out;
+        std::vector<core::Contribution> out;
         views_.FindAggregate("mv_realtime_ops")->Contribute(*row, &out);
         for (const auto& d : out) {
           auto& m = want_ops[d.key];
@@ -401,6 +408,85 @@ TEST_P(ViewStoreConformance, EngineConvergesUnderReplay) {
   check();
   replay(5, 1);
   check();
+}
+
+// mv_customer_summary.last_shipment_at is a maximum: adding keeps the largest value;
+// retracting the current maximum recomputes it from the remaining shipments.
+TEST_P(ViewStoreConformance, MaxMeasureIsRecomputedWhenTheMaximumIsRetracted) {
+  const Timestamp now = T("2026-11-02T12:00:00Z");
+  core::ChangeToken token = 0;
+  auto apply = [&](const std::vector<std::pair<std::string, std::optional<nlohmann::json>>>& docs) {
+    core::BatchBuilder builder(views_, core::ProjectionOptions{}, store_, now);
+    for (const auto& [id, doc] : docs) {
+      core::ChangeEvent e;
+      e.token = ++token;
+      e.op = doc ? core::Operation::kReplace : core::Operation::kDelete;
+      e.org = "acme";
+      e.document_id = id;
+      if (doc) e.full_document = doc->dump();
+      e.wall_time = now;
+      MV_ASSERT_OK(builder.Add(e));
+    }
+    MV_ASSERT_OK(store_->Apply(builder.Finish(token)));
+  };
+  auto doc = [](const std::string& id, const std::string& customer, const std::string& created) {
+    return nlohmann::json{{"id", id},
+                          {"status", "booked"},
+                          {"customerId", customer},
+                          {"createdAt", created}};
+  };
+  auto last_at = [&](const std::string& customer) -> std::optional<std::string> {
+    auto rows = harness_->Aggregate("mv_customer_summary", "acme");
+    auto it = rows.find({"acme", customer});
+    if (it == rows.end()) return std::nullopt;
+    return FormatRfc3339(FromMillis(it->second.back()));
+  };
+  apply({{"S-1", doc("S-1", "C-1", "2026-11-01T01:00:00Z")},
+         {"S-2", doc("S-2", "C-1", "2026-11-01T02:00:00Z")}});
+  apply({{"S-3", doc("S-3", "C-1", "2026-11-01T03:00:00Z")}});
+  EXPECT_EQ(last_at("C-1"), "2026-11-01T03:00:00Z");
+  apply({{"S-3", std::nullopt}});  // the maximum leaves
+  EXPECT_EQ(last_at("C-1"), "2026-11-01T02:00:00Z");
+  apply({{"S-1", std::nullopt}});  // not the maximum
+  EXPECT_EQ(last_at("C-1"), "2026-11-01T02:00:00Z");
+  // The maximum moves to another customer, and back in the same batch nets out.
+  apply({{"S-2", doc("S-2", "C-2", "2026-11-01T02:00:00Z")}});
+  EXPECT_EQ(last_at("C-1"), std::nullopt);
+  EXPECT_EQ(last_at("C-2"), "2026-11-01T02:00:00Z");
+  apply({{"S-4", doc("S-4", "C-2", "2026-10-30T00:00:00Z")},
+         {"S-2", doc("S-2", "C-2", "2026-10-29T00:00:00Z")}});  // the maximum moves back in time
+  EXPECT_EQ(last_at("C-2"), "2026-10-30T00:00:00Z");
+}
+
+TEST_P(ViewStoreConformance, TrackingStateAndExceptionQueueFollowTheRows) {
+  core::ViewBatch batch;
+  core::TrackingSummary summary;
+  summary.Merge({"E-1", "S-1", "dhl", "EX", T("2026-11-01T05:00:00Z"), "Utrecht"},
+                core::ShipmentStatus::kException);
+  batch.tracking_upserts.push_back({{"acme", "S-1"}, summary});
+  core::ExceptionEntry breached{core::ExceptionReason::kBreached, T("2026-11-01T17:00:00Z"),
+                                T("2026-11-01T05:00:00Z")};
+  core::ExceptionEntry at_risk{core::ExceptionReason::kAtRisk, std::nullopt,
+                               T("2026-11-01T06:00:00Z")};
+  batch.exception_upserts.push_back({{"acme", "S-1"}, breached});
+  batch.exception_upserts.push_back({{"acme", "S-2"}, at_risk});
+  batch.token = 1;
+  MV_ASSERT_OK(store_->Apply(batch));
+  MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindTrackingSummary({"acme", "S-1"}));
+  EXPECT_EQ(found, summary);
+  MV_ASSERT_OK_AND_ASSIGN(auto none, store_->FindTrackingSummary({"globex", "S-1"}));
+  EXPECT_EQ(none, std::nullopt);
+  EXPECT_EQ(harness_->Exceptions("acme"),
+            (std::map<std::string, core::ExceptionEntry>{{"S-1", breached}, {"S-2", at_risk}}));
+  EXPECT_TRUE(harness_->Exceptions("globex").empty());
+
+  core::ViewBatch next;
+  next.exception_deletes.push_back({"acme", "S-1"});
+  next.exception_upserts.push_back({{"acme", "S-2"}, breached});
+  next.token = 2;
+  MV_ASSERT_OK(store_->Apply(next));
+  EXPECT_EQ(harness_->Exceptions("acme"),
+            (std::map<std::string, core::ExceptionEntry>{{"S-2", breached}}));
 }
 
 }  // namespace mv::testing

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <fstream>
 #include <future>
 #include <set>
@@ -34,33 +35,72 @@ using ::testing::HasSubstr;
 
 class SqliteHarness final : public ViewStoreHarness {
  public:
-  SqliteHarness(const core::ViewSet* views, const Clock* clock) {
+  SqliteHarness(const core::ViewSet* views, const Clock* clock) : views_(views) {
     auto store = SqliteViewStore::Open(dir_.File("views.db"), views, clock);
     if (!store.ok()) throw std::runtime_error(store.status().ToString());
     store_ = std::move(store).value();
-    auto q = ViewQueries::Open(dir_.File("views.db"));
-    if (!q.ok()) throw std::runtime_error(q.status().ToString());
-    queries_ = std::move(q).value();
+    auto db = Database::Open(dir_.File("views.db"), {});
+    if (!db.ok()) throw std::runtime_error(db.status().ToString());
+    reader_ = std::move(db).value();
   }
   core::ViewStore* store() override { return store_.get(); }
-  // Read through ViewQueries, on its own connection: what readers see.
+  // Read on a connection of its own: what readers see.
   AggregateTable Aggregate(const std::string& view, const std::string& org) override {
+    const core::AggregateViewSpec& spec = views_->FindAggregate(view)->spec();
+    std::string cols = fmt::format("{}", fmt::join(spec.key_columns, ", "));
+    for (const auto& m : spec.measure_columns) cols += ", " + m;
+    for (const auto& m : spec.max_measures) cols += ", " + m.column;
+    auto st = reader_->Prepare(fmt::format("SELECT {} FROM {} WHERE org = ?1", cols,
+                                           store_->tables().aggregates.at(view)));
+    EXPECT_TRUE(st.ok());
     AggregateTable out;
-    auto rows = queries_->AggregateRows(view, org);
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    if (!rows.ok()) return out;
-    for (const auto& r : rows->value) {
-      std::vector<std::int64_t> m;
-      for (const auto& [name, v] : r.measures) m.push_back(v);
-      out[r.key] = m;
+    if (!st.ok()) return out;
+    (*st)->Bind(1, org);
+    while (*(*st)->Step()) {
+      std::vector<std::string> key;
+      std::vector<std::int64_t> values;
+      int c = 0;
+      for (size_t i = 0; i < spec.key_columns.size(); ++i) key.push_back((*st)->ColumnText(c++));
+      for (; c < static_cast<int>(spec.key_columns.size() + spec.measure_columns.size() +
+                                  spec.max_measures.size());
+           ++c) {
+        values.push_back((*st)->ColumnIsNull(c) ? kNoValue : (*st)->ColumnInt(c));
+      }
+      out[key] = values;
     }
+    (*st)->Reset();
+    return out;
+  }
+  std::map<std::string, core::ExceptionEntry> Exceptions(const std::string& org) override {
+    auto st = reader_->Prepare(
+        fmt::format("SELECT id, reason, promised_sort, status_changed_at FROM {} WHERE org = ?1",
+                    store_->tables().exception_queue));
+    EXPECT_TRUE(st.ok());
+    std::map<std::string, core::ExceptionEntry> out;
+    if (!st.ok()) return out;
+    (*st)->Bind(1, org);
+    while (*(*st)->Step()) {
+      core::ExceptionEntry e;
+      std::string reason = (*st)->ColumnText(1);
+      e.reason = reason == "breached"    ? core::ExceptionReason::kBreached
+                 : reason == "exception" ? core::ExceptionReason::kException
+                                         : core::ExceptionReason::kAtRisk;
+      std::int64_t promised = (*st)->ColumnInt(2);
+      if (promised != std::numeric_limits<std::int64_t>::max()) {
+        e.promised_delivery_at = FromMillis(promised);
+      }
+      e.status_changed_at = FromMillis((*st)->ColumnInt(3));
+      out[(*st)->ColumnText(0)] = e;
+    }
+    (*st)->Reset();
     return out;
   }
 
  private:
   TempDir dir_;
+  const core::ViewSet* views_;
   std::unique_ptr<SqliteViewStore> store_;
-  std::unique_ptr<ViewQueries> queries_;
+  std::unique_ptr<Database> reader_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, ViewStoreConformance,
@@ -86,9 +126,10 @@ class StatusCountView final : public core::AggregateView {
   }
   const core::AggregateViewSpec& spec() const override { return spec_; }
   void Contribute(const core::ShipmentRow& row,
-                  std::vector<core::AggregateDelta>* out) const override {
+                  std::vector<core::Contribution>* out) const override {
     out->push_back({{row.org, std::string(core::ToString(row.shipment.status))},
-                    {1, static_cast<std::int64_t>(row.shipment.weight_kg.value_or(0) * 1000)}});
+                    {1, static_cast<std::int64_t>(row.shipment.weight_kg.value_or(0) * 1000)},
+                    {}});
   }
 
  private:
@@ -108,7 +149,9 @@ core::ShipmentRow Row(const std::string& org, const std::string& id,
 
 core::AggregateDelta OpsDelta(const std::string& org, std::int64_t count) {
   core::RealtimeOpsView v;
-  core::AggregateDelta d{{org}, std::vector<std::int64_t>(v.spec().measure_columns.size(), 0)};
+  core::AggregateDelta d;
+  d.key = {org};
+  d.measures.assign(v.spec().measure_columns.size(), 0);
   d.measures[0] = count;
   d.measures[1] = count;
   return d;
@@ -184,16 +227,23 @@ class SqliteViewStoreTest : public ::testing::Test {
 
 TEST_F(SqliteViewStoreTest, FreshOpenCreatesTheCatalogAndCheckpointZero) {
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_realtime_ops v1 mv_realtime_ops__v1_g1 g1",
-                                      "mv_shipment_list v1 mv_shipment_list__v1_g1 g1",
-                                      "mv_test_status_counts v1 mv_test_status_counts__v1_g1 g1"}));
+            (std::vector<std::string>{"mv_carrier_performance v1 mv_carrier_performance__v1_g1 g1",
+                                      "mv_customer_summary v1 mv_customer_summary__v1_g1 g1",
+                                      "mv_daily_metrics v1 mv_daily_metrics__v1_g1 g1",
+                                      "mv_exception_queue v1 mv_exception_queue__v1_g1 g1",
+                                      "mv_realtime_ops v1 mv_realtime_ops__v1_g1 g1",
+                                      "mv_shipment_list v2 mv_shipment_list__v2_g1 g1",
+                                      "mv_test_status_counts v1 mv_test_status_counts__v1_g1 g1",
+                                      "mv_tracking_state v1 mv_tracking_state__v1_g1 g1"}));
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_realtime_ops__v1_g1", "mv_shipment_list__v1_g1",
-                                      "mv_test_status_counts__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
+                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
+                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
   EXPECT_EQ(Query("SELECT token FROM mv_checkpoint WHERE id = 1"), std::vector<std::string>{"0"});
   EXPECT_EQ(CheckpointOf(), 0);
   EXPECT_EQ(store_->applied().Get(), 0);
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v1_g1");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g1");
   EXPECT_EQ(store_->tables().aggregates.at("mv_realtime_ops"), "mv_realtime_ops__v1_g1");
 }
 
@@ -269,7 +319,7 @@ TEST_F(SqliteViewStoreTest, ListColumnsMirrorTheRow) {
   EXPECT_EQ(
       Query("SELECT org || '|' || id || '|' || status || '|' || carrier_id || '|' || "
             "customer_id || '|' || sla_status || '|' || sla_next_change_at || '|' || "
-            "created_at || '|' || reference FROM mv_shipment_list__v1_g1"),
+            "created_at || '|' || reference FROM mv_shipment_list__v2_g1"),
       std::vector<std::string>{"acme|S-1|in_transit|dhl|C-1|on_track|" +
                                std::to_string(ToMillis(T("2026-11-03T13:00:00Z"))) + "|" +
                                std::to_string(ToMillis(T("2026-11-01T10:00:00Z"))) + "|PO-1"});
@@ -295,7 +345,7 @@ TEST_F(SqliteViewStoreTest, CorruptStoredRowIsCorruption) {
   b.list_upserts = {Row("acme", "S-1"), Row("acme", "S-2")};
   MV_ASSERT_OK(store_->Apply(b));
   ASSERT_TRUE(
-      Raw()->Exec("UPDATE mv_shipment_list__v1_g1 SET row = '{not json' WHERE id = 'S-1'").ok());
+      Raw()->Exec("UPDATE mv_shipment_list__v2_g1 SET row = '{not json' WHERE id = 'S-1'").ok());
   // The store remembers what it committed; a reopened store reads the damaged disk.
   Open();
   EXPECT_EQ(store_->FindShipmentRow({"acme", "S-1"}).status().code(), StatusCode::kCorruption);
@@ -334,9 +384,15 @@ TEST_F(SqliteViewStoreTest, RememberedRowsFollowCommitsDeletesAndRebuilds) {
 }
 
 TEST_F(SqliteViewStoreTest, AggregateRowsAreSummedAndDeletedWhenTheCountHitsZero) {
-  auto apply = [&](std::vector<core::AggregateDelta> deltas) {
+  using Sums = std::vector<std::pair<std::vector<std::string>, std::vector<std::int64_t>>>;
+  auto apply = [&](const Sums& sums) {
     core::ViewBatch b;
-    b.aggregate_deltas["mv_test_status_counts"] = std::move(deltas);
+    for (const auto& [key, measures] : sums) {
+      core::AggregateDelta d;
+      d.key = key;
+      d.measures = measures;
+      b.aggregate_deltas["mv_test_status_counts"].push_back(d);
+    }
     return store_->Apply(b);
   };
   MV_ASSERT_OK(apply({{{"acme", "booked"}, {2, 3000}}, {{"acme", "in_transit"}, {1, 500}}}));
@@ -362,7 +418,7 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   MV_ASSERT_OK(store_->Apply(live));
 
   MV_ASSERT_OK_AND_ASSIGN(auto rebuild, store_->BeginRebuild());
-  EXPECT_EQ(ViewTables().size(), 6u) << "shadow tables exist beside the live ones";
+  EXPECT_EQ(ViewTables().size(), 16u) << "shadow tables exist beside the live ones";
   core::ViewBatch chunk;
   chunk.list_upserts = {Row("acme", "S-new")};
   chunk.aggregate_deltas["mv_realtime_ops"] = {OpsDelta("acme", 1)};
@@ -370,23 +426,30 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   MV_ASSERT_OK(rebuild->Commit(42));  // a rebuild's token may be below the live checkpoint
 
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_realtime_ops__v1_g2", "mv_shipment_list__v1_g2",
-                                      "mv_test_status_counts__v1_g2"}))
+            (std::vector<std::string>{"mv_carrier_performance__v1_g2", "mv_customer_summary__v1_g2",
+                                      "mv_daily_metrics__v1_g2", "mv_exception_queue__v1_g2",
+                                      "mv_realtime_ops__v1_g2", "mv_shipment_list__v2_g2",
+                                      "mv_test_status_counts__v1_g2", "mv_tracking_state__v1_g2"}))
       << "the old tables are gone";
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_realtime_ops v1 mv_realtime_ops__v1_g2 g2",
-                                      "mv_shipment_list v1 mv_shipment_list__v1_g2 g2",
-                                      "mv_test_status_counts v1 mv_test_status_counts__v1_g2 g2"}));
+            (std::vector<std::string>{"mv_carrier_performance v1 mv_carrier_performance__v1_g2 g2",
+                                      "mv_customer_summary v1 mv_customer_summary__v1_g2 g2",
+                                      "mv_daily_metrics v1 mv_daily_metrics__v1_g2 g2",
+                                      "mv_exception_queue v1 mv_exception_queue__v1_g2 g2",
+                                      "mv_realtime_ops v1 mv_realtime_ops__v1_g2 g2",
+                                      "mv_shipment_list v2 mv_shipment_list__v2_g2 g2",
+                                      "mv_test_status_counts v1 mv_test_status_counts__v1_g2 g2",
+                                      "mv_tracking_state v1 mv_tracking_state__v1_g2 g2"}));
   EXPECT_EQ(CheckpointOf(), 42);
   EXPECT_EQ(store_->applied().Get(), 42);
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v1_g2");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g2");
   MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-new"}));
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, chunk.list_upserts[0]);
   MV_ASSERT_OK_AND_ASSIGN(auto old, store_->FindShipmentRow({"acme", "S-old"}));
   EXPECT_FALSE(old);
   rebuild.reset();  // destroying a committed rebuild drops nothing
-  EXPECT_EQ(ViewTables().size(), 3u);
+  EXPECT_EQ(ViewTables().size(), 8u);
   MV_ASSERT_OK_AND_ASSIGN(auto still, store_->FindShipmentRow({"acme", "S-new"}));
   EXPECT_TRUE(still);
 
@@ -398,7 +461,7 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   EXPECT_TRUE(reopened);
   MV_ASSERT_OK_AND_ASSIGN(auto next, store_->BeginRebuild());
   MV_ASSERT_OK(next->Commit(43));
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v1_g3");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g3");
 }
 
 TEST_F(SqliteViewStoreTest, AbandonedRebuildDropsItsShadowTables) {
@@ -414,8 +477,10 @@ TEST_F(SqliteViewStoreTest, AbandonedRebuildDropsItsShadowTables) {
     MV_ASSERT_OK(rebuild->Write(chunk));
   }
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_realtime_ops__v1_g1", "mv_shipment_list__v1_g1",
-                                      "mv_test_status_counts__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
+                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
+                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
   EXPECT_EQ(Catalog(), catalog);
   EXPECT_EQ(CheckpointOf(), 3);
   MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-live"}));
@@ -439,15 +504,17 @@ TEST_F(SqliteViewStoreTest, ReopenAfterACrashMidRebuildDropsOrphanShadowTables) 
   // What a process killed during a rebuild leaves behind (plus tables that are not ours).
   ASSERT_TRUE(
       Raw()
-          ->Exec("CREATE TABLE mv_shipment_list__v1_g9 (org TEXT, id TEXT);"
-                 "CREATE INDEX mv_shipment_list__v1_g9_by_org ON mv_shipment_list__v1_g9 (org);"
+          ->Exec("CREATE TABLE mv_shipment_list__v2_g9 (org TEXT, id TEXT);"
+                 "CREATE INDEX mv_shipment_list__v2_g9_by_org ON mv_shipment_list__v2_g9 (org);"
                  "CREATE TABLE mv_realtime_ops__v1_g9 (org TEXT);"
                  "CREATE TABLE mvx_keep (a); CREATE TABLE operator_notes (a);")
           .ok());
   Open();
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_realtime_ops__v1_g1", "mv_shipment_list__v1_g1",
-                                      "mv_test_status_counts__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
+                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
+                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
   EXPECT_EQ(Query("SELECT name FROM sqlite_master WHERE name IN ('mvx_keep', 'operator_notes') "
                   "ORDER BY name"),
             (std::vector<std::string>{"mvx_keep", "operator_notes"}))
@@ -461,13 +528,13 @@ TEST_F(SqliteViewStoreTest, ReopenAfterACrashMidRebuildDropsOrphanShadowTables) 
 TEST_F(SqliteViewStoreTest, ReopenWithACatalogOfAnotherVersionIsInvalidArgument) {
   store_.reset();
   ASSERT_TRUE(
-      Raw()->Exec("UPDATE mv_catalog SET version = 2 WHERE view = 'mv_shipment_list'").ok());
+      Raw()->Exec("UPDATE mv_catalog SET version = 1 WHERE view = 'mv_shipment_list'").ok());
   auto r = SqliteViewStore::Open(path_, &views_, &clock_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("mv_shipment_list"));
   // Nothing was dropped or rewritten by the failed open.
-  EXPECT_EQ(ViewTables().size(), 3u);
+  EXPECT_EQ(ViewTables().size(), 8u);
 }
 
 TEST_F(SqliteViewStoreTest, ReopenByABuildWithANewerViewDefinitionIsInvalidArgument) {
@@ -549,7 +616,7 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
   int seen = 0;
   MV_ASSERT_OK_AND_ASSIGN(
       core::ChangeToken token,
-      source->ScanShipments(std::nullopt, [&](const core::SourceDocument& doc) -> Status {
+      source->ScanShipments(std::nullopt, [&](const core::SourceShipment& doc) -> Status {
         if (seen++ == 3) {
           clock.Advance(std::chrono::seconds(1));
           MV_RETURN_IF_ERROR(
@@ -581,13 +648,13 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
   // The views are the views of the final source.
   ViewStoreHarness::AggregateTable want_ops;
   std::set<std::string> present;
-  MV_ASSERT_OK(source->ScanShipments(std::nullopt, [&](const core::SourceDocument& doc) -> Status {
+  MV_ASSERT_OK(source->ScanShipments(std::nullopt, [&](const core::SourceShipment& doc) -> Status {
     present.insert(doc.org + "/" + doc.id);
     MV_ASSIGN_OR_RETURN(core::ShipmentRow row,
-                        core::ProjectDocument(doc.org, doc.json, now, options));
+                        core::ProjectDocument(doc.org, *doc.json, now, options));
     auto found = store->FindShipmentRow({doc.org, doc.id});
     EXPECT_TRUE(found.ok() && *found && **found == row) << doc.org << "/" << doc.id;
-    std::vector<core::AggregateDelta> out;
+    std::vector<core::Contribution> out;
     views.FindAggregate("mv_realtime_ops")->Contribute(row, &out);
     for (const auto& d : out) {
       auto& m = want_ops[d.key];

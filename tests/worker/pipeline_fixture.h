@@ -72,13 +72,10 @@ class Pipeline {
     return Dump(*store);
   }
 
-  // Every view table's rows, by logical view name.
+  // Every view table's rows (and the tracking state's), by logical name.
   static Result<std::string> Dump(storage::sqlite::SqliteViewStore& store) {
     std::string out;
-    const auto& t = store.tables();
-    MV_ASSIGN_OR_RETURN(std::string list, storage::sqlite::DumpTable(store.db(), t.shipment_list));
-    out += "== mv_shipment_list\n" + list;
-    for (const auto& [view, table] : t.aggregates) {
+    for (const auto& [view, table] : store.tables().All()) {
       MV_ASSIGN_OR_RETURN(std::string rows, storage::sqlite::DumpTable(store.db(), table));
       out += "== " + view + "\n" + rows;
     }

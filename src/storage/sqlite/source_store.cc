@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "base/time.h"
 
@@ -28,7 +29,10 @@ CREATE TABLE IF NOT EXISTS tracking_events (
   org TEXT NOT NULL, carrier_id TEXT NOT NULL, event_id TEXT NOT NULL,
   shipment_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, doc TEXT NOT NULL,
   PRIMARY KEY (org, carrier_id, event_id));
-CREATE INDEX IF NOT EXISTS tracking_events_by_shipment ON tracking_events (org, shipment_id);
+-- A shipment's events in EventOrder, for ScanShipments' merge join without a sort.
+DROP INDEX IF EXISTS tracking_events_by_shipment;
+CREATE INDEX IF NOT EXISTS tracking_events_by_shipment_time
+  ON tracking_events (org, shipment_id, occurred_at, carrier_id, event_id);
 CREATE TABLE IF NOT EXISTS oplog (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, wall_time INTEGER NOT NULL, op TEXT NOT NULL,
   collection TEXT NOT NULL, org TEXT NOT NULL, doc_id TEXT NOT NULL, doc TEXT);
@@ -216,6 +220,52 @@ Result<ChangeToken> SourceStore::DeleteShipment(const std::string& org, const st
   return token;
 }
 
+Result<SourceStore::TrackingWrite> SourceStore::InsertTrackingEvents(
+    const std::string& org, const std::vector<core::TrackingEvent>& events) {
+  // The oplog names an event "carrierId/eventId": valid ids keep that unambiguous.
+  for (const core::TrackingEvent& e : events) {
+    if (!core::IsValidId(e.carrier_id) || !core::IsValidId(e.event_id) ||
+        !core::IsValidId(e.shipment_id)) {
+      return Status::InvalidArgument(
+          fmt::format("tracking event '{}/{}' of shipment '{}': invalid id", e.carrier_id,
+                      e.event_id, e.shipment_id));
+    }
+  }
+  std::lock_guard lock(write_mu_);
+  Timestamp now = clock_->Now();
+  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
+  TrackingWrite out;
+  ChangeToken last = 0;
+  for (const core::TrackingEvent& e : events) {
+    std::string text = core::TrackingEventToJson(e).dump();
+    MV_ASSIGN_OR_RETURN(
+        Statement * put,
+        writer_->Prepare("INSERT INTO tracking_events "
+                         "(org, carrier_id, event_id, shipment_id, occurred_at, doc) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                         "ON CONFLICT (org, carrier_id, event_id) DO NOTHING"));
+    put->Bind(1, org).Bind(2, e.carrier_id).Bind(3, e.event_id).Bind(4, e.shipment_id);
+    put->Bind(5, ToMillis(e.occurred_at)).Bind(6, text);
+    MV_RETURN_IF_ERROR(put->Run());
+    if (writer_->Changes() == 0) {
+      ++out.duplicates;
+      continue;
+    }
+    ++out.inserted;
+    MV_ASSIGN_OR_RETURN(last, AppendOplog(Operation::kInsert, Collection::kTrackingEvents, org,
+                                          e.carrier_id + "/" + e.event_id, &text, now));
+  }
+  if (last == 0) {
+    // Nothing new: the newest committed token still lets the caller read its writes.
+    MV_ASSIGN_OR_RETURN(last, ReadLatestToken(*writer_));
+  }
+  MV_RETURN_IF_ERROR(txn->Commit());
+  out.token = last;
+  committed_.Advance(last);
+  duplicate_tracking_events_ += out.duplicates;
+  return out;
+}
+
 Result<ChangeToken> SourceStore::PutDocument(Collection collection, const std::string& org,
                                              const std::string& id, const std::string& doc) {
   std::lock_guard lock(write_mu_);
@@ -354,32 +404,91 @@ Result<std::unique_ptr<core::ChangeSource>> SourceStore::NewChangeSource() {
   return std::unique_ptr<core::ChangeSource>(new OplogChangeSource(std::move(db), &committed_));
 }
 
+namespace {
+
+// One side of ScanShipments' merge join: a statement whose first two columns are the
+// (org, shipment id) key, in ascending order, and whose third is a document.
+class KeyedCursor {
+ public:
+  explicit KeyedCursor(Statement* st) : st_(st) {}
+  ~KeyedCursor() { st_->Reset(); }
+  KeyedCursor(const KeyedCursor&) = delete;
+  KeyedCursor& operator=(const KeyedCursor&) = delete;
+
+  Status Next() {
+    MV_ASSIGN_OR_RETURN(valid_, st_->Step());
+    if (valid_) {
+      org_.assign(st_->ColumnView(0));
+      id_.assign(st_->ColumnView(1));
+    }
+    return Status::Ok();
+  }
+  bool valid() const { return valid_; }
+  // SQLite orders TEXT by the BINARY collation (memcmp, shorter first), which is what
+  // std::string comparison does: the two sides merge in the order SQLite sorted them.
+  bool At(const std::string& org, const std::string& id) const {
+    return valid_ && org_ == org && id_ == id;
+  }
+  bool Before(const KeyedCursor& other) const {
+    return std::tie(org_, id_) < std::tie(other.org_, other.id_);
+  }
+  const std::string& org() const { return org_; }
+  const std::string& id() const { return id_; }
+  std::string Doc() const { return st_->ColumnText(2); }
+
+ private:
+  Statement* st_;
+  bool valid_ = false;
+  std::string org_;
+  std::string id_;
+};
+
+}  // namespace
+
 Result<ChangeToken> SourceStore::ScanShipments(
     const std::optional<std::string>& org,
-    const std::function<Status(const core::SourceDocument&)>& fn) {
+    const std::function<Status(const core::SourceShipment&)>& fn) {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
   MV_ASSIGN_OR_RETURN(auto txn, db->BeginRead());
   // The token and the documents come from the same read transaction: the snapshot is
   // exactly the state after that token.
   MV_ASSIGN_OR_RETURN(ChangeToken token, ReadLatestToken(*db));
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db->Prepare(org ? "SELECT org, id, doc FROM shipments WHERE org = ?1"
-                                      : "SELECT org, id, doc FROM shipments"));
-  if (org) st->Bind(1, *org);
-  core::SourceDocument doc;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    doc.org = st->ColumnText(0);
-    doc.id = st->ColumnText(1);
-    doc.json = st->ColumnText(2);
-    Status s = fn(doc);
-    if (!s.ok()) {
-      st->Reset();
-      return s;
-    }
+  MV_ASSIGN_OR_RETURN(
+      Statement * docs_st,
+      db->Prepare(org ? "SELECT org, id, doc FROM shipments WHERE org = ?1 ORDER BY org, id"
+                      : "SELECT org, id, doc FROM shipments ORDER BY org, id"));
+  MV_ASSIGN_OR_RETURN(
+      Statement * events_st,
+      db->Prepare(org ? "SELECT org, shipment_id, doc FROM tracking_events WHERE org = ?1 "
+                        "ORDER BY org, shipment_id, occurred_at, carrier_id, event_id"
+                      : "SELECT org, shipment_id, doc FROM tracking_events "
+                        "ORDER BY org, shipment_id, occurred_at, carrier_id, event_id"));
+  if (org) {
+    docs_st->Bind(1, *org);
+    events_st->Bind(1, *org);
   }
-  st->Reset();
+  KeyedCursor docs(docs_st);
+  KeyedCursor events(events_st);
+  MV_RETURN_IF_ERROR(docs.Next());
+  MV_RETURN_IF_ERROR(events.Next());
+  core::SourceShipment out;
+  while (docs.valid() || events.valid()) {
+    const KeyedCursor& lead =
+        !events.valid() || (docs.valid() && !events.Before(docs)) ? docs : events;
+    out.org = lead.org();
+    out.id = lead.id();
+    out.json.reset();
+    out.events.clear();
+    if (docs.At(out.org, out.id)) {
+      out.json = docs.Doc();
+      MV_RETURN_IF_ERROR(docs.Next());
+    }
+    while (events.At(out.org, out.id)) {
+      out.events.push_back(events.Doc());
+      MV_RETURN_IF_ERROR(events.Next());
+    }
+    MV_RETURN_IF_ERROR(fn(out));
+  }
   MV_RETURN_IF_ERROR(txn->Commit());
   return token;
 }

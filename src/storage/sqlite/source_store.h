@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "base/watermark.h"
 #include "core/domain.h"
 #include "core/interfaces.h"
+#include "core/tracking.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace mv::storage::sqlite {
@@ -23,7 +25,7 @@ namespace mv::storage::sqlite {
 //
 // Thread-safe. Writes are serialized on one connection; change sources and snapshot
 // readers open their own connections.
-class SourceStore final : public core::SourceReader {
+class SourceStore final : public core::SourceReader, public core::LookupReader {
  public:
   struct Options {
     Millis oplog_retention = std::chrono::hours(24);
@@ -39,12 +41,28 @@ class SourceStore final : public core::SourceReader {
                                             const std::vector<core::Shipment>& shipments);
   // NotFound when the shipment does not exist.
   Result<core::ChangeToken> DeleteShipment(const std::string& org, const std::string& id);
+  // The outcome of a tracking-event write.
+  struct TrackingWrite {
+    core::ChangeToken token = 0;  // of the last oplog entry written; the latest token when
+                                  // every event was a duplicate
+    std::int64_t inserted = 0;
+    std::int64_t duplicates = 0;  // already stored (same org, carrierId, eventId), or
+                                  // repeated within `events`; ignored, first one wins
+  };
+  // Stores tracking events of `org`, all or nothing, one oplog entry per new event.
+  // Events for shipments that do not exist (yet) are stored all the same.
+  Result<TrackingWrite> InsertTrackingEvents(const std::string& org,
+                                             const std::vector<core::TrackingEvent>& events);
+  // Total duplicates ignored by this process (for metrics).
+  std::int64_t duplicate_tracking_events() const { return duplicate_tracking_events_.load(); }
   Result<core::ChangeToken> PutCustomer(const std::string& org, const core::Customer& customer);
   Result<core::ChangeToken> PutCarrier(const std::string& org, const core::Carrier& carrier);
 
   Result<std::optional<core::Shipment>> GetShipment(const std::string& org, const std::string& id);
-  Result<std::optional<core::Customer>> GetCustomer(const std::string& org, const std::string& id);
-  Result<std::optional<core::Carrier>> GetCarrier(const std::string& org, const std::string& id);
+  Result<std::optional<core::Customer>> GetCustomer(const std::string& org,
+                                                    const std::string& id) override;
+  Result<std::optional<core::Carrier>> GetCarrier(const std::string& org,
+                                                  const std::string& id) override;
 
   // Deletes oplog entries older than the retention window; returns how many went.
   Result<std::int64_t> PruneOplog();
@@ -64,7 +82,7 @@ class SourceStore final : public core::SourceReader {
 
   Result<core::ChangeToken> ScanShipments(
       const std::optional<std::string>& org,
-      const std::function<Status(const core::SourceDocument&)>& fn) override;
+      const std::function<Status(const core::SourceShipment&)>& fn) override;
 
   const std::string& path() const { return path_; }
 
@@ -83,6 +101,7 @@ class SourceStore final : public core::SourceReader {
   std::mutex write_mu_;
   std::unique_ptr<Database> writer_;  // guarded by write_mu_
   Watermark committed_;
+  std::atomic<std::int64_t> duplicate_tracking_events_{0};
 };
 
 // Reads the token of the newest committed change and the pruned-through mark.

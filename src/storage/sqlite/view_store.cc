@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
@@ -11,6 +12,8 @@ namespace mv::storage::sqlite {
 namespace {
 
 using core::ChangeToken;
+
+constexpr std::int64_t kExceptionNoPromiseSort = std::numeric_limits<std::int64_t>::max();
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS mv_catalog (
@@ -55,8 +58,33 @@ Status CreateAggregateTable(Database& db, const core::AggregateViewSpec& spec,
     keys += (keys.empty() ? "" : ", ") + k;
   }
   for (const auto& m : spec.measure_columns) cols += fmt::format("{} INTEGER NOT NULL, ", m);
+  for (const auto& m : spec.max_measures) cols += fmt::format("{} INTEGER, ", m.column);
+  std::string sql = fmt::format(
+      "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({}));\n", t, cols, keys);
+  for (size_t i = 0; i < spec.indexes.size(); ++i) {
+    sql += fmt::format("CREATE INDEX {}_i{} ON {} ({});\n", t, i, t,
+                       fmt::join(spec.indexes[i], ", "));
+  }
+  return db.Exec(sql);
+}
+
+// Ordered by urgency; entries without a promise sort after every promised one.
+Status CreateExceptionQueueTable(Database& db, const std::string& t) {
+  return db.Exec(fmt::format(R"sql(
+CREATE TABLE {0} (
+  org TEXT NOT NULL, id TEXT NOT NULL, urgency INTEGER NOT NULL, reason TEXT NOT NULL,
+  promised_sort INTEGER NOT NULL, status_changed_at INTEGER NOT NULL,
+  _schema_version INTEGER NOT NULL, PRIMARY KEY (org, id));
+CREATE INDEX {0}_by_urgency ON {0} (org, urgency, promised_sort, status_changed_at, id);
+)sql",
+                             t));
+}
+
+Status CreateTrackingStateTable(Database& db, const std::string& t) {
   return db.Exec(fmt::format(
-      "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({}))", t, cols, keys));
+      "CREATE TABLE {} (org TEXT NOT NULL, shipment_id TEXT NOT NULL, summary TEXT NOT NULL, "
+      "PRIMARY KEY (org, shipment_id))",
+      t));
 }
 
 Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
@@ -65,6 +93,12 @@ Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views
   tables.shipment_list =
       TableName(core::ViewSet::kShipmentList, core::kShipmentListSchemaVersion, generation);
   MV_RETURN_IF_ERROR(CreateListTable(db, tables.shipment_list));
+  tables.exception_queue =
+      TableName(core::kExceptionQueueView, core::kExceptionQueueVersion, generation);
+  MV_RETURN_IF_ERROR(CreateExceptionQueueTable(db, tables.exception_queue));
+  tables.tracking_state = TableName(core::ViewSet::kTrackingState,
+                                    core::ViewSet::kTrackingStateVersion, generation);
+  MV_RETURN_IF_ERROR(CreateTrackingStateTable(db, tables.tracking_state));
   for (const auto& v : views.aggregates()) {
     std::string t = TableName(v->spec().name, v->spec().version, generation);
     MV_RETURN_IF_ERROR(CreateAggregateTable(db, v->spec(), t));
@@ -87,8 +121,7 @@ Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTabl
     st->Bind(5, ToMillis(now));
     return st->Run();
   };
-  MV_RETURN_IF_ERROR(put(core::ViewSet::kShipmentList, tables.shipment_list));
-  for (const auto& [view, table] : tables.aggregates) MV_RETURN_IF_ERROR(put(view, table));
+  for (const auto& [view, table] : tables.All()) MV_RETURN_IF_ERROR(put(view, table));
   return Status::Ok();
 }
 
@@ -103,8 +136,7 @@ Status SetCheckpoint(Database& db, ChangeToken token, Timestamp now) {
 }
 
 Status DropTables(Database& db, const PhysicalTables& tables) {
-  MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + tables.shipment_list));
-  for (const auto& [view, table] : tables.aggregates) {
+  for (const auto& [view, table] : tables.All()) {
     MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + table));
   }
   return Status::Ok();
@@ -152,7 +184,7 @@ Status DeleteListRows(Database& db, const std::string& table,
 }
 
 Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
-                            const std::string& table,
+                            const std::string& table, const std::string& list_table,
                             const std::vector<core::AggregateDelta>& deltas) {
   std::string cols, params, updates, where;
   int p = 1;
@@ -162,11 +194,18 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
     where += fmt::format("{}{} = ?{}", where.empty() ? "" : " AND ", k, p);
     ++p;
   }
-  int first_measure = p;
   for (const auto& m : spec.measure_columns) {
     cols += m + ", ";
     params += fmt::format("?{}, ", p++);
     updates += (updates.empty() ? "" : ", ") + m + " = " + m + " + excluded." + m;
+  }
+  for (const auto& m : spec.max_measures) {
+    cols += m.column + ", ";
+    params += fmt::format("?{}, ", p++);
+    updates += fmt::format(
+        ", {0} = CASE WHEN excluded.{0} IS NULL THEN {0} WHEN {0} IS NULL OR excluded.{0} > {0} "
+        "THEN excluded.{0} ELSE {0} END",
+        m.column);
   }
   std::string keys;
   for (const auto& k : spec.key_columns) keys += (keys.empty() ? "" : ", ") + k;
@@ -178,12 +217,30 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
   MV_ASSIGN_OR_RETURN(Statement * del,
                       db.Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
                                              spec.measure_columns.front())));
+  // A retraction that removed the current maximum: recompute it from the shipment list.
+  std::vector<Statement*> recompute;
+  for (const auto& m : spec.max_measures) {
+    int bound = static_cast<int>(spec.key_columns.size()) + 1;
+    MV_ASSIGN_OR_RETURN(Statement * st,
+                        db.Prepare(fmt::format("UPDATE {0} SET {1} = (SELECT MAX({2}) FROM {3} "
+                                               "WHERE {4}) WHERE {4} AND {1} <= ?{5}",
+                                               table, m.column, m.list_column, list_table, where,
+                                               bound)));
+    recompute.push_back(st);
+  }
   for (const auto& d : deltas) {
     up->Reset();
     int i = 1;
     for (const auto& k : d.key) up->Bind(i++, k);
     for (auto m : d.measures) up->Bind(i++, m);
-    up->Bind(first_measure + static_cast<int>(spec.measure_columns.size()), spec.version);
+    for (const auto& m : d.max_added) {
+      if (m) {
+        up->Bind(i++, *m);
+      } else {
+        up->BindNull(i++);
+      }
+    }
+    up->Bind(p, spec.version);
     MV_RETURN_IF_ERROR(up->Run());
     if (d.measures.front() < 0) {
       del->Reset();
@@ -191,6 +248,58 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
       for (const auto& k : d.key) del->Bind(j++, k);
       MV_RETURN_IF_ERROR(del->Run());
     }
+    for (size_t m = 0; m < recompute.size(); ++m) {
+      const auto& retracted = d.max_retracted[m];
+      const auto& added = d.max_added[m];
+      if (!retracted || (added && *added >= *retracted)) continue;
+      Statement* st = recompute[m];
+      st->Reset();
+      int j = 1;
+      for (const auto& k : d.key) st->Bind(j++, k);
+      st->Bind(j, *retracted);
+      MV_RETURN_IF_ERROR(st->Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status UpsertExceptionRows(Database& db, const std::string& table,
+                           const std::vector<core::ExceptionQueueRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare(fmt::format(
+          "INSERT INTO {} (org, id, urgency, reason, promised_sort, status_changed_at, "
+          "_schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (org, id) DO UPDATE "
+          "SET urgency = excluded.urgency, reason = excluded.reason, promised_sort = "
+          "excluded.promised_sort, status_changed_at = excluded.status_changed_at",
+          table)));
+  for (const auto& r : rows) {
+    st->Reset();
+    st->Bind(1, r.key.org).Bind(2, r.key.id).Bind(3, r.entry.urgency());
+    st->Bind(4, core::ToString(r.entry.reason));
+    st->Bind(5, r.entry.promised_delivery_at ? ToMillis(*r.entry.promised_delivery_at)
+                                             : kExceptionNoPromiseSort);
+    st->Bind(6, ToMillis(r.entry.status_changed_at)).Bind(7, core::kExceptionQueueVersion);
+    MV_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+Status UpsertTrackingStates(Database& db, const std::string& table,
+                            const std::vector<core::TrackingState>& states) {
+  if (states.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare(fmt::format("INSERT INTO {} (org, shipment_id, summary) VALUES (?1, ?2, ?3) "
+                             "ON CONFLICT (org, shipment_id) DO UPDATE SET summary = "
+                             "excluded.summary",
+                             table)));
+  for (const auto& t : states) {
+    st->Reset();
+    st->Bind(1, t.key.org).Bind(2, t.key.id);
+    st->Bind(3, core::TrackingSummaryToJson(t.summary).dump());
+    MV_RETURN_IF_ERROR(st->Run());
   }
   return Status::Ok();
 }
@@ -212,17 +321,31 @@ Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& lette
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> PhysicalTables::All() const {
+  std::vector<std::pair<std::string, std::string>> all{
+      {core::ViewSet::kShipmentList, shipment_list},
+      {core::kExceptionQueueView, exception_queue},
+      {core::ViewSet::kTrackingState, tracking_state}};
+  for (const auto& [view, table] : aggregates) all.emplace_back(view, table);
+  return all;
+}
+
 Status WriteViewChanges(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
                         const core::ViewBatch& batch) {
+  // The list first: aggregate maxima are recomputed from it.
   MV_RETURN_IF_ERROR(UpsertListRows(db, tables.shipment_list, batch.list_upserts));
   MV_RETURN_IF_ERROR(DeleteListRows(db, tables.shipment_list, batch.list_deletes));
+  MV_RETURN_IF_ERROR(UpsertExceptionRows(db, tables.exception_queue, batch.exception_upserts));
+  MV_RETURN_IF_ERROR(DeleteListRows(db, tables.exception_queue, batch.exception_deletes));
+  MV_RETURN_IF_ERROR(UpsertTrackingStates(db, tables.tracking_state, batch.tracking_upserts));
   for (const auto& [view, deltas] : batch.aggregate_deltas) {
     const core::AggregateView* def = views.FindAggregate(view);
     auto table = tables.aggregates.find(view);
     if (def == nullptr || table == tables.aggregates.end()) {
       return Status::Internal("batch names unknown view " + view);
     }
-    MV_RETURN_IF_ERROR(ApplyAggregateDeltas(db, def->spec(), table->second, deltas));
+    MV_RETURN_IF_ERROR(
+        ApplyAggregateDeltas(db, def->spec(), table->second, tables.shipment_list, deltas));
   }
   return Status::Ok();
 }
@@ -236,6 +359,10 @@ Result<PhysicalTables> ReadCatalog(Database& db) {
     std::string view = st->ColumnText(0);
     if (view == core::ViewSet::kShipmentList) {
       tables.shipment_list = st->ColumnText(1);
+    } else if (view == core::kExceptionQueueView) {
+      tables.exception_queue = st->ColumnText(1);
+    } else if (view == core::ViewSet::kTrackingState) {
+      tables.tracking_state = st->ColumnText(1);
     } else {
       tables.aggregates[view] = st->ColumnText(1);
     }
@@ -286,33 +413,13 @@ namespace {
 std::string CacheKey(const core::ShipmentKey& key) { return key.org + '\0' + key.id; }
 }  // namespace
 
-const core::ShipmentRow* SqliteViewStore::CachedRow(const core::ShipmentKey& key) {
-  std::string k = CacheKey(key);
-  if (auto it = hot_.find(k); it != hot_.end()) return &it->second;
-  auto it = cold_.find(k);
-  if (it == cold_.end()) return nullptr;
-  auto node = cold_.extract(it);
-  if (hot_.size() >= kCacheGeneration) {
-    cold_ = std::move(hot_);
-    hot_.clear();
-  }
-  return &hot_.insert(std::move(node)).position->second;
-}
-
 void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch) {
-  for (const auto& key : batch.list_deletes) {
-    std::string k = CacheKey(key);
-    hot_.erase(k);
-    cold_.erase(k);
-  }
+  for (const auto& key : batch.list_deletes) rows_.Erase(CacheKey(key));
   for (const auto& row : batch.list_upserts) {
-    std::string k = CacheKey({row.org, row.shipment.id});
-    cold_.erase(k);
-    if (hot_.size() >= kCacheGeneration && !hot_.count(k)) {
-      cold_ = std::move(hot_);
-      hot_.clear();
-    }
-    hot_.insert_or_assign(std::move(k), row);
+    rows_.Put(CacheKey({row.org, row.shipment.id}), row);
+  }
+  for (const auto& state : batch.tracking_upserts) {
+    tracking_.Put(CacheKey(state.key), state.summary);
   }
 }
 
@@ -340,9 +447,13 @@ Status SqliteViewStore::LoadCatalog() {
     }
     st->Reset();
     tables_ = std::move(tables).value();
-    for (const auto& name : views_->Names()) {
-      if (name != core::ViewSet::kShipmentList && !tables_.aggregates.count(name)) {
-        return Status::InvalidArgument(name + " is missing from the view catalog");
+    if (tables_.exception_queue.empty() || tables_.tracking_state.empty()) {
+      return Status::InvalidArgument(
+          "views.db was built by an older release; rebuild the views into a new data folder");
+    }
+    for (const auto& v : views_->aggregates()) {
+      if (!tables_.aggregates.count(v->spec().name)) {
+        return Status::InvalidArgument(v->spec().name + " is missing from the view catalog");
       }
     }
   } else {
@@ -371,7 +482,7 @@ Status SqliteViewStore::LoadCatalog() {
 
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
-  if (const core::ShipmentRow* cached = CachedRow(key)) return std::optional(*cached);
+  if (const core::ShipmentRow* cached = rows_.Find(CacheKey(key))) return std::optional(*cached);
   MV_ASSIGN_OR_RETURN(Statement * st,
                       db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
                                                tables_.shipment_list)));
@@ -382,6 +493,27 @@ Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
   st->Reset();
   MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
   return std::optional<core::ShipmentRow>(std::move(row));
+}
+
+Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummary(
+    const core::ShipmentKey& key) {
+  std::string cache_key = CacheKey(key);
+  if (const auto* cached = tracking_.Find(cache_key)) return *cached;
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format("SELECT summary FROM {} WHERE org = ?1 AND shipment_id = ?2",
+                               tables_.tracking_state)));
+  st->Bind(1, key.org).Bind(2, key.id);
+  MV_ASSIGN_OR_RETURN(bool found, st->Step());
+  std::optional<core::TrackingSummary> summary;
+  if (found) {
+    auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
+    st->Reset();
+    MV_ASSIGN_OR_RETURN(summary, core::TrackingSummaryFromJson(json));
+  }
+  st->Reset();
+  tracking_.Put(std::move(cache_key), summary);
+  return summary;
 }
 
 Result<ChangeToken> SqliteViewStore::Checkpoint() {
@@ -459,8 +591,8 @@ class SqliteViewRebuild final : public core::ViewRebuild {
       MV_RETURN_IF_ERROR(txn->Commit());
     }
     committed_ = true;
-    store_->hot_.clear();
-    store_->cold_.clear();
+    store_->rows_.Clear();
+    store_->tracking_.Clear();
     store_->tables_ = shadow_;
     store_->generation_ = generation_;
     store_->applied_.Reset(token);

@@ -20,7 +20,52 @@ namespace mv::storage::sqlite {
 // Physical table names of the live views, as the catalog records them.
 struct PhysicalTables {
   std::string shipment_list;
+  std::string exception_queue;
+  std::string tracking_state;
   std::map<std::string, std::string> aggregates;  // view name -> table
+
+  // Every (catalog name, table) pair.
+  std::vector<std::pair<std::string, std::string>> All() const;
+};
+
+// A bounded, approximately least-recently-used map: hits in the cold generation move to
+// the hot one; when the hot generation is full it becomes the cold one. Not thread-safe.
+template <typename V>
+class TwoGenerationCache {
+ public:
+  explicit TwoGenerationCache(size_t generation_size) : generation_size_(generation_size) {}
+
+  const V* Find(const std::string& key) {
+    if (auto it = hot_.find(key); it != hot_.end()) return &it->second;
+    auto it = cold_.find(key);
+    if (it == cold_.end()) return nullptr;
+    auto node = cold_.extract(it);
+    MakeRoom(node.key());
+    return &hot_.insert(std::move(node)).position->second;
+  }
+  void Put(std::string key, V value) {
+    cold_.erase(key);
+    MakeRoom(key);
+    hot_.insert_or_assign(std::move(key), std::move(value));
+  }
+  void Erase(const std::string& key) {
+    hot_.erase(key);
+    cold_.erase(key);
+  }
+  void Clear() {
+    hot_.clear();
+    cold_.clear();
+  }
+
+ private:
+  void MakeRoom(const std::string& key) {
+    if (hot_.size() >= generation_size_ && !hot_.count(key)) {
+      cold_ = std::move(hot_);
+      hot_.clear();
+    }
+  }
+  size_t generation_size_;
+  std::unordered_map<std::string, V> hot_, cold_;
 };
 
 // The embedded view store, `views.db`: one physical table per view (named by the catalog
@@ -43,6 +88,8 @@ class SqliteViewStore final : public core::ViewStore {
                                                        const Clock* clock);
 
   Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& key) override;
+  Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
+      const core::ShipmentKey& key) override;
   Result<core::ChangeToken> Checkpoint() override;
   Status Apply(const core::ViewBatch& batch) override;
   Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override;
@@ -61,7 +108,6 @@ class SqliteViewStore final : public core::ViewStore {
       : db_(std::move(db)), views_(views), clock_(clock) {}
   Status LoadCatalog();
   void CheckpointLoop(std::unique_ptr<Database> db);
-  const core::ShipmentRow* CachedRow(const core::ShipmentKey& key);
   void RememberCommitted(const core::ViewBatch& batch);
 
   std::unique_ptr<Database> db_;
@@ -71,10 +117,10 @@ class SqliteViewStore final : public core::ViewStore {
   std::int64_t generation_ = 0;
   Watermark applied_;
 
-  // Two-generation approximate LRU of committed projections: hits in `cold_` move to
-  // `hot_`; when `hot_` is full it becomes `cold_`.
+  // Committed projections and tracking summaries (absent ones too), as stored.
   static constexpr size_t kCacheGeneration = 50000;
-  std::unordered_map<std::string, core::ShipmentRow> hot_, cold_;
+  TwoGenerationCache<core::ShipmentRow> rows_{kCacheGeneration};
+  TwoGenerationCache<std::optional<core::TrackingSummary>> tracking_{kCacheGeneration};
 
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
