@@ -82,10 +82,10 @@ class TempDir {
   auto tmp = (expr);                                                   \
   ASSERT_TRUE(tmp.ok()) << #expr << " -> " << tmp.status().ToString(); \
   lhs = std::move(tmp).value()
-// Expects `expr` to fail with `code` (a StatusCode enumerator name, e.g. kNotFound).
-#define MV_EXPECT_CODE(expr, code)                                                          \
+// Expects `expr` to fail with `want` (a StatusCode enumerator name, e.g. kNotFound).
+#define MV_EXPECT_CODE(expr, want)                                                          \
   do {                                                                                      \
     auto&& mv_r_ = (expr);                                                                  \
     const ::mv::Status& mv_s_ = ::mv::testing::StatusOf(mv_r_);                             \
-    EXPECT_EQ(mv_s_.code(), ::mv::StatusCode::code) << #expr << " -> " << mv_s_.ToString(); \
+    EXPECT_EQ(mv_s_.code(), ::mv::StatusCode::want) << #expr << " -> " << mv_s_.ToString(); \
   } while (0)

@@ -30,8 +30,8 @@ Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking) {
     if (status_name != "none") {
       status = core::ParseShipmentStatus(status_name);
       if (!status) {
-        return Status::InvalidArgument(fmt::format("tracking code {} maps to unknown status '{}'",
-                                                   key.second, status_name));
+        return Status::InvalidArgument(
+            fmt::format("tracking code {} maps to unknown status '{}'", key.second, status_name));
       }
     }
     codes.Set(key.first, key.second, status);
@@ -90,10 +90,19 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
         if (collection == core::Collection::kCarriers) lookups->InvalidateCarrier(org, id);
       });
 
+  app->duplicates_ =
+      &prometheus::BuildCounter()
+           .Name("viya_mv_tracking_events_duplicates_total")
+           .Help("Tracking events ignored as duplicates (same org, carrier, eventId)")
+           .Register(app->metrics_->registry())
+           .Add({});
   Application* self = app.get();
   app->metrics_->OnCollect([self] {
     self->RefreshStreamGauges();
     self->lookup_probe_->Refresh();
+    std::int64_t duplicates = self->source_->duplicate_tracking_events();
+    self->duplicates_->Increment(static_cast<double>(duplicates - self->duplicates_reported_));
+    self->duplicates_reported_ = duplicates;
   });
 
   http::ApiBackends backends;

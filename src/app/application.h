@@ -58,6 +58,9 @@ class Application {
   std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
   std::unique_ptr<cache::LookupCache> lookups_;
   std::unique_ptr<metrics::LookupProbe> lookup_probe_;
+  // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.
+  prometheus::Counter* duplicates_ = nullptr;
+  std::int64_t duplicates_reported_ = 0;  // guarded by the metrics collection
   std::unique_ptr<worker::StreamWorker> worker_;
   std::unique_ptr<http::ApiServer> api_;
   std::thread worker_thread_;

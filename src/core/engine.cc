@@ -145,15 +145,13 @@ Status BatchBuilder::AddSnapshot(const SourceShipment& shipment) {
   return first_error;
 }
 
-std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key,
-                                               const Touched& entry) const {
+std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key, const Touched& entry) const {
   if (!entry.doc) return std::nullopt;
   if (!entry.doc_changed && !entry.tracking_changed) {
     // Neither input changed: only the clock moved.
     return core::Reevaluate(*entry.before, now_, options_);
   }
-  return Project(key.org, *entry.doc, entry.tracking ? &*entry.tracking : nullptr, now_,
-                 options_);
+  return Project(key.org, *entry.doc, entry.tracking ? &*entry.tracking : nullptr, now_, options_);
 }
 
 void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {

@@ -68,7 +68,8 @@ Result<TrackingEvent> ParseTrackingEvent(const json& doc) {
   std::string occurred;
   MV_RETURN_IF_ERROR(ReadString(doc, "occurredAt", 64, /*required=*/true, &occurred));
   auto t = ParseRfc3339(occurred);
-  if (!t) return FieldError("occurredAt", fmt::format("'{}' is not an RFC 3339 timestamp", occurred));
+  if (!t)
+    return FieldError("occurredAt", fmt::format("'{}' is not an RFC 3339 timestamp", occurred));
   e.occurred_at = *t;
   MV_RETURN_IF_ERROR(
       ReadString(doc, "location", kMaxLocationLength, /*required=*/false, &e.location));
@@ -76,9 +77,12 @@ Result<TrackingEvent> ParseTrackingEvent(const json& doc) {
 }
 
 json TrackingEventToJson(const TrackingEvent& e) {
-  return {{"eventId", e.event_id},         {"shipmentId", e.shipment_id},
-          {"carrierId", e.carrier_id},     {"code", e.code},
-          {"occurredAt", FormatRfc3339(e.occurred_at)}, {"location", e.location}};
+  return {{"eventId", e.event_id},
+          {"shipmentId", e.shipment_id},
+          {"carrierId", e.carrier_id},
+          {"code", e.code},
+          {"occurredAt", FormatRfc3339(e.occurred_at)},
+          {"location", e.location}};
 }
 
 CodeMapping CodeMapping::Defaults() {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "core/fake_view_store.h"
 #include "base/time.h"
 #include "core/exception_queue.h"
+#include "core/fake_view_store.h"
 #include "core/realtime_ops_view.h"
 #include "test_util.h"
 
@@ -56,8 +56,8 @@ core::ShipmentRow StoredRow(const std::string& org, const json& doc, Timestamp a
 }
 
 core::SourceShipment Snapshot(const std::string& org, const std::string& id,
-                             std::optional<std::string> json,
-                             std::vector<std::string> events = {}) {
+                              std::optional<std::string> json,
+                              std::vector<std::string> events = {}) {
   return core::SourceShipment{org, id, std::move(json), std::move(events)};
 }
 
@@ -424,8 +424,7 @@ TEST_F(BatchBuilderTest, SnapshotIgnoresTheStore) {
 
 TEST_F(BatchBuilderTest, SnapshotOfAnInvalidDocumentIsAnError) {
   auto builder = Builder();
-  EXPECT_EQ(builder.AddSnapshot(Snapshot("acme", "S-1", "{")).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(builder.AddSnapshot(Snapshot("acme", "S-1", "{")).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(
       builder.AddSnapshot(Snapshot("acme", "S-2", Doc("S-2", {{"status", "x"}}).dump())).code(),
       StatusCode::kInvalidArgument);
@@ -491,8 +490,8 @@ Source RandomLog(std::mt19937& rng, int n) {
                 {"shipmentId", id},
                 {"carrierId", "dhl"},
                 {"code", kCodes[rng() % 7]},
-                {"occurredAt", mv::FormatRfc3339(T("2026-11-01T09:00:00Z") +
-                                                 std::chrono::minutes(rng() % 3000))},
+                {"occurredAt",
+                 mv::FormatRfc3339(T("2026-11-01T09:00:00Z") + std::chrono::minutes(rng() % 3000))},
                 {"location", "L" + std::to_string(rng() % 5)}};
       src.events[key].push_back(e.dump());
       src.log.push_back(Event(i, core::Operation::kInsert, org, "dhl/" + event_id, e.dump(),

@@ -49,8 +49,9 @@ class FakeViewStore final : public core::ViewStore {
 
   explicit FakeViewStore(const core::ViewSet* views) : views_(views) {}
 
-  // Makes every FindShipmentRow fail with IOError while set.
+  // Makes every FindShipmentRow and FindTrackingSummary fail with IOError while set.
   void FailLookups(bool fail) { fail_lookups_ = fail; }
+  // How many times FindShipmentRow was called.
   int lookups() const { return lookups_; }
 
   // Stores a row directly, bypassing the engine (test set-up).
@@ -77,7 +78,6 @@ class FakeViewStore final : public core::ViewStore {
 
   Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
       const core::ShipmentKey& key) override {
-    ++lookups_;
     if (fail_lookups_) return Status::IOError("injected lookup failure");
     auto it = state_.tracking.find(key);
     if (it == state_.tracking.end()) return std::optional<core::TrackingSummary>();

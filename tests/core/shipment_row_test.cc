@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <tuple>
 
 #include "test_util.h"
 
@@ -39,6 +40,81 @@ core::Shipment Doc() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Project with tracking events (DESIGN.md section 5)
+
+core::TrackingSummary Events(
+    std::initializer_list<std::tuple<const char*, const char*, const char*>> events) {
+  core::TrackingSummary summary;
+  int n = 0;
+  for (const auto& [code, at, location] : events) {
+    core::TrackingEvent e{"E-" + std::to_string(n++), "S-1", "dhl", code, T(at), location};
+    summary.Merge(e, kOptions.codes.Map(e.carrier_id, e.code));
+  }
+  return summary;
+}
+
+TEST(ProjectWithEvents, EventsFillTheMilestonesTheDocumentLacks) {
+  core::Shipment doc = Doc();
+  doc.status = core::ShipmentStatus::kBooked;
+  doc.status_changed_at = T("2026-11-01T10:00:00Z");
+  doc.picked_up_at = T("2026-11-01T11:00:00Z");  // the document's milestone wins
+  auto tracking = Events({{"PU", "2026-11-01T12:00:00Z", "Amsterdam"},
+                          {"OFD", "2026-11-02T07:00:00Z", "Berlin"},
+                          {"DL", "2026-11-02T09:30:00Z", "Berlin"},
+                          {"DL", "2026-11-02T09:45:00Z", "Berlin"}});
+  core::ShipmentRow row =
+      core::Project("acme", doc, &tracking, T("2026-11-02T12:00:00Z"), kOptions);
+  EXPECT_EQ(row.shipment.picked_up_at, T("2026-11-01T11:00:00Z"));
+  EXPECT_EQ(row.shipment.out_for_delivery_at, T("2026-11-02T07:00:00Z"));
+  EXPECT_EQ(row.shipment.delivered_at, T("2026-11-02T09:30:00Z")) << "the earliest event";
+  EXPECT_EQ(row.shipment.status, core::ShipmentStatus::kDelivered);
+  EXPECT_EQ(row.shipment.status_changed_at, T("2026-11-02T09:45:00Z"));
+  EXPECT_EQ(row.sla.status, core::SlaStatus::kMet);
+  ASSERT_TRUE(row.last_event);
+  EXPECT_EQ(row.last_event->code, "DL");
+  // The document's own values are kept for re-projection.
+  EXPECT_EQ(row.document.status, core::ShipmentStatus::kBooked);
+  EXPECT_EQ(core::DocumentOf(row), doc);
+}
+
+TEST(ProjectWithEvents, ALaterDocumentStatusWinsOverEarlierEvents) {
+  core::Shipment doc = Doc();
+  doc.status = core::ShipmentStatus::kCancelled;
+  doc.status_changed_at = T("2026-11-02T08:00:00Z");
+  auto tracking = Events({{"PU", "2026-11-01T12:00:00Z", ""}, {"IT", "2026-11-02T07:59:59Z", ""}});
+  core::ShipmentRow row =
+      core::Project("acme", doc, &tracking, T("2026-11-02T12:00:00Z"), kOptions);
+  EXPECT_EQ(row.shipment.status, core::ShipmentStatus::kCancelled);
+  EXPECT_EQ(row.shipment.status_changed_at, T("2026-11-02T08:00:00Z"));
+  EXPECT_EQ(row.shipment.picked_up_at, T("2026-11-01T12:00:00Z"));
+}
+
+TEST(ProjectWithEvents, AnUnknownCodeIsTheLastEventButMovesNothing) {
+  core::Shipment doc = Doc();
+  doc.status_changed_at = T("2026-11-01T10:00:00Z");
+  auto tracking = Events({{"CUSTOMS_HOLD", "2026-11-02T11:00:00Z", "Venlo"}});
+  core::ShipmentRow row =
+      core::Project("acme", doc, &tracking, T("2026-11-02T12:00:00Z"), kOptions);
+  EXPECT_EQ(row.shipment.status, core::ShipmentStatus::kInTransit);
+  EXPECT_EQ(row.shipment.status_changed_at, T("2026-11-01T10:00:00Z"));
+  EXPECT_FALSE(row.shipment.picked_up_at);
+  ASSERT_TRUE(row.last_event);
+  EXPECT_EQ(*row.last_event, (core::LastEvent{"CUSTOMS_HOLD", T("2026-11-02T11:00:00Z"), "Venlo"}));
+}
+
+TEST(ProjectWithEvents, StoredRowKeepsTheDocumentFacts) {
+  core::Shipment doc = Doc();
+  doc.status = core::ShipmentStatus::kBooked;
+  auto tracking = Events({{"EX", "2026-11-02T11:00:00Z", "Venlo"}});
+  core::ShipmentRow row =
+      core::Project("acme", doc, &tracking, T("2026-11-02T12:00:00Z"), kOptions);
+  auto back = core::RowFromJson("acme", core::RowToJson(row));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, row);
+  EXPECT_EQ(core::DocumentOf(*back), doc);
+}
+
+// ---------------------------------------------------------------------------------------
 // Project
 
 TEST(Project, CopiesTheDocumentAndSetsOrgAndVersion) {
@@ -48,7 +124,7 @@ TEST(Project, CopiesTheDocumentAndSetsOrgAndVersion) {
   EXPECT_EQ(row.org, "acme");
   EXPECT_EQ(row.shipment, doc);
   EXPECT_EQ(row.schema_version, core::kShipmentListSchemaVersion);
-  EXPECT_EQ(row.schema_version, 1);
+  EXPECT_EQ(row.schema_version, 2);
   EXPECT_FALSE(row.last_event);
   EXPECT_TRUE(row.IsOpen());
 }
@@ -141,7 +217,8 @@ TEST(RowToJson, HasTheContractFields) {
   EXPECT_EQ(j["promisedDeliveryAt"], "2026-11-03T17:00:00Z");
   EXPECT_EQ(j["sla"], json({{"status", "on_track"}, {"nextChangeAt", "2026-11-03T13:00:00Z"}}));
   EXPECT_TRUE(j["lastEvent"].is_null());
-  EXPECT_EQ(j["_schemaVersion"], 1);
+  EXPECT_EQ(j["_schemaVersion"], 2);
+  EXPECT_EQ(j["_document"], json({{"status", "in_transit"}}));
   EXPECT_FALSE(j.contains("org")) << "the org is the key, not part of the row";
 }
 

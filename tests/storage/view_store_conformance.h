@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "base/time.h"
 #include "core/engine.h"
 #include "core/exception_queue.h"
 #include "core/interfaces.h"
 #include "core/realtime_ops_view.h"
 #include "core/view_set.h"
-#include "base/time.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -430,10 +430,8 @@ TEST_P(ViewStoreConformance, MaxMeasureIsRecomputedWhenTheMaximumIsRetracted) {
     MV_ASSERT_OK(store_->Apply(builder.Finish(token)));
   };
   auto doc = [](const std::string& id, const std::string& customer, const std::string& created) {
-    return nlohmann::json{{"id", id},
-                          {"status", "booked"},
-                          {"customerId", customer},
-                          {"createdAt", created}};
+    return nlohmann::json{
+        {"id", id}, {"status", "booked"}, {"customerId", customer}, {"createdAt", created}};
   };
   auto last_at = [&](const std::string& customer) -> std::optional<std::string> {
     auto rows = harness_->Aggregate("mv_customer_summary", "acme");

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <limits>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>

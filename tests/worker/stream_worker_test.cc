@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "cache/lookup_cache.h"
 #include "core/engine.h"
 #include "pipeline_fixture.h"
 
@@ -113,6 +114,40 @@ TEST(StreamWorker, RunStopsGracefullyAfterItsBatch) {
   EXPECT_FALSE(p.worker().healthy());
   MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken stored, p.store().Checkpoint());
   EXPECT_EQ(stored, 50);
+}
+
+// Lookup caches are invalidated by the change stream: a renamed carrier or customer is
+// served with its new name as soon as the worker has applied the change, long before the
+// entry's TTL runs out.
+TEST(StreamWorker, LookupChangesInvalidateTheCacheAtOnce) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  cache::LookupCache lookups(&p.source(), &p.clock(), {});
+  p.worker().OnLookupChange(
+      [&](core::Collection collection, const std::string& org, const std::string& id) {
+        if (collection == core::Collection::kCustomers) lookups.InvalidateCustomer(org, id);
+        if (collection == core::Collection::kCarriers) lookups.InvalidateCarrier(org, id);
+      });
+  MV_ASSERT_OK(p.source().PutCarrier("acme", {"dhl", "DHL", nlohmann::json::object()}));
+  MV_ASSERT_OK(p.source().PutCustomer("acme", {"C-1", "Acme Retail BV"}));
+  MV_ASSERT_OK(p.Drain());
+  MV_ASSERT_OK_AND_ASSIGN(auto carrier, lookups.Carrier("acme", "dhl"));
+  ASSERT_NE(carrier, nullptr);
+  EXPECT_EQ(carrier->name, "DHL");
+  MV_ASSERT_OK_AND_ASSIGN(auto customer, lookups.Customer("acme", "C-1"));
+  ASSERT_NE(customer, nullptr);
+  EXPECT_EQ(customer->name, "Acme Retail BV");
+
+  MV_ASSERT_OK(p.source().PutCarrier("acme", {"dhl", "DHL Express", nlohmann::json::object()}));
+  MV_ASSERT_OK(p.source().PutCustomer("acme", {"C-1", "Acme Retail Group"}));
+  p.clock().Advance(std::chrono::seconds(1));  // far inside the 15 minute TTL
+  MV_ASSERT_OK_AND_ASSIGN(carrier, lookups.Carrier("acme", "dhl"));
+  EXPECT_EQ(carrier->name, "DHL") << "not applied yet: the cached name is still served";
+  MV_ASSERT_OK(p.Drain());
+  MV_ASSERT_OK_AND_ASSIGN(carrier, lookups.Carrier("acme", "dhl"));
+  EXPECT_EQ(carrier->name, "DHL Express");
+  MV_ASSERT_OK_AND_ASSIGN(customer, lookups.Customer("acme", "C-1"));
+  EXPECT_EQ(customer->name, "Acme Retail Group");
+  EXPECT_GE(lookups.CarrierStats().invalidations, 1u);
 }
 
 }  // namespace

@@ -62,8 +62,8 @@ Status CreateAggregateTable(Database& db, const core::AggregateViewSpec& spec,
   std::string sql = fmt::format(
       "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({}));\n", t, cols, keys);
   for (size_t i = 0; i < spec.indexes.size(); ++i) {
-    sql += fmt::format("CREATE INDEX {}_i{} ON {} ({});\n", t, i, t,
-                       fmt::join(spec.indexes[i], ", "));
+    sql +=
+        fmt::format("CREATE INDEX {}_i{} ON {} ({});\n", t, i, t, fmt::join(spec.indexes[i], ", "));
   }
   return db.Exec(sql);
 }
@@ -96,8 +96,8 @@ Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views
   tables.exception_queue =
       TableName(core::kExceptionQueueView, core::kExceptionQueueVersion, generation);
   MV_RETURN_IF_ERROR(CreateExceptionQueueTable(db, tables.exception_queue));
-  tables.tracking_state = TableName(core::ViewSet::kTrackingState,
-                                    core::ViewSet::kTrackingStateVersion, generation);
+  tables.tracking_state =
+      TableName(core::ViewSet::kTrackingState, core::ViewSet::kTrackingStateVersion, generation);
   MV_RETURN_IF_ERROR(CreateTrackingStateTable(db, tables.tracking_state));
   for (const auto& v : views.aggregates()) {
     std::string t = TableName(v->spec().name, v->spec().version, generation);
@@ -221,11 +221,11 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
   std::vector<Statement*> recompute;
   for (const auto& m : spec.max_measures) {
     int bound = static_cast<int>(spec.key_columns.size()) + 1;
-    MV_ASSIGN_OR_RETURN(Statement * st,
-                        db.Prepare(fmt::format("UPDATE {0} SET {1} = (SELECT MAX({2}) FROM {3} "
-                                               "WHERE {4}) WHERE {4} AND {1} <= ?{5}",
-                                               table, m.column, m.list_column, list_table, where,
-                                               bound)));
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db.Prepare(fmt::format("UPDATE {0} SET {1} = (SELECT MAX({2}) FROM {3} "
+                               "WHERE {4}) WHERE {4} AND {1} <= ?{5}",
+                               table, m.column, m.list_column, list_table, where, bound)));
     recompute.push_back(st);
   }
   for (const auto& d : deltas) {
