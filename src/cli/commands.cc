@@ -151,12 +151,21 @@ viya-mv demo is running. Data folder: {data}
   Admin key  : {admin}
   Tenant key : {tenant}   (org {org})
 
-  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/ops/realtime'
+Read endpoints, as the tenant (an admin key adds ?org=ORG):
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments?limit=5'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments?slaStatus=at_risk&limit=5'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments/S-100001'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/ops/realtime'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/metrics/daily?groupBy=carrierId,status'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/carriers/performance'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/customers/summary?limit=10'
+  curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/exceptions?limit=10'
   curl -s -H 'Authorization: Bearer {admin}' '{base}/v1/shipments?org={org2}&status=exception'
   curl -s '{base}/metrics'   '{base}/healthz'   '{base}/readyz'
 
-Orgs: {orgs}. Writing about {rate} changes/s. Press Ctrl-C to stop.
+Orgs: {orgs}. Writing about {rate} shipment changes/s, plus the carriers' tracking events
+(some duplicated, late or with unknown codes) and now and then a customer rename.
+Press Ctrl-C to stop.
 )",
                            fmt::arg("data", config->data_dir), fmt::arg("admin", *admin_key),
                            fmt::arg("tenant", *tenant_key), fmt::arg("org", tenant_org),
