@@ -2,25 +2,34 @@
 // baseline measured in the same run on the same machine (DESIGN.md section 7).
 //
 //   throughput  A StreamWorker drains a pre-filled oplog (source.db) into a fresh views.db:
-//               events/s end to end. Baselines: the raw SQLite upsert rate of the same
-//               list rows into a table of the same shape (the physical limit), and a full
-//               rebuild of the views from the same source (what users would otherwise do).
+//               events/s end to end, once per view configuration (--views): `two` = the
+//               list, the exception queue and mv_realtime_ops (the views of the previous
+//               release), `six` = ViewSet::Default() (plus mv_daily_metrics,
+//               mv_carrier_performance, mv_customer_summary). Baselines: the raw SQLite
+//               upsert rate of the same list rows into a table of the same shape (the
+//               physical limit), and a full rebuild of the views from the same source (what
+//               users would otherwise do).
 //               Variants: `lifecycle` (N/4 shipments moved through 4 statuses, the moves of
 //               one shipment far apart in the stream, so batches cannot consolidate them),
 //               `inserts` (the same N/4 shipments, each written once: no `before` to read,
-//               nothing to retract or consolidate) and, on request, `burst` (the 4 moves
-//               of a shipment adjacent, so consolidation folds them into one row write).
-//   latency     A writer thread commits single-shipment upserts at a fixed offered rate
-//               while StreamWorker::Run() applies them; per write, the time from its commit
-//               to the views' applied token reaching it. Baseline: the commit latency of
-//               the same writes with no worker running.
+//               nothing to retract or consolidate), `tracking` (N/6 shipments, each created,
+//               then carrier events PU, IT, OFD, DL/EX, then a final document update; some
+//               events out of order, some before their shipment, some re-sent) and, on
+//               request, `burst` (the 4 moves of a shipment adjacent, so consolidation
+//               folds them into one row write).
+//   latency     A writer thread commits single writes at a fixed offered rate while
+//               StreamWorker::Run() applies them; per write, the time from its commit to
+//               the views' applied token reaching it. Baseline: the commit latency of the
+//               same writes with no worker running. Cases: the `lifecycle` stream with the
+//               two-view set at --rate, and the `tracking` stream with the two-view and the
+//               six-view set at each of --tracking-rates.
 //
 // Every figure is the median of --reps repetitions; ratios are ratios of the medians.
 // Databases live in --dir (default: a fresh temporary directory, removed at exit).
 //
-//   pipeline_bench [--workload=throughput|latency|all] [--events=200000] [--variants=...]
-//                  [--rate=10000] [--seconds=10] [--reps=3] [--batch=5000] [--dir=DIR]
-//                  [--verbose]
+//   pipeline_bench [--workload=throughput|latency|all] [--events=48000] [--variants=...]
+//                  [--views=two,six] [--rate=10000] [--tracking-rates=1000,3000]
+//                  [--seconds=5] [--reps=3] [--batch=5000] [--dir=DIR] [--verbose]
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -29,6 +38,7 @@
 #include <time.h>    // clock_gettime
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -48,7 +58,9 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "core/engine.h"
+#include "core/realtime_ops_view.h"
 #include "core/shipment_row.h"
+#include "core/tracking.h"
 #include "core/view_set.h"
 #include "metrics/metrics.h"
 #include "storage/sqlite/source_store.h"
@@ -67,6 +79,7 @@ namespace fs = std::filesystem;
 using core::ChangeToken;
 using core::Shipment;
 using core::ShipmentStatus;
+using core::TrackingEvent;
 using storage::sqlite::Database;
 using storage::sqlite::SourceStore;
 using storage::sqlite::SqliteViewStore;
@@ -79,10 +92,12 @@ using std::chrono::seconds;
 
 struct Flags {
   std::string workload = "all";
-  size_t events = 200000;
-  std::vector<std::string> variants = {"lifecycle", "inserts"};
+  size_t events = 48000;
+  std::vector<std::string> variants = {"lifecycle", "inserts", "tracking"};
+  std::vector<std::string> views = {"two", "six"};
   double rate = 10000;
-  double seconds = 10;
+  std::vector<double> tracking_rates = {1000, 3000};
+  double seconds = 5;
   int reps = 3;
   size_t batch = worker::WorkerOptions{}.batch_max_events;
   std::string dir;
@@ -127,8 +142,10 @@ Flags ParseFlags(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       fmt::print(
           "usage: pipeline_bench [--workload=throughput|latency|all] [--events=N]\n"
-          "         [--variants=lifecycle,inserts,burst] [--rate=EVENTS_PER_S] [--seconds=S]\n"
-          "         [--reps=K] [--batch=EVENTS] [--dir=DIR] [--verbose]\n");
+          "         [--variants=lifecycle,inserts,tracking,burst] [--views=two,six]\n"
+          "         [--rate=EVENTS_PER_S] [--tracking-rates=R1,R2,...] [--seconds=S]\n"
+          "         [--reps=K] [--batch=EVENTS] [--dir=DIR] [--verbose]\n"
+          "  --rate=0 skips the lifecycle latency case, --tracking-rates= the tracking ones\n");
       std::exit(0);
     }
     if (arg.rfind("--", 0) != 0) Fail("unexpected argument " + arg);
@@ -149,8 +166,13 @@ Flags ParseFlags(int argc, char** argv) {
         f.events = std::stoul(value);
       } else if (key == "variants") {
         f.variants = Split(value);
+      } else if (key == "views") {
+        f.views = Split(value);
       } else if (key == "rate") {
         f.rate = std::stod(value);
+      } else if (key == "tracking-rates") {
+        f.tracking_rates.clear();
+        for (const auto& r : Split(value)) f.tracking_rates.push_back(std::stod(r));
       } else if (key == "seconds") {
         f.seconds = std::stod(value);
       } else if (key == "reps") {
@@ -170,10 +192,19 @@ Flags ParseFlags(int argc, char** argv) {
     Fail("--workload must be throughput, latency or all");
   }
   for (const auto& v : f.variants) {
-    if (v != "lifecycle" && v != "inserts" && v != "burst") Fail("unknown variant " + v);
+    if (v != "lifecycle" && v != "inserts" && v != "tracking" && v != "burst") {
+      Fail("unknown variant " + v);
+    }
   }
-  if (f.events < 4 || f.rate <= 0 || f.seconds <= 0 || f.reps < 1 || f.batch < 1) {
-    Fail("--events >= 4, --rate > 0, --seconds > 0, --reps >= 1, --batch >= 1");
+  if (f.views.empty()) Fail("--views needs at least one of two, six");
+  for (const auto& v : f.views) {
+    if (v != "two" && v != "six") Fail("unknown view set " + v + " (two or six)");
+  }
+  for (double r : f.tracking_rates) {
+    if (r <= 0) Fail("--tracking-rates must be > 0");
+  }
+  if (f.events < 24 || f.rate < 0 || f.seconds <= 0 || f.reps < 1 || f.batch < 1) {
+    Fail("--events >= 24, --rate >= 0, --seconds > 0, --reps >= 1, --batch >= 1");
   }
   return f;
 }
@@ -284,12 +315,16 @@ std::uint64_t Mix(std::uint64_t x) {  // splitmix64: a fixed pseudo-random value
 
 std::string OrgOf(size_t index) { return fmt::format("org-{:02}", index % kOrgs); }
 
+constexpr const char* kCarriers[] = {"dhl", "ups", "fedex", "postnl", "dpd"};
+constexpr const char* kCountries[] = {"NL", "DE", "FR", "BE", "GB", "ES"};
+
+// 4% of shipments end in an exception instead of being delivered.
+bool EndsInException(size_t index) { return (Mix(index) >> 56) % 25 == 0; }
+
 // Shipment `index` as written at lifecycle `stage`; deterministic. Shipment i is created
 // at base + 2i seconds; its milestones follow at +3 h, +12 h and +30 h.
 Shipment MakeShipment(size_t index, int stage, Timestamp base) {
-  static constexpr const char* kCarriers[] = {"dhl", "ups", "fedex", "postnl", "dpd"};
   static constexpr const char* kServices[] = {"express", "standard", "economy"};
-  static constexpr const char* kCountries[] = {"NL", "DE", "FR", "BE", "GB", "ES"};
   std::uint64_t h = Mix(index);
   Shipment s;
   s.id = fmt::format("S-{:08}", index);
@@ -324,7 +359,7 @@ Shipment MakeShipment(size_t index, int stage, Timestamp base) {
     default:
       s.picked_up_at = picked;
       s.status_changed_at = s.created_at + hours(30);
-      if ((h >> 56) % 25 == 0) {
+      if (EndsInException(index)) {
         s.status = ShipmentStatus::kException;
       } else {
         s.status = ShipmentStatus::kDelivered;
@@ -335,10 +370,34 @@ Shipment MakeShipment(size_t index, int stage, Timestamp base) {
   return s;
 }
 
-// One write of a workload: shipment `index` moved to lifecycle `stage`.
+// The carrier events of a shipment's lifecycle, in the order they occur: PU at +3 h, IT at
+// +12 h, OFD at +26 h, DL at +30 h (EX instead for the shipments that end in exception),
+// with the shipment's carrier; deterministic. A re-sent event has the same code and time;
+// with `new_id` it also gets a new eventId (the carrier sent it twice), else it is the
+// same event again (the source drops it as a duplicate).
+constexpr int kCarrierEvents = 4;
+
+TrackingEvent MakeEvent(size_t index, int event, bool new_id, Timestamp base) {
+  static constexpr const char* kCodes[] = {"PU", "IT", "OFD", "DL"};
+  static constexpr int kHours[] = {3, 12, 26, 30};
+  std::uint64_t h = Mix(index);
+  TrackingEvent e;
+  e.event_id = fmt::format("E{:08}-{}{}", index, event, new_id ? "-r" : "");
+  e.shipment_id = fmt::format("S-{:08}", index);
+  e.carrier_id = kCarriers[(h >> 8) % 5];
+  e.code = event == 3 && EndsInException(index) ? "EX" : kCodes[event];
+  e.occurred_at = base + seconds(2 * static_cast<std::int64_t>(index)) + hours(kHours[event]);
+  e.location = fmt::format("{}-hub-{}", kCountries[(h >> (16 + 4 * event)) % 6], h % 7);
+  return e;
+}
+
+// One write of a workload: shipment `index` written at lifecycle `stage` (a document), or,
+// when `event` >= 0, its carrier event number `event` (MakeEvent).
 struct Move {
   size_t index;
   int stage;
+  int event = -1;
+  bool new_id = false;
 };
 
 // Shipments [first, first + count) each moved through all stages; the moves of one
@@ -351,6 +410,43 @@ std::vector<Move> LifecycleSpread(size_t first, size_t count, size_t lag) {
     for (int s = 0; s < kStages; ++s) {
       size_t offset = static_cast<size_t>(s) * lag;
       if (t >= offset && t - offset < count) moves.push_back({first + t - offset, s});
+    }
+  }
+  return moves;
+}
+
+// The writes of shipment `index` in the `tracking` mix, in the order they reach the source:
+// the document (booked), the events PU, IT, OFD, DL/EX, the final document (delivered or
+// exception), and for 10% of shipments one event re-sent (half of them with a new eventId).
+// Out of order: 2% of shipments' PU arrives before the shipment exists, 10% have OFD before
+// IT, 10% DL before OFD. 7 slots; an unused slot is {index, -2}.
+constexpr int kTrackingSlots = 7;
+
+std::array<Move, kTrackingSlots> TrackingWrites(size_t index) {
+  std::uint64_t h = Mix(index ^ 0x5bd1e9955bd1e995ULL);
+  std::array<Move, kTrackingSlots> w = {
+      Move{index, 0},     Move{index, -1, 0},       Move{index, -1, 1}, Move{index, -1, 2},
+      Move{index, -1, 3}, Move{index, kStages - 1}, Move{index, -2}};
+  if (h % 50 == 0) std::swap(w[0], w[1]);
+  if ((h >> 8) % 10 == 0) std::swap(w[2], w[3]);
+  if ((h >> 16) % 10 == 0) std::swap(w[3], w[4]);
+  if ((h >> 24) % 10 == 0) {
+    w[6] = Move{index, -1, static_cast<int>((h >> 32) % kCarrierEvents), (h >> 40) % 2 == 0};
+  }
+  return w;
+}
+
+// Shipments [first, first + count) each through their TrackingWrites, the writes of one
+// shipment `lag` shipments apart (as LifecycleSpread).
+std::vector<Move> TrackingSpread(size_t first, size_t count, size_t lag) {
+  std::vector<Move> moves;
+  moves.reserve(count * (kTrackingSlots - 1));
+  for (size_t t = 0; t < count + (kTrackingSlots - 1) * lag; ++t) {
+    for (int s = 0; s < kTrackingSlots; ++s) {
+      size_t offset = static_cast<size_t>(s) * lag;
+      if (t < offset || t - offset >= count) continue;
+      Move m = TrackingWrites(first + t - offset)[s];
+      if (m.stage != -2) moves.push_back(m);
     }
   }
   return moves;
@@ -376,17 +472,53 @@ std::vector<Move> InsertsOnly(size_t first, size_t count) {
   return moves;
 }
 
-// Writes `moves` through SourceStore::UpsertShipments, `chunk` moves at a time grouped
-// per org (one transaction per org and chunk); the order of the moves of one shipment is
-// kept.
-void Prefill(SourceStore& source, const std::vector<Move>& moves, Timestamp base, size_t chunk) {
-  for (size_t at = 0; at < moves.size(); at += chunk) {
-    std::map<std::string, std::vector<Shipment>> by_org;
-    for (size_t i = at; i < std::min(moves.size(), at + chunk); ++i) {
-      by_org[OrgOf(moves[i].index)].push_back(MakeShipment(moves[i].index, moves[i].stage, base));
-    }
-    for (const auto& [org, docs] : by_org) Must(source.UpsertShipments(org, docs), "prefill");
+// Writes one move: a document through SourceStore::UpsertShipments, an event through
+// SourceStore::InsertTrackingEvents. Returns the token to wait for.
+ChangeToken WriteOne(SourceStore& source, const Move& m, Timestamp base) {
+  if (m.event >= 0) {
+    std::vector<TrackingEvent> events{MakeEvent(m.index, m.event, m.new_id, base)};
+    return Must(source.InsertTrackingEvents(OrgOf(m.index), events), "write event").token;
   }
+  std::vector<Shipment> docs{MakeShipment(m.index, m.stage, base)};
+  return Must(source.UpsertShipments(OrgOf(m.index), docs), "write");
+}
+
+// Writes `moves`, `chunk` moves at a time grouped per org: one UpsertShipments and one
+// InsertTrackingEvents transaction per org and chunk, or per round when a shipment occurs
+// more than once in a chunk (round r holds the r-th write of each shipment), so the order
+// of the writes of one shipment is kept. Returns the tracking events the source dropped as
+// duplicates.
+std::int64_t Prefill(SourceStore& source, const std::vector<Move>& moves, Timestamp base,
+                     size_t chunk) {
+  std::int64_t duplicates = 0;
+  for (size_t at = 0; at < moves.size(); at += chunk) {
+    struct Round {
+      std::vector<Shipment> docs;
+      std::vector<TrackingEvent> events;
+    };
+    std::map<std::string, std::vector<Round>> by_org;
+    std::map<size_t, size_t> seen;  // shipment -> writes of it in this chunk so far
+    for (size_t i = at; i < std::min(moves.size(), at + chunk); ++i) {
+      const Move& m = moves[i];
+      auto& rounds = by_org[OrgOf(m.index)];
+      size_t r = seen[m.index]++;
+      if (rounds.size() <= r) rounds.resize(r + 1);
+      if (m.event >= 0) {
+        rounds[r].events.push_back(MakeEvent(m.index, m.event, m.new_id, base));
+      } else {
+        rounds[r].docs.push_back(MakeShipment(m.index, m.stage, base));
+      }
+    }
+    for (const auto& [org, rounds] : by_org) {
+      for (const Round& r : rounds) {
+        if (!r.docs.empty()) Must(source.UpsertShipments(org, r.docs), "prefill");
+        if (!r.events.empty()) {
+          duplicates += Must(source.InsertTrackingEvents(org, r.events), "prefill").duplicates;
+        }
+      }
+    }
+  }
+  return duplicates;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -473,11 +605,12 @@ void Check(sqlite3* db, int rc, std::string_view what) {
 }
 
 // The physical limit for the same rows: one list-row upsert per change event, with the
-// row the pipeline writes for that event (projected from the oplog's post-image, untimed),
-// into a fresh table of the view store's shape, `batch` rows per transaction, with a
-// prepared statement, on a connection with the project's settings (WAL,
-// synchronous=NORMAL, the same cache and mmap sizes). Returns the time spent in SQLite
-// and sets `*rows`.
+// row the pipeline writes for that event (projected, untimed, from the oplog's post-image
+// joined with the summary of the shipment's tracking events so far; an event whose
+// shipment does not exist yet writes no row), into a fresh table of the view store's
+// shape, `batch` rows per transaction, with a prepared statement, on a connection with the
+// project's settings (WAL, synchronous=NORMAL, the same cache and mmap sizes). Returns the
+// time spent in SQLite and sets `*rows`.
 Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
   RemoveDb(path);
   auto dst = Must(Database::Open(path.string(), {}), "open raw.db");
@@ -489,19 +622,38 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
 
   auto src = Must(Database::Open(p.source->path(), {}), "open source.db");
   auto snapshot = Must(src->BeginRead(), "read source.db");
-  auto* scan = Must(src->Prepare("SELECT org, doc FROM oplog WHERE collection = 'shipments' "
-                                 "AND doc IS NOT NULL ORDER BY seq"),
+  auto* scan = Must(src->Prepare("SELECT org, collection, doc FROM oplog WHERE collection IN "
+                                 "('shipments', 'tracking_events') AND doc IS NOT NULL "
+                                 "ORDER BY seq"),
                     "scan oplog");
   Timestamp now = p.clock->Now();
+  // Per shipment: its document and the summary of its events so far.
+  struct State {
+    std::optional<Shipment> doc;
+    std::optional<core::TrackingSummary> tracking;
+  };
+  std::map<std::pair<std::string, std::string>, State> states;
   std::vector<RawRow> chunk;
   Timing spent;
   *rows = 0;
   for (bool more = true; more;) {
     chunk.clear();
     while (chunk.size() < p.batch && (more = Must(scan->Step(), "scan oplog"))) {
-      auto r =
-          Must(core::ProjectDocument(scan->ColumnText(0), scan->ColumnText(1), now, p.projection),
-               "project");
+      std::string org = scan->ColumnText(0);
+      State* state = nullptr;
+      if (scan->ColumnText(1) == "shipments") {
+        Shipment doc = Must(core::ParseShipmentText(scan->ColumnText(2)), "parse shipment");
+        state = &states[{org, doc.id}];
+        state->doc = std::move(doc);
+      } else {
+        TrackingEvent e = Must(core::ParseTrackingEventText(scan->ColumnText(2)), "parse event");
+        state = &states[{org, e.shipment_id}];
+        if (!state->tracking) state->tracking.emplace();
+        state->tracking->Merge(e, p.projection.codes.Map(e.carrier_id, e.code));
+      }
+      if (!state->doc) continue;
+      core::ShipmentRow r = core::Project(
+          org, *state->doc, state->tracking ? &*state->tracking : nullptr, now, p.projection);
       const Shipment& s = r.shipment;
       RawRow raw{r.org,
                  s.id,
@@ -556,9 +708,8 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
 // Every view table of the store at `path`, by logical view name.
 std::string DumpViews(const Pipeline& p, const fs::path& path) {
   auto store = Must(SqliteViewStore::Open(path.string(), p.views, p.clock), "open views.db");
-  const auto& t = store->tables();
-  std::string out = "== list\n" + Must(DumpTable(store->db(), t.shipment_list), "dump");
-  for (const auto& [view, table] : t.aggregates) {
+  std::string out;
+  for (const auto& [view, table] : store->tables().All()) {
     out += "== " + view + "\n" + Must(DumpTable(store->db(), table), "dump");
   }
   return out;
@@ -596,13 +747,44 @@ void PrintTable(const std::vector<Line>& lines) {
   }
 }
 
+// A view configuration: `two` = the list, the exception queue and mv_realtime_ops (what
+// ViewSet::Default() held in the previous release), `six` = ViewSet::Default().
+struct ViewConfig {
+  std::string name;
+  core::ViewSet views;
+  std::unique_ptr<metrics::Metrics> metrics;
+
+  explicit ViewConfig(const std::string& n) : name(n) {
+    if (n == "six") {
+      views = core::ViewSet::Default();
+    } else {
+      views.AddAggregate(std::make_unique<core::RealtimeOpsView>());
+    }
+    metrics = std::make_unique<metrics::Metrics>(views.Names());
+  }
+  std::string Label() const { return name + "-view"; }
+};
+
+std::vector<std::unique_ptr<ViewConfig>> MakeConfigs(const std::vector<std::string>& names) {
+  std::vector<std::unique_ptr<ViewConfig>> configs;
+  for (const auto& n : names) configs.push_back(std::make_unique<ViewConfig>(n));
+  return configs;
+}
+
+// Shipments between two writes of one shipment in a spread stream: N/20 events apart, and
+// at least two batches apart, so that no batch holds two writes of one shipment.
+size_t SpreadLag(size_t shipments, size_t writes_per_shipment, size_t batch) {
+  return std::max<size_t>(
+      {1, shipments / 20, (2 * batch + writes_per_shipment - 1) / writes_per_shipment});
+}
+
 std::vector<Line> RunThroughput(const Flags& flags, const fs::path& dir) {
   std::vector<Line> lines;
-  core::ViewSet views = core::ViewSet::Default();
-  metrics::Metrics metrics(views.Names());
+  auto configs = MakeConfigs(flags.views);
   // Fixed data times and a fixed clock: every run projects the same rows.
   Timestamp base = *ParseRfc3339("2026-11-01T00:00:00Z");
   ManualClock clock(base + hours(36));
+  auto ratio = [](double a, double b) { return fmt::format("{:.2f}", a / b); };
 
   for (const std::string& variant : flags.variants) {
     fs::path vdir = dir / ("throughput-" + variant);
@@ -613,67 +795,114 @@ std::vector<Line> RunThroughput(const Flags& flags, const fs::path& dir) {
       moves = InsertsOnly(0, shipments);
     } else if (variant == "burst") {
       moves = LifecycleBurst(0, shipments);
+    } else if (variant == "tracking") {
+      shipments = flags.events / (kTrackingSlots - 1);
+      moves = TrackingSpread(0, shipments, SpreadLag(shipments, kTrackingSlots - 1, flags.batch));
     } else {
-      // A shipment's next move comes shipments/20 shipments later: ~N/20 events apart.
-      moves = LifecycleSpread(0, shipments, std::max<size_t>(1, shipments / 20));
+      moves = LifecycleSpread(0, shipments, SpreadLag(shipments, kStages, flags.batch));
     }
     RemoveDb(vdir / "source.db");
     auto source = Must(SourceStore::Open((vdir / "source.db").string(), &clock, {}), "source");
     auto fill_start = Steady::now();
-    Prefill(*source, moves, base, flags.batch);
+    std::int64_t duplicates = Prefill(*source, moves, base, flags.batch);
     double fill_s = SecondsBetween(fill_start, Steady::now());
     ChangeToken events = source->committed().Get();
-    Pipeline p{&views, {}, &clock, source.get(), flags.batch};
+    std::string mix;
+    if (variant == "tracking") {
+      size_t docs = 0;
+      for (const Move& m : moves) docs += m.event < 0 ? 1 : 0;
+      mix = fmt::format(
+          " ({} documents, {} tracking events; {} more re-sent and dropped as "
+          "duplicates)",
+          Grouped(static_cast<double>(docs)),
+          Grouped(static_cast<double>(events) - static_cast<double>(docs)),
+          Grouped(static_cast<double>(duplicates)));
+    }
     fmt::print(
-        "throughput/{}: {} events over {} shipments in {} orgs; source filled in {:.1f} s "
-        "({} events/s through SourceStore::UpsertShipments, ~{} per transaction)\n",
-        variant, Grouped(static_cast<double>(events)), Grouped(static_cast<double>(shipments)),
-        kOrgs, fill_s, Grouped(static_cast<double>(events) / fill_s),
+        "throughput/{}: {} events{} over {} shipments in {} orgs; source filled in {:.1f} s "
+        "({} writes/s, ~{} per transaction)\n",
+        variant, Grouped(static_cast<double>(events)), mix, Grouped(static_cast<double>(shipments)),
+        kOrgs, fill_s, Grouped(static_cast<double>(moves.size()) / fill_s),
         std::max<size_t>(1, flags.batch / kOrgs));
     std::fflush(stdout);
 
-    std::vector<double> pipe_wall, pipe_cpu, raw_wall, raw_cpu, drain_s, rebuild_s;
+    std::vector<Pipeline> pipes;
+    for (const auto& c : configs)
+      pipes.push_back({&c->views, {}, &clock, source.get(), flags.batch});
+    size_t nc = configs.size();
+    std::vector<std::vector<double>> pipe_wall(nc), pipe_cpu(nc), drain_s(nc), rebuild_s(nc);
+    std::vector<double> raw_wall, raw_cpu;
     size_t raw_rows = 0;
     auto ev = static_cast<double>(events);
     for (int rep = 0; rep < flags.reps; ++rep) {
-      Timing d = TimeDrain(p, vdir / "views.db", &metrics.stream());
-      Timing raw = TimeRawUpserts(p, vdir / "raw.db", &raw_rows);
-      Timing rb = TimeRebuild(p, vdir / "rebuilt.db");
+      std::string line = fmt::format("  rep {}:", rep + 1);
+      for (size_t c = 0; c < nc; ++c) {
+        Timing d = TimeDrain(pipes[c], vdir / fmt::format("views-{}.db", configs[c]->name),
+                             &configs[c]->metrics->stream());
+        pipe_wall[c].push_back(ev / d.wall);
+        pipe_cpu[c].push_back(ev / d.cpu);
+        drain_s[c].push_back(d.wall);
+        line += fmt::format(" {} drain {:.2f} s (cpu {:.2f}, {:.1f} KB/event) = {} events/s |",
+                            configs[c]->Label(), d.wall, d.cpu, d.written / 1024 / ev,
+                            Grouped(pipe_wall[c].back()));
+      }
+      Timing raw = TimeRawUpserts(pipes[0], vdir / "raw.db", &raw_rows);
       auto rows = static_cast<double>(raw_rows);
-      pipe_wall.push_back(ev / d.wall);
-      pipe_cpu.push_back(ev / d.cpu);
       raw_wall.push_back(rows / raw.wall);
       raw_cpu.push_back(rows / raw.cpu);
-      drain_s.push_back(d.wall);
-      rebuild_s.push_back(rb.wall);
-      fmt::print(
-          "  rep {}: drain {:.2f} s (cpu {:.2f}, wrote {:.1f} KB/event) = {} events/s | raw "
-          "upserts of {} rows {:.2f} s (cpu {:.2f}, wrote {:.1f} KB/row) = {} rows/s | "
-          "rebuild {:.2f} s (cpu {:.2f}) | load {}\n",
-          rep + 1, d.wall, d.cpu, d.written / 1024 / ev, Grouped(pipe_wall.back()), Grouped(rows),
-          raw.wall, raw.cpu, raw.written / 1024 / rows, Grouped(raw_wall.back()), rb.wall, rb.cpu,
-          LoadAverage());
+      line += fmt::format(
+          " raw upserts of {} rows {:.2f} s (cpu {:.2f}, {:.1f} KB/row) = {} rows/s |",
+          Grouped(rows), raw.wall, raw.cpu, raw.written / 1024 / rows, Grouped(raw_wall.back()));
+      for (size_t c = 0; c < nc; ++c) {
+        Timing rb = TimeRebuild(pipes[c], vdir / fmt::format("rebuilt-{}.db", configs[c]->name));
+        rebuild_s[c].push_back(rb.wall);
+        line +=
+            fmt::format(" rebuild {} {:.2f} s (cpu {:.2f}) |", configs[c]->name, rb.wall, rb.cpu);
+      }
+      fmt::print("{} load {}\n", line, LoadAverage());
       std::fflush(stdout);
       if (rep == 0) {
         // The figure counts only if the work was done: the incrementally maintained views
         // must equal the rebuilt ones.
-        bool same = DumpViews(p, vdir / "views.db") == DumpViews(p, vdir / "rebuilt.db");
-        size_t list_rows = CountRows(vdir / "views.db", p);
-        fmt::print("  check: {} list rows; views after the drain {} a rebuild from the source\n",
-                   Grouped(static_cast<double>(list_rows)), same ? "equal" : "DIFFER FROM");
-        if (!same) Fail("the drained views differ from a rebuild; the figures are void");
+        for (size_t c = 0; c < nc; ++c) {
+          fs::path drained = vdir / fmt::format("views-{}.db", configs[c]->name);
+          fs::path rebuilt = vdir / fmt::format("rebuilt-{}.db", configs[c]->name);
+          bool same = DumpViews(pipes[c], drained) == DumpViews(pipes[c], rebuilt);
+          size_t list_rows = CountRows(drained, pipes[c]);
+          fmt::print(
+              "  check {}: {} list rows; every view table after the drain {} a rebuild from "
+              "the source\n",
+              configs[c]->Label(), Grouped(static_cast<double>(list_rows)),
+              same ? "equals" : "DIFFERS FROM");
+          if (!same) Fail("the drained views differ from a rebuild; the figures are void");
+        }
       }
     }
-    auto ratio = [](double a, double b) { return fmt::format("{:.2f}", a / b); };
-    double pw = Median(pipe_wall), pc = Median(pipe_cpu), rw = Median(raw_wall),
-           rc = Median(raw_cpu), ds = Median(drain_s), rs = Median(rebuild_s);
-    lines.push_back({"throughput", variant, "pipeline, events/s", Grouped(pw),
-                     "raw SQLite list upserts, rows/s", Grouped(rw), ratio(pw, rw)});
-    lines.push_back({"throughput", variant, "pipeline, events per CPU-second", Grouped(pc),
-                     "raw upserts, rows per CPU-second", Grouped(rc), ratio(pc, rc)});
-    lines.push_back({"throughput", variant, fmt::format("drain of {} events, s", Grouped(ev)),
-                     fmt::format("{:.2f}", ds), "full rebuild from the source, s",
-                     fmt::format("{:.2f}", rs), ratio(ds, rs)});
+    double rw = Median(raw_wall), rc = Median(raw_cpu);
+    for (size_t c = 0; c < nc; ++c) {
+      std::string v = variant + "/" + configs[c]->Label();
+      double pw = Median(pipe_wall[c]), pc = Median(pipe_cpu[c]), ds = Median(drain_s[c]),
+             rs = Median(rebuild_s[c]);
+      lines.push_back({"throughput", v, "pipeline, events/s", Grouped(pw),
+                       "raw SQLite list upserts, rows/s", Grouped(rw), ratio(pw, rw)});
+      lines.push_back({"throughput", v, "pipeline, events per CPU-second", Grouped(pc),
+                       "raw upserts, rows per CPU-second", Grouped(rc), ratio(pc, rc)});
+      lines.push_back({"throughput", v, fmt::format("drain of {} events, s", Grouped(ev)),
+                       fmt::format("{:.2f}", ds),
+                       fmt::format("full rebuild ({} views), s", configs[c]->views.Names().size()),
+                       fmt::format("{:.2f}", rs), ratio(ds, rs)});
+    }
+    for (size_t c = 1; c < nc; ++c) {
+      std::string v = variant + "/" + configs[c]->Label();
+      lines.push_back({"throughput", v, configs[c]->Label() + " events/s",
+                       Grouped(Median(pipe_wall[c])), configs[0]->Label() + " events/s",
+                       Grouped(Median(pipe_wall[0])),
+                       ratio(Median(pipe_wall[c]), Median(pipe_wall[0]))});
+      lines.push_back({"throughput", v, configs[c]->Label() + " events per CPU-s",
+                       Grouped(Median(pipe_cpu[c])), configs[0]->Label() + " events per CPU-s",
+                       Grouped(Median(pipe_cpu[0])),
+                       ratio(Median(pipe_cpu[c]), Median(pipe_cpu[0]))});
+    }
     source.reset();
     if (flags.dir.empty()) fs::remove_all(vdir);
   }
@@ -688,10 +917,10 @@ struct WriteRecord {
   Steady::time_point start, commit;
 };
 
-// Writes `moves` one shipment per UpsertShipments call, the i-th due at start + i / rate
-// (a late write goes at once, so the offered rate is kept on average), and stops after
-// `seconds` even if not all were written. Returns the achieved rate, keeps one record per
-// write done, and sets `*cpu` to the writer thread's CPU seconds.
+// Writes `moves` one at a time (WriteOne: one transaction each), the i-th due at
+// start + i / rate (a late write goes at once, so the offered rate is kept on average),
+// and stops after `seconds` even if not all were written. Returns the achieved rate, keeps
+// one record per write done, and sets `*cpu` to the writer thread's CPU seconds.
 double WriteAtRate(SourceStore& source, const std::vector<Move>& moves, Timestamp base, double rate,
                    double seconds, std::vector<WriteRecord>* records, double* cpu) {
   records->assign(moves.size(), {});
@@ -701,13 +930,12 @@ double WriteAtRate(SourceStore& source, const std::vector<Move>& moves, Timestam
       start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(seconds));
   size_t done = 0;
   for (size_t i = 0; i < moves.size() && Steady::now() < end; ++i, ++done) {
-    std::vector<Shipment> docs{MakeShipment(moves[i].index, moves[i].stage, base)};
     auto due = start + std::chrono::duration_cast<Steady::duration>(
                            std::chrono::duration<double>(static_cast<double>(i) / rate));
     std::this_thread::sleep_until(due);
     WriteRecord& r = (*records)[i];
     r.start = Steady::now();
-    r.token = Must(source.UpsertShipments(OrgOf(moves[i].index), docs), "write");
+    r.token = WriteOne(source, moves[i], base);
     r.commit = Steady::now();
   }
   double rate_achieved = static_cast<double>(done) / SecondsBetween(start, Steady::now());
@@ -715,21 +943,6 @@ double WriteAtRate(SourceStore& source, const std::vector<Move>& moves, Timestam
   records->resize(done);
   return rate_achieved;
 }
-
-struct LatencyRep {
-  double rate = 0;
-  std::vector<double> visible_ms;       // commit -> visible, per write
-  std::vector<double> commit_ms;        // UpsertShipments with the worker running
-  std::vector<double> alone_commit_ms;  // UpsertShipments alone (baseline)
-  double alone_rate = 0;
-  size_t not_visible = 0;
-  // Diagnostics: CPU seconds of the writer (alone) and of the worker thread, and the
-  // micro-batches the worker committed.
-  double alone_writer_cpu = 0;
-  double worker_cpu = 0;
-  double batches = 0;
-  double events_applied = 0;
-};
 
 // The value of a counter in `registry` (0 when absent).
 double CounterValue(prometheus::Registry& registry, const std::string& name) {
@@ -751,40 +964,57 @@ std::unique_ptr<SourceStore> SeededSource(const fs::path& dir, const Clock* cloc
   return source;
 }
 
-LatencyRep RunLatencyRep(const Flags& flags, const fs::path& dir, const core::ViewSet& views) {
+double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The same writes (their first 5 s) on a fresh seeded source with no worker running.
+struct AloneRep {
+  double rate = 0;
+  std::vector<double> commit_ms;  // sorted
+  double writer_cpu = 0;
+};
+
+AloneRep RunAlone(const Flags& flags, const fs::path& dir, const std::vector<Move>& moves,
+                  Timestamp base, double rate) {
   SystemClock clock;
-  metrics::Metrics metrics(views.Names());
-  metrics::StreamProbe* probe = &metrics.stream();
-  LatencyRep rep;
-  // Shipments created over the last ~day, so SLA states are mixed and some come due.
-  Timestamp base = clock.Now() - hours(30);
-  auto n = static_cast<size_t>(flags.rate * flags.seconds);
-  size_t shipments = std::max<size_t>(1, n / kStages);
-  std::vector<Move> moves =
-      LifecycleSpread(kLatencySeedShipments, shipments, std::max<size_t>(1, shipments / 25));
-  moves.resize(std::min(moves.size(), n));
+  AloneRep rep;
   std::vector<WriteRecord> records;
+  auto source = SeededSource(dir, &clock, base, flags.batch);
+  rep.rate = WriteAtRate(*source, moves, base, rate, std::min(5.0, flags.seconds), &records,
+                         &rep.writer_cpu);
+  for (const auto& r : records) rep.commit_ms.push_back(Ms(r.commit - r.start));
+  std::sort(rep.commit_ms.begin(), rep.commit_ms.end());
+  return rep;
+}
 
-  // Baseline: the same writes (the first 5 s worth of them) with no worker running.
-  {
-    auto source = SeededSource(dir, &clock, base, flags.batch);
-    rep.alone_rate = WriteAtRate(*source, moves, base, flags.rate, std::min(5.0, flags.seconds),
-                                 &records, &rep.alone_writer_cpu);
-    for (const auto& r : records) {
-      rep.alone_commit_ms.push_back(
-          std::chrono::duration<double, std::milli>(r.commit - r.start).count());
-    }
-  }
+struct PipelineRep {
+  double rate = 0;
+  std::vector<double> visible_ms;  // commit -> visible, per write; sorted
+  std::vector<double> commit_ms;   // the writes with the worker running; sorted
+  size_t not_visible = 0;
+  // Diagnostics: CPU seconds of the worker thread, and the micro-batches it committed.
+  double worker_cpu = 0;
+  double batches = 0;
+  double events_applied = 0;
+};
 
-  // The pipeline: writer, StreamWorker::Run(), and a watcher of the applied token.
+// The pipeline: writer, StreamWorker::Run() over `views`, and a watcher of the applied
+// token.
+PipelineRep RunPipeline(const Flags& flags, const fs::path& dir, const ViewConfig& config,
+                        const std::vector<Move>& moves, Timestamp base, double rate) {
+  SystemClock clock;
+  metrics::Metrics metrics(config.views.Names());
+  metrics::StreamProbe* probe = &metrics.stream();
+  PipelineRep rep;
+  std::vector<WriteRecord> records;
   auto source = SeededSource(dir, &clock, base, flags.batch);
   RemoveDb(dir / "views.db");
-  auto store = Must(SqliteViewStore::Open((dir / "views.db").string(), &views, &clock), "views");
+  auto store =
+      Must(SqliteViewStore::Open((dir / "views.db").string(), &config.views, &clock), "views");
   auto changes = Must(source->NewChangeSource(), "change source");
   worker::WorkerOptions options;  // the service's defaults
   options.batch_max_events = flags.batch;
-  worker::StreamWorker worker(changes.get(), source.get(), store.get(), &views, {}, &clock, probe,
-                              options);
+  worker::StreamWorker worker(changes.get(), source.get(), store.get(), &config.views, {}, &clock,
+                              probe, options);
   while (worker.checkpoint() < source->committed().Get()) {
     Must(worker.Step(Millis(0)), "seed drain");
   }
@@ -815,8 +1045,9 @@ LatencyRep RunLatencyRep(const Flags& flags, const fs::path& dir, const core::Vi
   });
 
   double writer_cpu = 0;
-  rep.rate = WriteAtRate(*source, moves, base, flags.rate, flags.seconds, &records, &writer_cpu);
-  ChangeToken last_token = records.empty() ? 0 : records.back().token;
+  rep.rate = WriteAtRate(*source, moves, base, rate, flags.seconds, &records, &writer_cpu);
+  ChangeToken last_token = 0;
+  for (const auto& r : records) last_token = std::max(last_token, r.token);
   applied.WaitUntilAtLeast(last_token, Millis(30000));
   watching.store(false);
   worker.Stop();
@@ -827,79 +1058,131 @@ LatencyRep RunLatencyRep(const Flags& flags, const fs::path& dir, const core::Vi
   rep.events_applied =
       CounterValue(metrics.registry(), "viya_mv_events_applied_total") - before_events;
 
-  size_t at = 0;
   for (const auto& r : records) {
-    rep.commit_ms.push_back(std::chrono::duration<double, std::milli>(r.commit - r.start).count());
-    while (at < seen.size() && seen[at].token < r.token) ++at;
-    if (at == seen.size()) {
+    rep.commit_ms.push_back(Ms(r.commit - r.start));
+    // The first applied token >= the write's (a re-sent event returns the newest token).
+    auto it = std::lower_bound(seen.begin(), seen.end(), r.token,
+                               [](const Seen& s, ChangeToken t) { return s.token < t; });
+    if (it == seen.end()) {
       ++rep.not_visible;
       continue;
     }
-    // The writer reads the time after UpsertShipments returns; the worker may apply the
-    // change before that, which counts as 0.
-    double ms = std::chrono::duration<double, std::milli>(seen[at].at - r.commit).count();
-    rep.visible_ms.push_back(std::max(0.0, ms));
+    // The writer reads the time after the write returns; the worker may apply the change
+    // before that, which counts as 0.
+    rep.visible_ms.push_back(std::max(0.0, Ms(it->at - r.commit)));
   }
+  std::sort(rep.visible_ms.begin(), rep.visible_ms.end());
+  std::sort(rep.commit_ms.begin(), rep.commit_ms.end());
   return rep;
+}
+
+// One latency case: a stream at an offered rate, through one or more view configurations,
+// beside the same writes alone; `reps` repetitions, each running the baseline and then
+// every configuration.
+std::vector<Line> RunLatencyCase(const Flags& flags, const fs::path& dir, const std::string& stream,
+                                 double rate,
+                                 const std::vector<std::unique_ptr<ViewConfig>>& configs) {
+  auto n = static_cast<size_t>(rate * flags.seconds);
+  fmt::print(
+      "latency/{} @{}/s: single writes offered for {} s ({} writes; {} seed shipments), "
+      "StreamWorker::Run() with default options (batch <= {}, linger 2 ms), views: {}\n",
+      stream, Grouped(rate), flags.seconds, Grouped(static_cast<double>(n)),
+      Grouped(static_cast<double>(kLatencySeedShipments)), flags.batch, [&] {
+        std::string s;
+        for (const auto& c : configs) s += (s.empty() ? "" : ", ") + c->Label();
+        return s;
+      }());
+  std::fflush(stdout);
+  std::vector<Move> moves;
+  if (stream == "tracking") {
+    size_t shipments = std::max<size_t>(1, n / (kTrackingSlots - 1));
+    moves = TrackingSpread(kLatencySeedShipments, shipments, std::max<size_t>(1, shipments / 25));
+  } else {
+    size_t shipments = std::max<size_t>(1, n / kStages);
+    moves = LifecycleSpread(kLatencySeedShipments, shipments, std::max<size_t>(1, shipments / 25));
+  }
+  moves.resize(std::min(moves.size(), n));
+
+  size_t nc = configs.size();
+  std::vector<double> a50, a99, arate;
+  std::vector<std::vector<double>> p50(nc), p99(nc), pmax(nc), prate(nc), c50(nc), c99(nc);
+  for (int i = 0; i < flags.reps; ++i) {
+    // Shipments created over the last ~day, so SLA states are mixed and some come due.
+    Timestamp base = SystemClock().Now() - hours(30);
+    AloneRep alone = RunAlone(flags, dir, moves, base, rate);
+    a50.push_back(Percentile(alone.commit_ms, 0.50));
+    a99.push_back(Percentile(alone.commit_ms, 0.99));
+    arate.push_back(alone.rate);
+    fmt::print(
+        "  rep {}: writes alone: {}/s, commit p50 {:.3f} p99 {:.3f} ms, {:.0f} us writer CPU per "
+        "write\n",
+        i + 1, Grouped(alone.rate), a50.back(), a99.back(),
+        1e6 * alone.writer_cpu / std::max<double>(1, static_cast<double>(alone.commit_ms.size())));
+    for (size_t c = 0; c < nc; ++c) {
+      PipelineRep r = RunPipeline(flags, dir, *configs[c], moves, base, rate);
+      p50[c].push_back(Percentile(r.visible_ms, 0.50));
+      p99[c].push_back(Percentile(r.visible_ms, 0.99));
+      pmax[c].push_back(r.visible_ms.empty() ? 0 : r.visible_ms.back());
+      prate[c].push_back(r.rate);
+      c50[c].push_back(Percentile(r.commit_ms, 0.50));
+      c99[c].push_back(Percentile(r.commit_ms, 0.99));
+      fmt::print(
+          "    {}: achieved {}/s | commit->visible p50 {:.2f} ms p99 {:.2f} ms max {:.2f} ms{} | "
+          "commit p50 {:.3f} p99 {:.3f} ms | worker: {} batches of {:.0f} events on average, "
+          "{:.0f} us CPU per event | load {}\n",
+          configs[c]->Label(), Grouped(r.rate), p50[c].back(), p99[c].back(), pmax[c].back(),
+          r.not_visible ? fmt::format(" ({} NOT visible)", r.not_visible) : "", c50[c].back(),
+          c99[c].back(), Grouped(r.batches), r.events_applied / std::max(1.0, r.batches),
+          1e6 * r.worker_cpu / std::max(1.0, r.events_applied), LoadAverage());
+    }
+    std::fflush(stdout);
+  }
+  std::vector<Line> lines;
+  auto f2 = [](double v) { return fmt::format("{:.2f}", v); };
+  auto f3 = [](double v) { return fmt::format("{:.3f}", v); };
+  for (size_t c = 0; c < nc; ++c) {
+    std::string v = fmt::format("{}@{}/s {}", stream, Grouped(rate), configs[c]->Label());
+    lines.push_back({"latency", v, "achieved write rate, events/s", Grouped(Median(prate[c])),
+                     "achieved, writes alone", Grouped(Median(arate)),
+                     f2(Median(prate[c]) / Median(arate))});
+    lines.push_back({"latency", v, "commit -> visible p50, ms", f2(Median(p50[c])),
+                     "commit alone p50, ms", f3(Median(a50)),
+                     fmt::format("{:.1f}", Median(p50[c]) / Median(a50))});
+    lines.push_back({"latency", v, "commit -> visible p99, ms", f2(Median(p99[c])),
+                     "commit alone p99, ms", f3(Median(a99)),
+                     fmt::format("{:.1f}", Median(p99[c]) / Median(a99))});
+    lines.push_back({"latency", v, "commit -> visible max, ms", f2(Median(pmax[c])), "", "", ""});
+    lines.push_back({"latency", v, "commit p50 / p99 with worker, ms",
+                     fmt::format("{:.3f} / {:.3f}", Median(c50[c]), Median(c99[c])), "", "", ""});
+  }
+  for (size_t c = 1; c < nc; ++c) {
+    std::string v = fmt::format("{}@{}/s {}", stream, Grouped(rate), configs[c]->Label());
+    lines.push_back({"latency", v, configs[c]->Label() + " p50 / p99, ms",
+                     fmt::format("{:.2f} / {:.2f}", Median(p50[c]), Median(p99[c])),
+                     configs[0]->Label() + " p50 / p99, ms",
+                     fmt::format("{:.2f} / {:.2f}", Median(p50[0]), Median(p99[0])),
+                     fmt::format("{:.1f} / {:.1f}", Median(p50[c]) / Median(p50[0]),
+                                 Median(p99[c]) / Median(p99[0]))});
+  }
+  return lines;
 }
 
 std::vector<Line> RunLatency(const Flags& flags, const fs::path& dir) {
   fs::path ldir = dir / "latency";
   fs::create_directories(ldir);
-  core::ViewSet views = core::ViewSet::Default();
-  fmt::print(
-      "latency: {} single-shipment upserts/s offered for {} s ({} writes; {} seed "
-      "shipments), StreamWorker::Run() with default options (batch <= {}, linger 2 ms)\n",
-      Grouped(flags.rate), flags.seconds, Grouped(flags.rate * flags.seconds),
-      Grouped(static_cast<double>(kLatencySeedShipments)), flags.batch);
-  std::fflush(stdout);
-  std::vector<double> p50, p99, pmax, rate, c50, c99, a50, a99, arate;
-  for (int i = 0; i < flags.reps; ++i) {
-    LatencyRep r = RunLatencyRep(flags, ldir, views);
-    std::sort(r.visible_ms.begin(), r.visible_ms.end());
-    std::sort(r.commit_ms.begin(), r.commit_ms.end());
-    std::sort(r.alone_commit_ms.begin(), r.alone_commit_ms.end());
-    p50.push_back(Percentile(r.visible_ms, 0.50));
-    p99.push_back(Percentile(r.visible_ms, 0.99));
-    pmax.push_back(r.visible_ms.empty() ? 0 : r.visible_ms.back());
-    rate.push_back(r.rate);
-    c50.push_back(Percentile(r.commit_ms, 0.50));
-    c99.push_back(Percentile(r.commit_ms, 0.99));
-    a50.push_back(Percentile(r.alone_commit_ms, 0.50));
-    a99.push_back(Percentile(r.alone_commit_ms, 0.99));
-    arate.push_back(r.alone_rate);
-    fmt::print(
-        "  rep {}: achieved {}/s | commit->visible p50 {:.2f} ms p99 {:.2f} ms max {:.2f} "
-        "ms{} | commit (worker running) p50 {:.3f} p99 {:.3f} ms | commit alone p50 "
-        "{:.3f} p99 {:.3f} ms at {}/s\n",
-        i + 1, Grouped(r.rate), p50.back(), p99.back(), pmax.back(),
-        r.not_visible ? fmt::format(" ({} NOT visible)", r.not_visible) : "", c50.back(),
-        c99.back(), a50.back(), a99.back(), Grouped(r.alone_rate));
-    double writes = static_cast<double>(r.alone_commit_ms.size());
-    fmt::print(
-        "         writer alone: {:.0f} us CPU per write; worker: {} batches of {:.0f} "
-        "events on average, {:.0f} us CPU per event; load {}\n",
-        1e6 * r.alone_writer_cpu / std::max(1.0, writes), Grouped(r.batches),
-        r.events_applied / std::max(1.0, r.batches),
-        1e6 * r.worker_cpu / std::max(1.0, r.events_applied), LoadAverage());
-    std::fflush(stdout);
+  std::vector<Line> lines;
+  if (flags.rate > 0) {
+    // The previous release's case: the lifecycle stream with the two-view set.
+    auto two = MakeConfigs({"two"});
+    auto l = RunLatencyCase(flags, ldir, "lifecycle", flags.rate, two);
+    lines.insert(lines.end(), l.begin(), l.end());
+  }
+  auto configs = MakeConfigs(flags.views);
+  for (double rate : flags.tracking_rates) {
+    auto l = RunLatencyCase(flags, ldir, "tracking", rate, configs);
+    lines.insert(lines.end(), l.begin(), l.end());
   }
   if (flags.dir.empty()) fs::remove_all(ldir);
-  std::string v = fmt::format("@{}/s", Grouped(flags.rate));
-  std::vector<Line> lines;
-  lines.push_back({"latency", v, "achieved write rate, events/s", Grouped(Median(rate)),
-                   "achieved, writes alone", Grouped(Median(arate)),
-                   fmt::format("{:.2f}", Median(rate) / Median(arate))});
-  lines.push_back({"latency", v, "commit -> visible p50, ms", fmt::format("{:.2f}", Median(p50)),
-                   "commit alone p50, ms", fmt::format("{:.3f}", Median(a50)),
-                   fmt::format("{:.1f}", Median(p50) / Median(a50))});
-  lines.push_back({"latency", v, "commit -> visible p99, ms", fmt::format("{:.2f}", Median(p99)),
-                   "commit alone p99, ms", fmt::format("{:.3f}", Median(a99)),
-                   fmt::format("{:.1f}", Median(p99) / Median(a99))});
-  lines.push_back(
-      {"latency", v, "commit -> visible max, ms", fmt::format("{:.2f}", Median(pmax)), "", "", ""});
-  lines.push_back({"latency", v, "commit p50 / p99 with worker, ms",
-                   fmt::format("{:.3f} / {:.3f}", Median(c50), Median(c99)), "", "", ""});
   return lines;
 }
 

@@ -110,6 +110,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.queries = app->queries_.get();
   backends.keys = app->keys_.get();
   backends.lookups = app->lookups_.get();
+  backends.clock = clock;
   backends.applied = &app->view_store_->applied();
   backends.metrics = app->metrics_.get();
   backends.readiness = [self] {

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "base/watermark.h"
+#include "cache/lookup_cache.h"
 #include "http/auth.h"
 #include "metrics/metrics.h"
 #include "storage/sqlite/api_key_store.h"
@@ -16,9 +17,13 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace mv::http {
+
+struct Call;  // call.h
 
 struct Readiness {
   bool stream_connected = false;
@@ -39,7 +44,9 @@ struct ApiBackends {
   storage::sqlite::SourceStore* source = nullptr;     // writes (embedded backend)
   storage::sqlite::ViewQueryPool* queries = nullptr;  // reads
   storage::sqlite::ApiKeyStore* keys = nullptr;
-  const Watermark* applied = nullptr;  // token the views have applied
+  cache::LookupCache* lookups = nullptr;  // customer and carrier names for reads
+  const Watermark* applied = nullptr;     // token the views have applied
+  const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
   metrics::Metrics* metrics = nullptr;
   std::function<Readiness()> readiness;
 };
@@ -57,9 +64,24 @@ class ApiServer {
   int port() const { return port_; }
 
  private:
+  using RouteHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
   void RegisterRoutes();
+  // The routes, by file: api_server.cc (operations), write_routes.cc, read_routes.cc
+  // (shipments, realtime board, exceptions), report_routes.cc (metrics, carriers,
+  // customers).
+  void RegisterOperations();
+  void RegisterWrites();
+  void RegisterReads();
+  void RegisterReports();
+  // Wraps a tenant- or admin-scoped handler: authentication, errors, metrics.
+  RouteHandler Scoped(std::string route, std::function<Status(Call&)> handler,
+                      bool admin_only = false);
+  // The bounded wait for ?minToken= (DESIGN.md section 8).
+  Status WaitMinToken(const Call& c);
 
   ApiBackends b_;
+  SystemClock system_clock_;
   ApiOptions options_;
   Authenticator auth_;
   std::unique_ptr<httplib::Server> server_;

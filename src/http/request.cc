@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <set>
+#include <vector>
 
 #include "base/time.h"
 #include "core/domain.h"
@@ -51,6 +52,67 @@ bool ParseInt(std::string_view s, std::int64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
 }
+
+// `width` decimal digits at `s[at]`, nothing else (no sign, no spaces).
+bool ParseDigits(std::string_view s, size_t at, size_t width, int* out) {
+  if (at + width > s.size()) return false;
+  int v = 0;
+  for (size_t i = at; i < at + width; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::optional<std::chrono::sys_days> ParseDate(std::string_view s) {
+  using namespace std::chrono;
+  int y = 0, m = 0, d = 0;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !ParseDigits(s, 0, 4, &y) ||
+      !ParseDigits(s, 5, 2, &m) || !ParseDigits(s, 8, 2, &d)) {
+    return std::nullopt;
+  }
+  year_month_day ymd{year(y), month(static_cast<unsigned>(m)), day(static_cast<unsigned>(d))};
+  if (y < 1 || !ymd.ok()) return std::nullopt;
+  return sys_days(ymd);
+}
+
+// The Monday of ISO week `week` of ISO year `y`; nullopt when that year has no such week.
+std::optional<std::chrono::sys_days> MondayOfIsoWeek(int y, int week) {
+  using namespace std::chrono;
+  if (y < 1 || week < 1 || week > 53) return std::nullopt;
+  // January 4th is always in week 1.
+  sys_days jan4 = sys_days(year(y) / January / 4);
+  sys_days week1 = jan4 - days(weekday(jan4).iso_encoding() - 1);
+  sys_days monday = week1 + days(7 * (week - 1));
+  // Week 53 exists only in years whose next week 1 starts a week later.
+  sys_days jan4_next = sys_days(year(y + 1) / January / 4);
+  sys_days next_week1 = jan4_next - days(weekday(jan4_next).iso_encoding() - 1);
+  if (monday >= next_week1) return std::nullopt;
+  return monday;
+}
+
+// "<tag>|" followed by `fields` fields separated by '|'; the last takes the rest.
+std::optional<std::vector<std::string>> CursorFields(const std::string& cursor,
+                                                     std::string_view tag, size_t fields) {
+  auto text = Base64UrlDecode(cursor);
+  if (!text || text->size() < tag.size() + 1 || text->compare(0, tag.size(), tag) != 0 ||
+      (*text)[tag.size()] != '|') {
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  size_t at = tag.size() + 1;
+  for (size_t i = 0; i + 1 < fields; ++i) {
+    size_t bar = text->find('|', at);
+    if (bar == std::string::npos) return std::nullopt;
+    out.push_back(text->substr(at, bar - at));
+    at = bar + 1;
+  }
+  out.push_back(text->substr(at));
+  return out;
+}
+
+Status BadCursor() { return Status::InvalidArgument("cursor: not a cursor this API returned"); }
 
 }  // namespace
 
@@ -106,6 +168,38 @@ Result<std::optional<std::int64_t>> QueryParams::Integer(const char* name, std::
   return std::optional<std::int64_t>(n);
 }
 
+Result<std::optional<std::chrono::sys_days>> QueryParams::Date(const char* name) const {
+  MV_ASSIGN_OR_RETURN(auto v, Text(name));
+  if (!v) return std::optional<std::chrono::sys_days>();
+  auto d = ParseDate(*v);
+  if (!d) {
+    return Status::InvalidArgument(
+        fmt::format("{}: '{}' is not a date (YYYY-MM-DD)", name, v->substr(0, 64)));
+  }
+  return std::optional<std::chrono::sys_days>(*d);
+}
+
+Result<std::optional<std::chrono::sys_days>> QueryParams::Week(const char* name) const {
+  using namespace std::chrono;
+  MV_ASSIGN_OR_RETURN(auto v, Text(name));
+  if (!v) return std::optional<sys_days>();
+  if (auto d = ParseDate(*v)) {
+    return std::optional<sys_days>(*d - days(weekday(*d).iso_encoding() - 1));
+  }
+  int y = 0, w = 0;
+  std::optional<sys_days> monday;
+  if (v->size() == 8 && (*v)[4] == '-' && (*v)[5] == 'W' && ParseDigits(*v, 0, 4, &y) &&
+      ParseDigits(*v, 6, 2, &w)) {
+    monday = MondayOfIsoWeek(y, w);
+  }
+  if (!monday) {
+    return Status::InvalidArgument(
+        fmt::format("{}: '{}' is not an ISO week (YYYY-Www, e.g. 2026-W45) or a date (YYYY-MM-DD)",
+                    name, v->substr(0, 64)));
+  }
+  return monday;
+}
+
 Result<nlohmann::json> ParseJsonBody(const httplib::Request& req) {
   if (req.body.empty()) return Status::InvalidArgument("the request body is empty; JSON expected");
   try {
@@ -119,6 +213,46 @@ Result<nlohmann::json> ParseJsonBody(const httplib::Request& req) {
 
 std::string EncodeCursor(const storage::sqlite::ListPosition& p) {
   return Base64UrlEncode(fmt::format("1|{}|{}", ToMillis(p.created_at), p.id));
+}
+
+std::string EncodeCustomerCursor(const std::string& sort,
+                                 const storage::sqlite::CustomerPosition& p) {
+  return Base64UrlEncode(fmt::format("c|{}|{}|{}", sort, p.value, p.customer_id));
+}
+
+Result<storage::sqlite::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
+                                                               const std::string& sort) {
+  auto fields = CursorFields(cursor, "c", 3);
+  storage::sqlite::CustomerPosition p;
+  // Summaries of shipments without a customer have customer id "".
+  if (!fields || !ParseInt((*fields)[1], &p.value) ||
+      (!(*fields)[2].empty() && !core::IsValidId((*fields)[2]))) {
+    return BadCursor();
+  }
+  if ((*fields)[0] != sort) {
+    return Status::InvalidArgument(
+        fmt::format("cursor: it continues a listing with sort={}, not sort={}; start again "
+                    "without a cursor to change the order",
+                    (*fields)[0].substr(0, 32), sort));
+  }
+  p.customer_id = (*fields)[2];
+  return p;
+}
+
+std::string EncodeExceptionCursor(const storage::sqlite::ExceptionPosition& p) {
+  return Base64UrlEncode(
+      fmt::format("e|{}|{}|{}|{}", p.urgency, p.promised_sort, p.status_changed_at, p.id));
+}
+
+Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor) {
+  auto fields = CursorFields(cursor, "e", 4);
+  storage::sqlite::ExceptionPosition p;
+  if (!fields || !ParseInt((*fields)[0], &p.urgency) || !ParseInt((*fields)[1], &p.promised_sort) ||
+      !ParseInt((*fields)[2], &p.status_changed_at) || !core::IsValidId((*fields)[3])) {
+    return BadCursor();
+  }
+  p.id = (*fields)[3];
+  return p;
 }
 
 Result<storage::sqlite::ListPosition> DecodeCursor(const std::string& cursor) {

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,11 @@ class QueryParams {
   Result<std::optional<Timestamp>> Time(const char* name) const;
   Result<std::optional<std::int64_t>> Integer(const char* name, std::int64_t min,
                                               std::int64_t max) const;
+  // A UTC calendar date "YYYY-MM-DD".
+  Result<std::optional<std::chrono::sys_days>> Date(const char* name) const;
+  // An ISO week "YYYY-Www" (e.g. "2026-W45"), or a date "YYYY-MM-DD" standing for its
+  // ISO week; answered as the Monday the week starts on.
+  Result<std::optional<std::chrono::sys_days>> Week(const char* name) const;
 
  private:
   const httplib::Request& req_;
@@ -36,9 +42,21 @@ class QueryParams {
 // Parses a JSON request body; InvalidArgument with the parser's position on bad JSON.
 Result<nlohmann::json> ParseJsonBody(const httplib::Request& req);
 
-// The opaque list cursor: a position in a keyset-paginated list. It carries no org; the
-// org of a query always comes from the caller's key.
+// Opaque list cursors: a position in a keyset-paginated list, base64url text. A cursor
+// carries no org (the org of a query always comes from the caller's key) and names the
+// list it belongs to, so that one list's cursor is rejected by another. Decoding errors
+// are InvalidArgument naming `cursor`.
+//
+// GET /v1/shipments.
 std::string EncodeCursor(const storage::sqlite::ListPosition& position);
 Result<storage::sqlite::ListPosition> DecodeCursor(const std::string& cursor);
+// GET /v1/customers/summary: bound to the `sort` it was returned for (e.g. "-shipments").
+std::string EncodeCustomerCursor(const std::string& sort,
+                                 const storage::sqlite::CustomerPosition& position);
+Result<storage::sqlite::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
+                                                               const std::string& sort);
+// GET /v1/exceptions.
+std::string EncodeExceptionCursor(const storage::sqlite::ExceptionPosition& position);
+Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor);
 
 }  // namespace mv::http

@@ -32,8 +32,8 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
   core::BatchBuilder builder(*views_, projection_, store_, clock_->Now());
   for (const auto& e : events) MV_RETURN_IF_ERROR(builder.Add(e));
   core::ViewBatch batch = builder.Finish(events.back().token);
-  MV_RETURN_IF_ERROR(store_->Apply(batch));
-  checkpoint_.store(events.back().token);
+  // Before the views advance: a reader that waits for this batch's token must not be
+  // served a name the batch changed. The source already holds the new documents.
   if (on_lookup_change_) {
     for (const auto& e : events) {
       if (e.collection == core::Collection::kCustomers ||
@@ -42,6 +42,8 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
       }
     }
   }
+  MV_RETURN_IF_ERROR(store_->Apply(batch));
+  checkpoint_.store(events.back().token);
 
   Timestamp committed = clock_->Now();
   std::vector<double> lags;

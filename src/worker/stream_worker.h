@@ -57,8 +57,9 @@ class StreamWorker {
   // re-bases the stream on the snapshot's token. Returns that token.
   Result<core::ChangeToken> Rebuild();
 
-  // Called, on the worker's thread, for every applied change to a customer or carrier
-  // (the lookup caches drop their entry). Set before Run().
+  // Called, on the worker's thread, for every change to a customer or carrier in a batch,
+  // before the batch's views become visible (the lookup caches drop their entry). Set
+  // before Run().
   using LookupChangeHook =
       std::function<void(core::Collection, const std::string& org, const std::string& id)>;
   void OnLookupChange(LookupChangeHook hook) { on_lookup_change_ = std::move(hook); }

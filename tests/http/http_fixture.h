@@ -150,7 +150,8 @@ class HttpApiFixture : public ::testing::Test {
 
   // Raw requests with explicit headers (auth tests); empty headers: no Authorization.
   HttpReply Send(const std::string& method, const std::string& target,
-                 const httplib::Headers& headers, const std::string& body = "") {
+                 const httplib::Headers& headers, const std::string& body = "",
+                 const std::string& content_type = "application/json") {
     httplib::Client client("127.0.0.1", app_->http_port());
     client.set_url_encode(false);  // targets are encoded by WithQuery already
     client.set_connection_timeout(5, 0);
@@ -160,11 +161,10 @@ class HttpApiFixture : public ::testing::Test {
       ADD_FAILURE() << "unsupported method " << method;
       return {};
     }
-    httplib::Result res = method == "GET" ? client.Get(target, headers)
-                          : method == "POST"
-                              ? client.Post(target, headers, body, "application/json")
-                          : method == "PUT" ? client.Put(target, headers, body, "application/json")
-                                            : client.Delete(target, headers);
+    httplib::Result res = method == "GET"    ? client.Get(target, headers)
+                          : method == "POST" ? client.Post(target, headers, body, content_type)
+                          : method == "PUT"  ? client.Put(target, headers, body, content_type)
+                                             : client.Delete(target, headers);
     HttpReply reply;
     if (!res) {
       ADD_FAILURE() << method << " " << target << ": no response ("
@@ -185,6 +185,11 @@ class HttpApiFixture : public ::testing::Test {
   }
   HttpReply Post(const std::string& target, const std::string& key, const json& body) {
     return Post(target, key, body.dump());
+  }
+  // A POST with another Content-Type (NDJSON bodies).
+  HttpReply PostAs(const std::string& target, const std::string& key, const std::string& body,
+                   const std::string& content_type) {
+    return Send("POST", target, Bearer(key), body, content_type);
   }
   HttpReply Put(const std::string& target, const std::string& key, const json& body) {
     return Send("PUT", target, Bearer(key), body.dump());
@@ -287,6 +292,62 @@ class HttpApiFixture : public ::testing::Test {
     }
     EXPECT_FALSE(r.Header("X-View-Token").empty());
     return r.Json();
+  }
+
+  // GET `path` with `params` once the views have applied `min_token`: the answer as JSON
+  // (null on failure, which is reported). Checks what every read answers: 200, an
+  // X-View-Token at or after `min_token`, and no internal field (`_document`) anywhere.
+  json Read(const std::string& key, const std::string& path,
+            std::vector<std::pair<std::string, std::string>> params, std::int64_t min_token) {
+    params.emplace_back("minToken", std::to_string(min_token));
+    HttpReply r = Get(WithQuery(path, params), key);
+    if (r.status != 200) {
+      ADD_FAILURE() << "GET " << WithQuery(path, params) << ": " << r;
+      return nullptr;
+    }
+    std::int64_t view_token = -1;
+    try {
+      view_token = std::stoll(r.Header("X-View-Token"));
+    } catch (const std::exception&) {
+    }
+    EXPECT_GE(view_token, min_token) << "X-View-Token of " << path;
+    EXPECT_EQ(r.body.find("_document"), std::string::npos) << "internal field in " << r;
+    json j = r.Json();
+    EXPECT_TRUE(j.is_object()) << r;
+    return j;
+  }
+
+  // Every item of a keyset-paginated read, following nextCursor; `pages` counts pages.
+  std::vector<json> ReadAll(const std::string& key, const std::string& path,
+                            std::vector<std::pair<std::string, std::string>> params,
+                            std::int64_t min_token, size_t* pages = nullptr) {
+    std::vector<json> items;
+    std::string cursor;
+    size_t n = 0;
+    for (;;) {
+      auto p = params;
+      if (!cursor.empty()) p.emplace_back("cursor", cursor);
+      json page = Read(key, path, p, min_token);
+      ++n;
+      if (!page.is_object() || !page.contains("items") || !page["items"].is_array() ||
+          !page.contains("nextCursor")) {
+        ADD_FAILURE() << path << " page " << n << " is not {items, nextCursor}: " << page;
+        break;
+      }
+      for (auto& item : page["items"]) items.push_back(item);
+      if (page["nextCursor"].is_null()) break;
+      if (!page["nextCursor"].is_string() || page["nextCursor"].get<std::string>().empty()) {
+        ADD_FAILURE() << "nextCursor must be a non-empty string or null: " << page;
+        break;
+      }
+      cursor = page["nextCursor"].get<std::string>();
+      if (n > 2000) {
+        ADD_FAILURE() << "pagination does not end";
+        break;
+      }
+    }
+    if (pages) *pages = n;
+    return items;
   }
 
   // The newest change committed to the source (to prove a failed request wrote nothing).

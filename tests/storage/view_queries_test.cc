@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/carrier_performance_view.h"
+#include "core/exception_queue.h"
 #include "core/realtime_ops_view.h"
 #include "storage/sqlite/view_store.h"
 #include "test_util.h"
@@ -57,6 +59,14 @@ std::vector<core::ShipmentRow> MakeRows() {
   for (int i = 0; i < 24; ++i) make("acme", i);
   for (int i = 0; i < 6; ++i) make("globex", i);
   return rows;
+}
+
+// An aggregate delta without maxima.
+core::AggregateDelta Delta(std::vector<std::string> key, std::vector<std::int64_t> measures) {
+  core::AggregateDelta d;
+  d.key = std::move(key);
+  d.measures = std::move(measures);
+  return d;
 }
 
 std::string IdOf(const std::string& row_json) { return json::parse(row_json)["id"]; }
@@ -337,8 +347,8 @@ TEST_F(ViewQueriesTest, AggregateRowsNamesMeasuresInSpecOrder) {
   core::ViewBatch b;
   std::vector<std::int64_t> m(view.spec().measure_columns.size(), 0);
   for (size_t i = 0; i < m.size(); ++i) m[i] = static_cast<std::int64_t>(10 + i);
-  b.aggregate_deltas["mv_realtime_ops"] = {{{"acme"}, m},
-                                           {{"globex"}, std::vector<std::int64_t>(m.size(), 1)}};
+  b.aggregate_deltas["mv_realtime_ops"] = {
+      Delta({"acme"}, m), Delta({"globex"}, std::vector<std::int64_t>(m.size(), 1))};
   MV_ASSERT_OK(store_->Apply(b));
   auto rows = queries_->AggregateRows("mv_realtime_ops", "acme");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
@@ -385,6 +395,436 @@ TEST_F(ViewQueriesTest, PoolHandsOutWorkingConnections) {
   ASSERT_TRUE(again.ok());
   MV_ASSERT_OK_AND_ASSIGN(auto t, (*again)->AppliedToken());
   EXPECT_EQ(t, 17);
+}
+
+// ---------------------------------------------------------------------------------------
+// Report queries over the aggregate views and the exception queue. Rows are written as
+// hand-made deltas, so every expected figure below is the sum of the literals here.
+
+using mv::storage::sqlite::AggregateRow;
+using mv::storage::sqlite::CarrierPerformanceQuery;
+using mv::storage::sqlite::CustomerPosition;
+using mv::storage::sqlite::CustomerSummaryQuery;
+using mv::storage::sqlite::CustomerSummaryRow;
+using mv::storage::sqlite::DailyMetricsQuery;
+using mv::storage::sqlite::DailyMetricsRow;
+using mv::storage::sqlite::ExceptionFilter;
+using mv::storage::sqlite::ExceptionPosition;
+
+class ReportQueriesTest : public ViewQueriesTest {
+ protected:
+  void Write(const std::string& view, std::vector<core::AggregateDelta> deltas) {
+    core::ViewBatch b;
+    b.aggregate_deltas[view] = std::move(deltas);
+    b.token = ++token_;
+    MV_ASSERT_OK(store_->Apply(b));
+  }
+
+  // Sums of mv_daily_metrics rows as (key..., shipments, weight, value) tuples.
+  std::vector<std::vector<std::string>> Daily(const std::string& org, DailyMetricsQuery q) {
+    auto got = queries_->DailyMetrics(org, q);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::vector<std::vector<std::string>> out;
+    if (!got.ok()) return out;
+    EXPECT_FALSE(got->value.truncated);
+    EXPECT_EQ(got->token, token_);
+    for (const auto& r : got->value.rows) {
+      std::vector<std::string> row = r.key;
+      row.push_back(std::to_string(r.shipments));
+      row.push_back(std::to_string(r.weight_kg_micro));
+      row.push_back(std::to_string(r.declared_value_micro));
+      out.push_back(row);
+    }
+    return out;
+  }
+
+  std::int64_t token_ = 17;
+};
+
+// (org, day, carrier_id, service, origin_country, destination_country, status) and
+// (shipments, weight_kg_micro, declared_value_micro).
+std::vector<core::AggregateDelta> DailyRows() {
+  return {
+      Delta({"acme", "2026-10-31", "dhl", "express", "NL", "DE", "booked"}, {1, 1000000, 5}),
+      Delta({"acme", "2026-11-01", "dhl", "express", "NL", "DE", "booked"}, {2, 2500000, 10}),
+      Delta({"acme", "2026-11-01", "dhl", "express", "NL", "DE", "delivered"}, {1, 500000, 20}),
+      Delta({"acme", "2026-11-01", "ups", "", "NL", "FR", "booked"}, {3, 0, 30}),
+      Delta({"acme", "2026-11-02", "dhl", "economy", "BE", "DE", "booked"}, {4, 4000000, 40}),
+      Delta({"acme", "2026-11-03", "ups", "", "NL", "FR", "exception"}, {5, 100, 50}),
+      Delta({"globex", "2026-11-01", "dhl", "express", "NL", "DE", "booked"}, {100, 1, 1}),
+  };
+}
+
+TEST_F(ReportQueriesTest, DailyMetricsGroupsAndSumsOverTheInclusiveRange) {
+  Write("mv_daily_metrics", DailyRows());
+  DailyMetricsQuery all;
+  all.from_day = "2026-11-01";
+  all.to_day = "2026-11-02";
+  all.group_by = {"day",   "carrier_id", "service", "origin_country", "destination_country",
+                  "status"};
+  EXPECT_EQ(Daily("acme", all),
+            (std::vector<std::vector<std::string>>{
+                {"2026-11-01", "dhl", "express", "NL", "DE", "booked", "2", "2500000", "10"},
+                {"2026-11-01", "dhl", "express", "NL", "DE", "delivered", "1", "500000", "20"},
+                {"2026-11-01", "ups", "", "NL", "FR", "booked", "3", "0", "30"},
+                {"2026-11-02", "dhl", "economy", "BE", "DE", "booked", "4", "4000000", "40"}}));
+
+  DailyMetricsQuery by_carrier = all;
+  by_carrier.from_day = "2026-10-31";
+  by_carrier.to_day = "2026-11-03";
+  by_carrier.group_by = {"carrier_id"};
+  EXPECT_EQ(Daily("acme", by_carrier),
+            (std::vector<std::vector<std::string>>{{"dhl", "8", "8000000", "75"},
+                                                   {"ups", "8", "100", "80"}}));
+
+  // In the order given: status first, then day.
+  DailyMetricsQuery status_day = by_carrier;
+  status_day.group_by = {"status", "day"};
+  EXPECT_EQ(Daily("acme", status_day),
+            (std::vector<std::vector<std::string>>{{"booked", "2026-10-31", "1", "1000000", "5"},
+                                                   {"booked", "2026-11-01", "5", "2500000", "40"},
+                                                   {"booked", "2026-11-02", "4", "4000000", "40"},
+                                                   {"delivered", "2026-11-01", "1", "500000", "20"},
+                                                   {"exception", "2026-11-03", "5", "100", "50"}}));
+
+  DailyMetricsQuery totals = by_carrier;
+  totals.group_by = {};
+  EXPECT_EQ(Daily("acme", totals),
+            (std::vector<std::vector<std::string>>{{"16", "8000100", "155"}}));
+  EXPECT_EQ(Daily("globex", totals), (std::vector<std::vector<std::string>>{{"100", "1", "1"}}));
+  EXPECT_TRUE(Daily("initech", totals).empty()) << "no shipments: no row, not a row of zeros";
+
+  DailyMetricsQuery one_day = all;
+  one_day.from_day = one_day.to_day = "2026-11-03";
+  one_day.group_by = {"day"};
+  EXPECT_EQ(Daily("acme", one_day),
+            (std::vector<std::vector<std::string>>{{"2026-11-03", "5", "100", "50"}}));
+}
+
+TEST_F(ReportQueriesTest, DailyMetricsSaysWhenThereAreMoreRowsThanAllowed) {
+  Write("mv_daily_metrics", DailyRows());
+  DailyMetricsQuery q;
+  q.from_day = "2026-10-01";
+  q.to_day = "2026-11-30";
+  q.group_by = {"day"};
+  q.max_rows = 4;  // acme has 4 days
+  auto exact = queries_->DailyMetrics("acme", q);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->value.rows.size(), 4u);
+  EXPECT_FALSE(exact->value.truncated);
+  q.max_rows = 3;
+  auto over = queries_->DailyMetrics("acme", q);
+  ASSERT_TRUE(over.ok());
+  EXPECT_EQ(over->value.rows.size(), 3u);
+  EXPECT_TRUE(over->value.truncated);
+}
+
+TEST_F(ReportQueriesTest, DailyMetricsRejectsColumnsThatAreNotDimensions) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"org"},
+                                       {"shipments"},
+                                       {"day", "day"},
+                                       {"day; DROP TABLE x"},
+                                       {"carrierId"}}) {
+    DailyMetricsQuery q;
+    q.from_day = "2026-11-01";
+    q.to_day = "2026-11-01";
+    q.group_by = bad;
+    EXPECT_EQ(queries_->DailyMetrics("acme", q).status().code(), StatusCode::kInvalidArgument)
+        << bad.front();
+  }
+}
+
+TEST_F(ReportQueriesTest, CarrierPerformanceSelectsWeeksAndCarriersInOrder) {
+  core::CarrierPerformanceView view;
+  const size_t n = view.spec().measure_columns.size();
+  auto row = [&](std::vector<std::string> key, std::int64_t shipped, std::int64_t delivered,
+                 std::int64_t on_time, size_t bucket) {
+    std::vector<std::int64_t> m(n, 0);
+    m[0] = shipped;
+    m[1] = delivered;
+    m[2] = on_time;
+    m[3 + bucket] = delivered;
+    return Delta(std::move(key), m);
+  };
+  Write(
+      "mv_carrier_performance",
+      {row({"acme", "ups", "2026-W44"}, 3, 2, 1, 5), row({"acme", "dhl", "2026-W45"}, 4, 4, 3, 12),
+       row({"acme", "dhl", "2025-W52"}, 1, 1, 1, 0), row({"acme", "dhl", "2026-W01"}, 2, 0, 0, 0),
+       row({"acme", "dhl", "2026-W46"}, 5, 1, 0, 39),
+       row({"globex", "dhl", "2026-W45"}, 9, 9, 9, 1)});
+  CarrierPerformanceQuery q;
+  q.from_week = "2026-W01";
+  q.to_week = "2026-W45";
+  auto got = queries_->CarrierPerformance("acme", q);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::vector<std::vector<std::string>> keys;
+  for (const auto& r : got->value) keys.push_back(r.key);
+  EXPECT_EQ(keys, (std::vector<std::vector<std::string>>{
+                      {"dhl", "2026-W01"}, {"dhl", "2026-W45"}, {"ups", "2026-W44"}}));
+  ASSERT_EQ(got->value.size(), 3u);
+  const AggregateRow& dhl45 = got->value[1];
+  ASSERT_EQ(dhl45.measures.size(), n);
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(dhl45.measures[i].first, view.spec().measure_columns[i]);
+  EXPECT_EQ(dhl45.measures[0].second, 4);
+  EXPECT_EQ(dhl45.measures[1].second, 4);
+  EXPECT_EQ(dhl45.measures[2].second, 3);
+  EXPECT_EQ(dhl45.measures[3 + 12].second, 4);
+  EXPECT_EQ(dhl45.measures[3 + 11].second, 0);
+  EXPECT_EQ(dhl45.schema_version, view.spec().version);
+
+  q.carrier_id = "dhl";
+  q.from_week = "2025-W52";
+  q.to_week = "2026-W46";
+  auto dhl = queries_->CarrierPerformance("acme", q);
+  ASSERT_TRUE(dhl.ok());
+  keys.clear();
+  for (const auto& r : dhl->value) keys.push_back(r.key);
+  EXPECT_EQ(
+      keys,
+      (std::vector<std::vector<std::string>>{
+          {"dhl", "2025-W52"}, {"dhl", "2026-W01"}, {"dhl", "2026-W45"}, {"dhl", "2026-W46"}}));
+  q.carrier_id = "fedex";
+  auto none = queries_->CarrierPerformance("acme", q);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->value.empty());
+}
+
+// Customers with many ties on every sortable column.
+struct Customer {
+  std::string id;
+  std::int64_t shipments, open, delivered, exceptions, value, last;
+};
+
+std::vector<Customer> MakeCustomers() {
+  std::vector<Customer> out;
+  for (int i = 0; i < 23; ++i) {
+    // Ids not zero-padded: text order differs from numeric order.
+    out.push_back({"C-" + std::to_string(i), 1 + i % 4, i % 3, i % 2, i % 5 == 0 ? 1 : 0,
+                   (i % 6) * 1500000, 1700000000000 + (i % 4) * 1000});
+  }
+  out.push_back({"", 2, 1, 0, 0, 0, 1700000000000});  // shipments without a customer
+  return out;
+}
+
+std::int64_t SortValue(const Customer& c, const std::string& column) {
+  if (column == "shipments") return c.shipments;
+  if (column == "open") return c.open;
+  if (column == "delivered") return c.delivered;
+  if (column == "exceptions") return c.exceptions;
+  if (column == "declared_value_micro") return c.value;
+  if (column == "last_shipment_at") return c.last;
+  return 0;
+}
+
+TEST_F(ReportQueriesTest, CustomerSummaryPagesWalkEveryRowOnceInSortOrder) {
+  std::vector<Customer> customers = MakeCustomers();
+  std::vector<core::AggregateDelta> deltas;
+  for (const auto& c : customers) {
+    auto d = Delta({"acme", c.id}, {c.shipments, c.open, c.delivered, c.exceptions, c.value});
+    d.max_added = {c.last};
+    d.max_retracted = {std::nullopt};
+    deltas.push_back(d);
+    auto other = Delta({"globex", c.id}, {1, 1, 1, 1, 1});
+    other.max_added = {1};
+    other.max_retracted = {std::nullopt};
+    deltas.push_back(other);
+  }
+  Write("mv_customer_summary", deltas);
+
+  for (const std::string column : {"customer_id", "shipments", "open", "delivered", "exceptions",
+                                   "declared_value_micro", "last_shipment_at"}) {
+    for (bool descending : {false, true}) {
+      std::vector<Customer> sorted = customers;
+      std::sort(sorted.begin(), sorted.end(), [&](const Customer& a, const Customer& b) {
+        auto ka = std::make_pair(SortValue(a, column), a.id);
+        auto kb = std::make_pair(SortValue(b, column), b.id);
+        return descending ? ka > kb : ka < kb;
+      });
+      std::vector<std::string> want;
+      for (const auto& c : sorted) want.push_back(c.id);
+      for (size_t limit : {1, 3, 7, 24, 500}) {
+        SCOPED_TRACE(column + (descending ? " desc" : " asc") + " limit " + std::to_string(limit));
+        CustomerSummaryQuery q;
+        q.sort_column = column;
+        q.descending = descending;
+        q.limit = limit;
+        std::vector<std::string> got;
+        std::optional<CustomerPosition> after;
+        for (int pages = 0; pages < 100; ++pages) {
+          auto page = queries_->CustomerSummary("acme", q, after);
+          ASSERT_TRUE(page.ok()) << page.status().ToString();
+          EXPECT_LE(page->value.rows.size(), limit);
+          for (const auto& r : page->value.rows) got.push_back(r.customer_id);
+          if (!page->value.next) break;
+          EXPECT_EQ(page->value.rows.size(), limit) << "a page with a next cursor is full";
+          after = page->value.next;
+        }
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
+TEST_F(ReportQueriesTest, CustomerSummaryRowsCarryEveryMeasure) {
+  auto d = Delta({"acme", "C-9"}, {5, 2, 3, 1, 120500000});
+  d.max_added = {1762000000000};
+  d.max_retracted = {std::nullopt};
+  auto e = Delta({"acme", "C-10"}, {1, 1, 0, 0, 0});
+  e.max_added = {1762000001000};
+  e.max_retracted = {std::nullopt};
+  Write("mv_customer_summary", {d, e});
+  CustomerSummaryQuery q;
+  q.customer_id = "C-9";
+  auto got = queries_->CustomerSummary("acme", q, std::nullopt);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->value.rows.size(), 1u);
+  const CustomerSummaryRow& r = got->value.rows[0];
+  EXPECT_EQ(r.customer_id, "C-9");
+  EXPECT_EQ(r.shipments, 5);
+  EXPECT_EQ(r.open, 2);
+  EXPECT_EQ(r.delivered, 3);
+  EXPECT_EQ(r.exceptions, 1);
+  EXPECT_EQ(r.declared_value_micro, 120500000);
+  EXPECT_EQ(r.last_shipment_at, 1762000000000);
+  EXPECT_FALSE(got->value.next);
+  EXPECT_TRUE(queries_->CustomerSummary("globex", q, std::nullopt)->value.rows.empty());
+
+  CustomerSummaryQuery bad;
+  bad.sort_column = "shipments; DROP TABLE mv_catalog";
+  EXPECT_EQ(queries_->CustomerSummary("acme", bad, std::nullopt).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+class ExceptionQueryTest : public ViewQueriesTest {
+ protected:
+  // Queue entries for list rows that exist (acme S-00..S-23, globex S-00..S-05).
+  void Enqueue(const std::string& org, const std::string& id, core::ExceptionReason reason,
+               std::optional<Timestamp> promised, Timestamp changed) {
+    core::ExceptionQueueRow row;
+    row.key = {org, id};
+    row.entry.reason = reason;
+    row.entry.promised_delivery_at = promised;
+    row.entry.status_changed_at = changed;
+    batch_.exception_upserts.push_back(row);
+  }
+  void Apply() {
+    batch_.token = 40;
+    MV_ASSERT_OK(store_->Apply(batch_));
+  }
+
+  std::vector<std::string> Walk(const ExceptionFilter& f, size_t limit,
+                                std::vector<std::string>* reasons = nullptr) {
+    std::vector<std::string> ids;
+    std::optional<ExceptionPosition> after;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = queries_->Exceptions("acme", f, limit, after);
+      EXPECT_TRUE(page.ok()) << page.status().ToString();
+      if (!page.ok()) break;
+      EXPECT_EQ(page->token, 40);
+      EXPECT_LE(page->value.items.size(), limit);
+      for (const auto& item : page->value.items) {
+        ids.push_back(IdOf(item.row));
+        if (reasons) reasons->push_back(item.reason + "/" + std::to_string(item.urgency));
+      }
+      if (!page->value.next) break;
+      EXPECT_EQ(page->value.items.size(), limit);
+      after = page->value.next;
+    }
+    return ids;
+  }
+
+  core::ViewBatch batch_;
+};
+
+TEST_F(ExceptionQueryTest, QueueOrderIsUrgencyThenPromiseThenStatusChangeThenId) {
+  using R = core::ExceptionReason;
+  const Timestamp p1 = T("2026-11-01T08:00:00Z"), p2 = T("2026-11-01T09:00:00Z");
+  const Timestamp c1 = T("2026-10-30T00:00:00Z"), c2 = T("2026-10-31T00:00:00Z");
+  Enqueue("acme", "S-05", R::kAtRisk, p1, c1);
+  Enqueue("acme", "S-04", R::kException, std::nullopt, c1);  // no promise: last of its kind
+  Enqueue("acme", "S-03", R::kException, p2, c1);
+  Enqueue("acme", "S-02", R::kBreached, p2, c1);
+  Enqueue("acme", "S-01", R::kBreached, p1, c2);
+  Enqueue("acme", "S-00", R::kBreached, p1, c1);
+  // Ties on everything but the id.
+  Enqueue("acme", "S-11", R::kBreached, p2, c2);
+  Enqueue("acme", "S-10", R::kBreached, p2, c2);
+  Enqueue("acme", "S-12", R::kBreached, p2, c2);
+  Enqueue("globex", "S-00", R::kBreached, std::nullopt, c1);  // never in acme's queue
+  Apply();
+  const std::vector<std::string> want = {"S-00", "S-01", "S-02", "S-10", "S-11",
+                                         "S-12", "S-03", "S-04", "S-05"};
+  for (size_t limit : {1, 2, 4, 9, 10, 500}) {
+    std::vector<std::string> reasons;
+    EXPECT_EQ(Walk({}, limit, &reasons), want) << "limit " << limit;
+    if (limit == 500) {
+      EXPECT_EQ(reasons, (std::vector<std::string>{"breached/1", "breached/1", "breached/1",
+                                                   "breached/1", "breached/1", "breached/1",
+                                                   "exception/2", "exception/2", "at_risk/3"}));
+    }
+  }
+  ExceptionFilter breached;
+  breached.urgency = 1;
+  EXPECT_EQ(Walk(breached, 2),
+            (std::vector<std::string>{"S-00", "S-01", "S-02", "S-10", "S-11", "S-12"}));
+  // S-01, S-03, S-05, S-11 are dhl (odd numbers, see MakeRows).
+  ExceptionFilter dhl;
+  dhl.carrier_id = "dhl";
+  EXPECT_EQ(Walk(dhl, 3), (std::vector<std::string>{"S-01", "S-11", "S-03", "S-05"}));
+  dhl.urgency = 2;
+  EXPECT_EQ(Walk(dhl, 3), (std::vector<std::string>{"S-03"}));
+}
+
+TEST_F(ExceptionQueryTest, ReportQueriesFollowARebuild) {
+  Enqueue("acme", "S-07", core::ExceptionReason::kException, std::nullopt,
+          T("2026-10-30T00:00:00Z"));
+  batch_.aggregate_deltas["mv_daily_metrics"] = {
+      Delta({"acme", "2026-11-01", "dhl", "", "", "", "booked"}, {3, 0, 0})};
+  Apply();
+  DailyMetricsQuery q;
+  q.from_day = q.to_day = "2026-11-01";
+  ASSERT_EQ(queries_->DailyMetrics("acme", q)->value.rows.size(), 1u);  // caches statements
+  ASSERT_EQ(queries_->Exceptions("acme", {}, 10, std::nullopt)->value.items.size(), 1u);
+
+  // The rebuilt views have S-08 queued and other metrics; readers find the new tables.
+  MV_ASSERT_OK_AND_ASSIGN(auto rebuild, store_->BeginRebuild());
+  core::ViewBatch chunk;
+  chunk.list_upserts = rows_;
+  core::ExceptionQueueRow queued;
+  queued.key = {"acme", "S-08"};
+  queued.entry.reason = core::ExceptionReason::kBreached;
+  queued.entry.status_changed_at = T("2026-10-30T00:00:00Z");
+  chunk.exception_upserts = {queued};
+  chunk.aggregate_deltas["mv_daily_metrics"] = {
+      Delta({"acme", "2026-11-01", "ups", "", "", "", "booked"}, {5, 0, 0})};
+  MV_ASSERT_OK(rebuild->Write(chunk));
+  MV_ASSERT_OK(rebuild->Commit(50));
+  auto daily = queries_->DailyMetrics("acme", q);
+  ASSERT_TRUE(daily.ok()) << daily.status().ToString();
+  ASSERT_EQ(daily->value.rows.size(), 1u);
+  EXPECT_EQ(daily->value.rows[0].shipments, 5);
+  EXPECT_EQ(daily->token, 50);
+  auto queue = queries_->Exceptions("acme", {}, 10, std::nullopt);
+  ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+  ASSERT_EQ(queue->value.items.size(), 1u);
+  EXPECT_EQ(IdOf(queue->value.items[0].row), "S-08");
+  EXPECT_EQ(queue->value.items[0].urgency, 1);
+}
+
+TEST_F(ExceptionQueryTest, ItemsCarryTheirStoredShipmentRow) {
+  Enqueue("acme", "S-07", core::ExceptionReason::kException, std::nullopt,
+          T("2026-10-30T00:00:00Z"));
+  Apply();
+  auto page = queries_->Exceptions("acme", {}, 10, std::nullopt);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->value.items.size(), 1u);
+  for (const auto& r : rows_) {
+    if (r.org == "acme" && r.shipment.id == "S-07") {
+      EXPECT_EQ(json::parse(page->value.items[0].row), core::RowToJson(r));
+    }
+  }
+  EXPECT_EQ(page->value.items[0].reason, "exception");
+  EXPECT_EQ(page->value.items[0].urgency, 2);
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 #include "storage/sqlite/view_queries.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <set>
 
 #include "base/time.h"
+#include "core/exception_queue.h"
+#include "core/view_set.h"
 
 namespace mv::storage::sqlite {
 namespace {
@@ -10,6 +16,26 @@ namespace {
 // The exclusive upper bound of the strings that start with `prefix`: 0xFF never occurs
 // in UTF-8, so it sorts after every continuation.
 std::string PrefixEnd(const std::string& prefix) { return prefix + '\xFF'; }
+
+// The definition of an aggregate view of this release: column names come from its spec.
+Result<const core::AggregateViewSpec*> SpecOf(const std::string& view) {
+  static const core::ViewSet views = core::ViewSet::Default();
+  const core::AggregateView* def = views.FindAggregate(view);
+  if (def == nullptr) return Status::Internal("no definition of view " + view);
+  return &def->spec();
+}
+
+constexpr const char* kDailyMetrics = "mv_daily_metrics";
+constexpr const char* kCarrierPerformance = "mv_carrier_performance";
+constexpr const char* kCustomerSummary = "mv_customer_summary";
+
+// Columns of mv_customer_summary a page may be sorted by (see CustomerSummaryView).
+const std::set<std::string>& CustomerSortColumns() {
+  static const std::set<std::string> columns = {
+      "customer_id",          "shipments",       "open", "delivered", "exceptions",
+      "declared_value_micro", "last_shipment_at"};
+  return columns;
+}
 
 }  // namespace
 
@@ -145,6 +171,193 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
       }
     }
     out.value.push_back(std::move(r));
+  }
+  st->Reset();
+  MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return out;
+}
+
+Result<AtToken<DailyMetricsResult>> ViewQueries::DailyMetrics(const std::string& org,
+                                                              const DailyMetricsQuery& q) {
+  MV_ASSIGN_OR_RETURN(const core::AggregateViewSpec* spec, SpecOf(kDailyMetrics));
+  std::set<std::string> seen;
+  for (const auto& column : q.group_by) {
+    bool is_dimension =
+        column != "org" && std::find(spec->key_columns.begin(), spec->key_columns.end(), column) !=
+                               spec->key_columns.end();
+    if (!is_dimension || !seen.insert(column).second) {
+      return Status::InvalidArgument("daily metrics cannot be grouped by '" + column + "'");
+    }
+  }
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(std::string table, TableOf(kDailyMetrics));
+  // No dimension kept: grouping by org (constant here) gives one row, or none when
+  // nothing matched.
+  std::string group = q.group_by.empty() ? "org" : fmt::format("{}", fmt::join(q.group_by, ", "));
+  std::string select = q.group_by.empty() ? "" : group + ", ";
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format(
+          "SELECT {}SUM(shipments), SUM(weight_kg_micro), SUM(declared_value_micro) FROM {} "
+          "WHERE org = ?1 AND day >= ?2 AND day <= ?3 GROUP BY {} ORDER BY {} LIMIT ?4",
+          select, table, group, group)));
+  st->Bind(1, org).Bind(2, q.from_day).Bind(3, q.to_day);
+  st->Bind(4, static_cast<std::int64_t>(q.max_rows + 1));
+  AtToken<DailyMetricsResult> out;
+  const int n = static_cast<int>(q.group_by.size());
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    if (out.value.rows.size() == q.max_rows) {
+      out.value.truncated = true;
+      break;
+    }
+    DailyMetricsRow r;
+    for (int i = 0; i < n; ++i) r.key.push_back(st->ColumnText(i));
+    r.shipments = st->ColumnInt(n);
+    r.weight_kg_micro = st->ColumnInt(n + 1);
+    r.declared_value_micro = st->ColumnInt(n + 2);
+    out.value.rows.push_back(std::move(r));
+  }
+  st->Reset();
+  MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return out;
+}
+
+Result<AtToken<std::vector<AggregateRow>>> ViewQueries::CarrierPerformance(
+    const std::string& org, const CarrierPerformanceQuery& q) {
+  MV_ASSIGN_OR_RETURN(const core::AggregateViewSpec* spec, SpecOf(kCarrierPerformance));
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(std::string table, TableOf(kCarrierPerformance));
+  std::string where = "org = ?1 AND week >= ?2 AND week <= ?3";
+  if (!q.carrier_id.empty()) where += " AND carrier_id = ?4";
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format("SELECT carrier_id, week, {}, _schema_version FROM {} WHERE {} "
+                               "ORDER BY carrier_id, week",
+                               fmt::join(spec->measure_columns, ", "), table, where)));
+  st->Bind(1, org).Bind(2, q.from_week).Bind(3, q.to_week);
+  if (!q.carrier_id.empty()) st->Bind(4, q.carrier_id);
+  AtToken<std::vector<AggregateRow>> out;
+  const int measures = static_cast<int>(spec->measure_columns.size());
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    AggregateRow r;
+    r.key = {st->ColumnText(0), st->ColumnText(1)};
+    for (int i = 0; i < measures; ++i) {
+      r.measures.emplace_back(spec->measure_columns[static_cast<size_t>(i)], st->ColumnInt(2 + i));
+    }
+    r.schema_version = static_cast<int>(st->ColumnInt(2 + measures));
+    out.value.push_back(std::move(r));
+  }
+  st->Reset();
+  MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return out;
+}
+
+Result<AtToken<CustomerPage>> ViewQueries::CustomerSummary(
+    const std::string& org, const CustomerSummaryQuery& q,
+    const std::optional<CustomerPosition>& after) {
+  if (!CustomerSortColumns().count(q.sort_column)) {
+    return Status::InvalidArgument("customer summaries cannot be sorted by '" + q.sort_column +
+                                   "'");
+  }
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(std::string table, TableOf(kCustomerSummary));
+  const bool by_id = q.sort_column == "customer_id";
+  const char* dir = q.descending ? "DESC" : "ASC";
+  const char* cmp = q.descending ? "<" : ">";
+  std::string where = "org = ?1";
+  if (!q.customer_id.empty()) where += " AND customer_id = ?2";
+  if (after) {
+    where += by_id ? fmt::format(" AND customer_id {} ?4", cmp)
+                   : fmt::format(" AND ({}, customer_id) {} (?3, ?4)", q.sort_column, cmp);
+  }
+  std::string order = by_id ? fmt::format("customer_id {}", dir)
+                            : fmt::format("{0} {1}, customer_id {1}", q.sort_column, dir);
+  // The sort value rides along last, so the next position needs no second look-up.
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format("SELECT customer_id, shipments, open, delivered, exceptions, "
+                               "declared_value_micro, last_shipment_at, {} FROM {} WHERE {} "
+                               "ORDER BY {} LIMIT ?5",
+                               by_id ? "0" : q.sort_column, table, where, order)));
+  st->Bind(1, org);
+  if (!q.customer_id.empty()) st->Bind(2, q.customer_id);
+  if (after) st->Bind(3, after->value).Bind(4, after->customer_id);
+  st->Bind(5, static_cast<std::int64_t>(q.limit + 1));
+  AtToken<CustomerPage> out;
+  CustomerPosition last;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    if (out.value.rows.size() == q.limit) {
+      out.value.next = last;  // there is at least one more row
+      break;
+    }
+    CustomerSummaryRow r;
+    r.customer_id = st->ColumnText(0);
+    r.shipments = st->ColumnInt(1);
+    r.open = st->ColumnInt(2);
+    r.delivered = st->ColumnInt(3);
+    r.exceptions = st->ColumnInt(4);
+    r.declared_value_micro = st->ColumnInt(5);
+    if (!st->ColumnIsNull(6)) r.last_shipment_at = st->ColumnInt(6);
+    last = {st->ColumnInt(7), r.customer_id};
+    out.value.rows.push_back(std::move(r));
+  }
+  st->Reset();
+  MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return out;
+}
+
+Result<AtToken<ExceptionPage>> ViewQueries::Exceptions(
+    const std::string& org, const ExceptionFilter& f, size_t limit,
+    const std::optional<ExceptionPosition>& after) {
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(std::string queue, TableOf(core::kExceptionQueueView));
+  MV_ASSIGN_OR_RETURN(std::string list, TableOf(core::ViewSet::kShipmentList));
+  std::string where = "q.org = ?1";
+  if (f.urgency) where += " AND q.urgency = ?2";
+  if (!f.carrier_id.empty()) where += " AND l.carrier_id = ?3";
+  if (after) {
+    where += " AND (q.urgency, q.promised_sort, q.status_changed_at, q.id) > (?4, ?5, ?6, ?7)";
+  }
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(fmt::format(
+          "SELECT q.urgency, q.reason, q.promised_sort, q.status_changed_at, q.id, l.row "
+          "FROM {} AS q JOIN {} AS l ON l.org = q.org AND l.id = q.id WHERE {} "
+          "ORDER BY q.urgency, q.promised_sort, q.status_changed_at, q.id LIMIT ?8",
+          queue, list, where)));
+  st->Bind(1, org);
+  if (f.urgency) st->Bind(2, *f.urgency);
+  if (!f.carrier_id.empty()) st->Bind(3, f.carrier_id);
+  if (after) {
+    st->Bind(4, after->urgency).Bind(5, after->promised_sort);
+    st->Bind(6, after->status_changed_at).Bind(7, after->id);
+  }
+  st->Bind(8, static_cast<std::int64_t>(limit + 1));
+  AtToken<ExceptionPage> out;
+  ExceptionPosition last;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    if (out.value.items.size() == limit) {
+      out.value.next = last;  // there is at least one more row
+      break;
+    }
+    ExceptionItem item;
+    item.urgency = static_cast<int>(st->ColumnInt(0));
+    item.reason = st->ColumnText(1);
+    item.row = st->ColumnText(5);
+    last = {st->ColumnInt(0), st->ColumnInt(2), st->ColumnInt(3), st->ColumnText(4)};
+    out.value.items.push_back(std::move(item));
   }
   st->Reset();
   MV_ASSIGN_OR_RETURN(out.token, AppliedToken());

@@ -1,0 +1,46 @@
+#pragma once
+
+// Internal to src/http: what a route handler sees of one authenticated request, and the
+// helpers the route files share.
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "core/change_event.h"
+#include "http/auth.h"
+#include "http/request.h"
+
+namespace mv::http {
+
+struct Call {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Principal principal;
+  QueryParams params;
+
+  // The org this request acts for (see ResolveOrg), given the org named in its body.
+  Result<std::string> Org(const std::optional<std::string>& body_org = std::nullopt) const {
+    MV_ASSIGN_OR_RETURN(auto query_org, params.Id("org"));
+    return ResolveOrg(principal, query_org, body_org);
+  }
+};
+
+// Handlers answer by writing `res` and returning Ok, or by returning the error to answer.
+using Handler = std::function<Status(Call&)>;
+
+// Change tokens are answered as strings (they may outgrow a JSON double's integers).
+inline std::string TokenText(core::ChangeToken t) { return std::to_string(t); }
+
+// A read's answer: 200, the JSON body, and the token the views had applied (X-View-Token).
+void AnswerRead(httplib::Response& res, core::ChangeToken view_token, const nlohmann::json& body);
+
+// Limits shared by the keyset-paginated lists.
+inline constexpr std::int64_t kDefaultLimit = 50;
+inline constexpr std::int64_t kMaxLimit = 500;
+
+}  // namespace mv::http

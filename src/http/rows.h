@@ -1,0 +1,34 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "http/names.h"
+#include "storage/sqlite/view_queries.h"
+
+namespace mv::http {
+
+// View rows as the API answers them (DESIGN.md section 8). Thread-compatible.
+
+// A shipment item (list, /v1/shipments/{id}, exception items) from a stored
+// mv_shipment_list row: its internal fields (`_document`) dropped, and "customerName",
+// "carrierName" and "serviceLevel" added (null when unknown). Corruption when `stored` is
+// not a stored row.
+Result<nlohmann::json> ShipmentItem(std::string_view stored, Names& names);
+
+// A /v1/metrics/daily row: `fields` are the API names of the row's key values, in order;
+// weights and values in units (not fixed point).
+nlohmann::json DailyMetricsRowJson(const std::vector<std::string>& fields,
+                                   const storage::sqlite::DailyMetricsRow& row);
+
+// A /v1/carriers/performance row from an mv_carrier_performance row keyed
+// (carrier_id, week) with the view's measures in spec order.
+nlohmann::json CarrierPerformanceRowJson(const storage::sqlite::AggregateRow& row, Names& names);
+
+// A /v1/customers/summary item.
+nlohmann::json CustomerSummaryItem(const storage::sqlite::CustomerSummaryRow& row, Names& names);
+
+}  // namespace mv::http

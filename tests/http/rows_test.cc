@@ -1,0 +1,177 @@
+// Unit tests of the API row codecs and the per-request name look-ups (src/http/rows.h,
+// src/http/names.h), over a fake lookup source.
+
+#include "http/rows.h"
+
+#include <gtest/gtest.h>
+
+#include "base/time.h"
+#include "cache/fake_lookup_reader.h"
+#include "core/carrier_performance_view.h"
+#include "core/shipment_row.h"
+#include "test_util.h"
+
+namespace mv::testing {
+namespace {
+
+using http::CarrierPerformanceRowJson;
+using http::CustomerSummaryItem;
+using http::DailyMetricsRowJson;
+using http::Names;
+using http::ShipmentItem;
+using nlohmann::json;
+
+class RowsTest : public ::testing::Test {
+ protected:
+  RowsTest() {
+    source_.PutCustomer("acme", {"C-1", "Acme Retail"});
+    source_.PutCarrier("acme", {"dhl", "DHL", json{{"express", {{"transitDays", 1}}}}});
+  }
+
+  // A cache that keeps nothing: every look-up it is asked for reaches the source.
+  cache::LookupCache NoCache() { return cache::LookupCache(&source_, &clock_, {Millis(0), 0, 1}); }
+
+  std::string StoredRow(const std::string& id, const std::string& customer,
+                        const std::string& carrier, const std::string& service) {
+    core::Shipment s;
+    s.id = id;
+    s.customer_id = customer;
+    s.carrier_id = carrier;
+    s.service = service;
+    s.created_at = T("2026-11-01T10:00:00Z");
+    return core::RowToJson(core::Project("acme", s, T("2026-11-02T00:00:00Z"), {})).dump();
+  }
+
+  FakeLookupReader source_;
+  ManualClock clock_{T("2026-11-02T00:00:00Z")};
+};
+
+TEST_F(RowsTest, ShipmentItemDropsInternalFieldsAndAddsNames) {
+  cache::LookupCache cache = NoCache();
+  Names names(&cache, "acme");
+  std::string stored = StoredRow("S-1", "C-1", "dhl", "express");
+  ASSERT_NE(stored.find("_document"), std::string::npos) << "the stored row has it";
+  auto item = ShipmentItem(stored, names);
+  ASSERT_TRUE(item.ok()) << item.status().ToString();
+  json want = json::parse(stored);
+  want.erase("_document");
+  want["customerName"] = "Acme Retail";
+  want["carrierName"] = "DHL";
+  want["serviceLevel"] = {{"transitDays", 1}};
+  EXPECT_EQ(*item, want);
+
+  auto unknown = ShipmentItem(StoredRow("S-2", "C-2", "ups", "express"), names);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE((*unknown)["customerName"].is_null());
+  EXPECT_TRUE((*unknown)["carrierName"].is_null());
+  EXPECT_TRUE((*unknown)["serviceLevel"].is_null());
+  auto none = ShipmentItem(StoredRow("S-3", "", "", ""), names);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE((*none)["customerName"].is_null());
+  EXPECT_FALSE(none->contains("_document"));
+
+  EXPECT_EQ(ShipmentItem("not json", names).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(ShipmentItem("[1]", names).status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(RowsTest, EachDistinctIdIsLookedUpOncePerRequest) {
+  cache::LookupCache cache = NoCache();
+  Names names(&cache, "acme");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        ShipmentItem(StoredRow("S-" + std::to_string(i), "C-1", "dhl", "express"), names).ok());
+    ASSERT_TRUE(ShipmentItem(StoredRow("T-" + std::to_string(i), "C-9", "ups", ""), names).ok());
+  }
+  EXPECT_EQ(source_.customer_reads(), 2);  // C-1, C-9 (absent ones are remembered too)
+  EXPECT_EQ(source_.carrier_reads(), 2);   // dhl, ups
+  // Empty ids are never looked up.
+  ASSERT_TRUE(ShipmentItem(StoredRow("U-1", "", "", ""), names).ok());
+  EXPECT_EQ(source_.customer_reads(), 2);
+  // A new request looks up again.
+  Names next(&cache, "acme");
+  EXPECT_EQ(next.CarrierName("dhl"), "DHL");
+  EXPECT_EQ(source_.carrier_reads(), 3);
+}
+
+TEST_F(RowsTest, LookupErrorsAnswerNullNamesWithoutFailingTheRead) {
+  cache::LookupCache cache = NoCache();
+  source_.SetFailure(Status::IOError("disk on fire"));
+  Names names(&cache, "acme");
+  auto item = ShipmentItem(StoredRow("S-1", "C-1", "dhl", "express"), names);
+  ASSERT_TRUE(item.ok()) << item.status().ToString();
+  EXPECT_TRUE((*item)["customerName"].is_null());
+  EXPECT_TRUE((*item)["carrierName"].is_null());
+  EXPECT_TRUE((*item)["serviceLevel"].is_null());
+  // No cache at all: names are null too.
+  Names without(nullptr, "acme");
+  EXPECT_TRUE(without.CustomerName("C-1").is_null());
+}
+
+TEST_F(RowsTest, CarrierPerformanceRowFigures) {
+  cache::LookupCache cache = NoCache();
+  Names names(&cache, "acme");
+  core::CarrierPerformanceView view;
+  storage::sqlite::AggregateRow row;
+  row.key = {"dhl", "2026-W45"};
+  for (const auto& column : view.spec().measure_columns) row.measures.emplace_back(column, 0);
+  row.measures[0].second = 5;       // shipped
+  row.measures[1].second = 4;       // delivered
+  row.measures[2].second = 3;       // on time
+  row.measures[3 + 0].second = 2;   // [0, 2) h
+  row.measures[3 + 39].second = 2;  // [336, inf) h
+  json got = CarrierPerformanceRowJson(row, names);
+  EXPECT_EQ(got["carrierId"], "dhl");
+  EXPECT_EQ(got["carrierName"], "DHL");
+  EXPECT_EQ(got["week"], "2026-W45");
+  EXPECT_EQ(got["shipped"], 5);
+  EXPECT_EQ(got["delivered"], 4);
+  EXPECT_EQ(got["deliveredOnTime"], 3);
+  EXPECT_DOUBLE_EQ(got["onTimeRate"].get<double>(), 0.75);
+  // p50: rank 2 reaches the top of [0, 2); p95: rank 3.8 lands in the overflow bucket,
+  // answered as its lower bound.
+  EXPECT_DOUBLE_EQ(got["transitHours"]["p50"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(got["transitHours"]["p95"].get<double>(), 336.0);
+
+  for (auto& m : row.measures) m.second = 0;
+  row.measures[0].second = 1;
+  json empty = CarrierPerformanceRowJson(row, names);
+  EXPECT_TRUE(empty["onTimeRate"].is_null()) << empty;
+  EXPECT_EQ(empty["transitHours"], json({{"p50", nullptr}, {"p95", nullptr}})) << empty;
+}
+
+TEST_F(RowsTest, CustomerAndDailyRows) {
+  cache::LookupCache cache = NoCache();
+  Names names(&cache, "acme");
+  storage::sqlite::CustomerSummaryRow c;
+  c.customer_id = "C-1";
+  c.shipments = 3;
+  c.open = 2;
+  c.delivered = 1;
+  c.exceptions = 1;
+  c.declared_value_micro = 120500000;
+  c.last_shipment_at = ToMillis(T("2026-11-01T10:00:00.250Z"));
+  EXPECT_EQ(CustomerSummaryItem(c, names), json({{"customerId", "C-1"},
+                                                 {"customerName", "Acme Retail"},
+                                                 {"shipments", 3},
+                                                 {"open", 2},
+                                                 {"delivered", 1},
+                                                 {"exceptions", 1},
+                                                 {"declaredValue", 120.5},
+                                                 {"lastShipmentAt", "2026-11-01T10:00:00.250Z"}}));
+  c.last_shipment_at.reset();
+  EXPECT_TRUE(CustomerSummaryItem(c, names)["lastShipmentAt"].is_null());
+
+  storage::sqlite::DailyMetricsRow d;
+  d.key = {"2026-11-01", "dhl"};
+  d.shipments = 2;
+  d.weight_kg_micro = 3750000;
+  d.declared_value_micro = 1;
+  EXPECT_EQ(DailyMetricsRowJson({"day", "carrierId"}, d), json({{"day", "2026-11-01"},
+                                                                {"carrierId", "dhl"},
+                                                                {"shipments", 2},
+                                                                {"weightKg", 3.75},
+                                                                {"declaredValue", 0.000001}}));
+}
+
+}  // namespace
+}  // namespace mv::testing
