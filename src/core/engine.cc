@@ -35,7 +35,6 @@ Result<BatchBuilder::Touched*> BatchBuilder::Touch(const ShipmentKey& key) {
   if (lookup_ != nullptr) {
     MV_ASSIGN_OR_RETURN(entry.before, lookup_->FindShipmentRow(key));
   }
-  if (entry.before) entry.doc = DocumentOf(*entry.before);
   return &touched_.emplace(key, std::move(entry)).first->second;
 }
 
@@ -146,12 +145,15 @@ Status BatchBuilder::AddSnapshot(const SourceShipment& shipment) {
 }
 
 std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key, const Touched& entry) const {
-  if (!entry.doc) return std::nullopt;
-  if (!entry.doc_changed && !entry.tracking_changed) {
-    // Neither input changed: only the clock moved.
-    return core::Reevaluate(*entry.before, now_, options_);
+  const TrackingSummary* tracking = entry.tracking ? &*entry.tracking : nullptr;
+  if (entry.doc_changed) {
+    if (!entry.doc) return std::nullopt;
+    return Project(key.org, *entry.doc, tracking, now_, options_);
   }
-  return Project(key.org, *entry.doc, entry.tracking ? &*entry.tracking : nullptr, now_, options_);
+  if (!entry.before) return std::nullopt;
+  // Only the clock moved.
+  if (!entry.tracking_changed) return core::Reevaluate(*entry.before, now_, options_);
+  return Project(key.org, DocumentOf(*entry.before), tracking, now_, options_);
 }
 
 void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {

@@ -50,7 +50,9 @@ class BatchBuilder {
  private:
   struct Touched {
     std::optional<ShipmentRow> before;
-    std::optional<Shipment> doc;  // the current source document; none when deleted
+    // The newest source document the batch has seen (none: deleted); when no change in
+    // the batch carried one, the document is the one `before` was projected from.
+    std::optional<Shipment> doc;
     bool doc_changed = false;
     std::optional<TrackingSummary> tracking;
     bool tracking_loaded = false;
