@@ -237,41 +237,7 @@ class HttpApiFixture : public ::testing::Test {
   std::vector<json> ListAll(const std::string& key,
                             std::vector<std::pair<std::string, std::string>> params,
                             std::int64_t min_token, size_t* pages = nullptr) {
-    std::vector<json> items;
-    std::string cursor;
-    size_t n = 0;
-    for (;;) {
-      auto p = params;
-      p.emplace_back("minToken", std::to_string(min_token));
-      if (!cursor.empty()) p.emplace_back("cursor", cursor);
-      HttpReply r = Get(WithQuery("/v1/shipments", p), key);
-      ++n;
-      if (r.status != 200) {
-        ADD_FAILURE() << "list page " << n << ": " << r;
-        break;
-      }
-      EXPECT_GE(std::stoll("0" + r.Header("X-View-Token")), min_token)
-          << "X-View-Token '" << r.Header("X-View-Token") << "' of list page " << n;
-      json j = r.Json();
-      if (!j.is_object() || !j.contains("items") || !j["items"].is_array() ||
-          !j.contains("nextCursor")) {
-        ADD_FAILURE() << "list page " << n << " is not {items, nextCursor}: " << r;
-        break;
-      }
-      for (auto& item : j["items"]) items.push_back(item);
-      if (j["nextCursor"].is_null()) break;
-      if (!j["nextCursor"].is_string() || j["nextCursor"].get<std::string>().empty()) {
-        ADD_FAILURE() << "nextCursor must be a non-empty string or null: " << r;
-        break;
-      }
-      cursor = j["nextCursor"].get<std::string>();
-      if (n > 2000) {
-        ADD_FAILURE() << "pagination does not end";
-        break;
-      }
-    }
-    if (pages) *pages = n;
-    return items;
+    return ReadAll(key, "/v1/shipments", std::move(params), min_token, pages);
   }
 
   // The ids of `items`, in order.
