@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 
 namespace mv::worker {
 namespace {
@@ -22,7 +23,7 @@ StreamWorker::StreamWorker(core::ChangeSource* source, core::SourceReader* snaps
       snapshots_(snapshots),
       store_(store),
       views_(views),
-      projection_(projection),
+      projection_(std::move(projection)),
       clock_(clock),
       probe_(probe),
       options_(options) {}

@@ -197,7 +197,7 @@ Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
   for (const auto& m : spec.measure_columns) {
     cols += m + ", ";
     params += fmt::format("?{}, ", p++);
-    updates += (updates.empty() ? "" : ", ") + m + " = " + m + " + excluded." + m;
+    updates += fmt::format("{0}{1} = {1} + excluded.{1}", updates.empty() ? "" : ", ", m);
   }
   for (const auto& m : spec.max_measures) {
     cols += m.column + ", ";
