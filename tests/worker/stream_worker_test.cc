@@ -108,6 +108,12 @@ TEST(StreamWorker, RunStopsGracefullyAfterItsBatch) {
         p.source().UpsertShipments("acme", {Booked("S-" + std::to_string(i), p.clock().Now())}));
   }
   ASSERT_TRUE(p.store().applied().WaitUntilAtLeast(50, std::chrono::seconds(10)));
+  // Healthy is set when Run's iteration that applied the batch completes, just after the
+  // views advanced.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!p.worker().healthy() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   EXPECT_TRUE(p.worker().healthy());
   p.worker().Stop();
   runner.join();
