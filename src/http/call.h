@@ -43,4 +43,20 @@ void AnswerRead(httplib::Response& res, core::ChangeToken view_token, const nloh
 inline constexpr std::int64_t kDefaultLimit = 50;
 inline constexpr std::int64_t kMaxLimit = 500;
 
+// `limit` of a keyset-paginated list.
+inline Result<size_t> Limit(const Call& c) {
+  MV_ASSIGN_OR_RETURN(auto limit, c.params.Integer("limit", 1, kMaxLimit));
+  return static_cast<size_t>(limit.value_or(kDefaultLimit));
+}
+
+// `cursor` of a keyset-paginated list, decoded by `decode` (text -> Result<Position>);
+// absent when not given.
+template <typename Position, typename Decode>
+Result<std::optional<Position>> CursorParam(const Call& c, Decode decode) {
+  MV_ASSIGN_OR_RETURN(auto text, c.params.Text("cursor"));
+  if (!text) return std::optional<Position>();
+  MV_ASSIGN_OR_RETURN(Position position, decode(*text));
+  return std::optional<Position>(std::move(position));
+}
+
 }  // namespace mv::http

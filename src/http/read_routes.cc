@@ -22,11 +22,8 @@ namespace {
 using nlohmann::json;
 using storage::sqlite::ShipmentFilter;
 
-// `limit` of a keyset-paginated list.
-Result<size_t> Limit(const Call& c) {
-  MV_ASSIGN_OR_RETURN(auto limit, c.params.Integer("limit", 1, kMaxLimit));
-  return static_cast<size_t>(limit.value_or(kDefaultLimit));
-}
+// The schema version answered when an org has no realtime row yet.
+const int kRealtimeOpsVersion = core::RealtimeOpsView().spec().version;
 
 }  // namespace
 
@@ -60,11 +57,8 @@ void ApiServer::RegisterReads() {
           MV_ASSIGN_OR_RETURN(auto q, c.params.Text("q"));
           f.reference_prefix = q.value_or("");
           MV_ASSIGN_OR_RETURN(size_t limit, Limit(c));
-          MV_ASSIGN_OR_RETURN(auto cursor_text, c.params.Text("cursor"));
-          std::optional<storage::sqlite::ListPosition> after;
-          if (cursor_text) {
-            MV_ASSIGN_OR_RETURN(after, DecodeCursor(*cursor_text));
-          }
+          MV_ASSIGN_OR_RETURN(auto after,
+                              CursorParam<storage::sqlite::ListPosition>(c, DecodeCursor));
           MV_RETURN_IF_ERROR(WaitMinToken(c));
           MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
           MV_ASSIGN_OR_RETURN(auto page, lease->ListShipments(org, f, limit, after));
@@ -89,8 +83,10 @@ void ApiServer::RegisterReads() {
           MV_RETURN_IF_ERROR(WaitMinToken(c));
           MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
           MV_ASSIGN_OR_RETURN(auto row, lease->GetShipment(org, id));
-          c.res.set_header("X-View-Token", TokenText(row.token));
-          if (!row.value) return Status::NotFound(fmt::format("shipment '{}' not found", id));
+          if (!row.value) {
+            c.res.set_header("X-View-Token", TokenText(row.token));
+            return Status::NotFound(fmt::format("shipment '{}' not found", id));
+          }
           Names names(b_.lookups, org);
           MV_ASSIGN_OR_RETURN(json item, ShipmentItem(*row.value, names));
           AnswerRead(c.res, row.token, item);
@@ -104,7 +100,7 @@ void ApiServer::RegisterReads() {
           MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
           MV_ASSIGN_OR_RETURN(auto rows, lease->AggregateRows("mv_realtime_ops", org));
           std::map<std::string, std::int64_t> m;
-          int schema_version = core::RealtimeOpsView().spec().version;
+          int schema_version = kRealtimeOpsVersion;
           if (!rows.value.empty()) {
             for (const auto& [name, value] : rows.value.front().measures) m[name] = value;
             schema_version = rows.value.front().schema_version;
@@ -147,11 +143,8 @@ void ApiServer::RegisterReads() {
           MV_ASSIGN_OR_RETURN(auto carrier, c.params.Id("carrierId"));
           f.carrier_id = carrier.value_or("");
           MV_ASSIGN_OR_RETURN(size_t limit, Limit(c));
-          MV_ASSIGN_OR_RETURN(auto cursor_text, c.params.Text("cursor"));
-          std::optional<storage::sqlite::ExceptionPosition> after;
-          if (cursor_text) {
-            MV_ASSIGN_OR_RETURN(after, DecodeExceptionCursor(*cursor_text));
-          }
+          MV_ASSIGN_OR_RETURN(auto after, CursorParam<storage::sqlite::ExceptionPosition>(
+                                              c, DecodeExceptionCursor));
           MV_RETURN_IF_ERROR(WaitMinToken(c));
           MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
           MV_ASSIGN_OR_RETURN(auto page, lease->Exceptions(org, f, limit, after));

@@ -59,7 +59,6 @@ std::string FieldList(const std::array<Dimension, N>& dims) {
 
 std::string DateText(sys_days d) { return core::UtcDate(Timestamp(d)); }
 std::string WeekText(sys_days monday) { return core::IsoWeek(Timestamp(monday)); }
-sys_days MondayOf(sys_days d) { return d - days(std::chrono::weekday(d).iso_encoding() - 1); }
 
 // groupBy: a comma-separated list of dimensions (absent: all of them); the chosen ones
 // as (API field, column), in the order given.
@@ -192,15 +191,13 @@ void ApiServer::RegisterReports() {
                             FieldList(kCustomerSorts)));
           }
           q.sort_column = by->column;
-          MV_ASSIGN_OR_RETURN(auto limit, c.params.Integer("limit", 1, kMaxLimit));
-          q.limit = static_cast<size_t>(limit.value_or(kDefaultLimit));
+          MV_ASSIGN_OR_RETURN(q.limit, Limit(c));
           MV_ASSIGN_OR_RETURN(auto customer, c.params.Id("customerId"));
           q.customer_id = customer.value_or("");
-          MV_ASSIGN_OR_RETURN(auto cursor_text, c.params.Text("cursor"));
-          std::optional<storage::sqlite::CustomerPosition> after;
-          if (cursor_text) {
-            MV_ASSIGN_OR_RETURN(after, DecodeCustomerCursor(*cursor_text, sort));
-          }
+          MV_ASSIGN_OR_RETURN(auto after, CursorParam<storage::sqlite::CustomerPosition>(
+                                              c, [&](const std::string& text) {
+                                                return DecodeCustomerCursor(text, sort);
+                                              }));
           MV_RETURN_IF_ERROR(WaitMinToken(c));
           MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
           MV_ASSIGN_OR_RETURN(auto page, lease->CustomerSummary(org, q, after));

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <set>
 #include <vector>
 
 #include "base/time.h"
@@ -83,11 +83,11 @@ std::optional<std::chrono::sys_days> MondayOfIsoWeek(int y, int week) {
   if (y < 1 || week < 1 || week > 53) return std::nullopt;
   // January 4th is always in week 1.
   sys_days jan4 = sys_days(year(y) / January / 4);
-  sys_days week1 = jan4 - days(weekday(jan4).iso_encoding() - 1);
+  sys_days week1 = MondayOf(jan4);
   sys_days monday = week1 + days(7 * (week - 1));
   // Week 53 exists only in years whose next week 1 starts a week later.
   sys_days jan4_next = sys_days(year(y + 1) / January / 4);
-  sys_days next_week1 = jan4_next - days(weekday(jan4_next).iso_encoding() - 1);
+  sys_days next_week1 = MondayOf(jan4_next);
   if (monday >= next_week1) return std::nullopt;
   return monday;
 }
@@ -117,9 +117,8 @@ Status BadCursor() { return Status::InvalidArgument("cursor: not a cursor this A
 }  // namespace
 
 Status QueryParams::CheckAllowed(std::initializer_list<const char*> allowed) const {
-  std::set<std::string> names(allowed.begin(), allowed.end());
   for (const auto& [name, value] : req_.params) {
-    if (!names.count(name)) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) {
       return Status::InvalidArgument(fmt::format("unknown parameter '{}'", name.substr(0, 64)));
     }
     if (req_.get_param_value_count(name) > 1) {
@@ -184,7 +183,7 @@ Result<std::optional<std::chrono::sys_days>> QueryParams::Week(const char* name)
   MV_ASSIGN_OR_RETURN(auto v, Text(name));
   if (!v) return std::optional<sys_days>();
   if (auto d = ParseDate(*v)) {
-    return std::optional<sys_days>(*d - days(weekday(*d).iso_encoding() - 1));
+    return std::optional<sys_days>(MondayOf(*d));
   }
   int y = 0, w = 0;
   std::optional<sys_days> monday;
@@ -256,16 +255,12 @@ Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::stri
 }
 
 Result<storage::sqlite::ListPosition> DecodeCursor(const std::string& cursor) {
-  Status bad = Status::InvalidArgument("cursor: not a cursor this API returned");
-  auto text = Base64UrlDecode(cursor);
-  if (!text || text->size() < 5 || text->compare(0, 2, "1|") != 0) return bad;
-  size_t bar = text->find('|', 2);
-  if (bar == std::string::npos) return bad;
+  auto fields = CursorFields(cursor, "1", 2);
   std::int64_t ms = 0;
-  if (!ParseInt(std::string_view(*text).substr(2, bar - 2), &ms)) return bad;
-  std::string id = text->substr(bar + 1);
-  if (!core::IsValidId(id)) return bad;
-  return storage::sqlite::ListPosition{FromMillis(ms), id};
+  if (!fields || !ParseInt((*fields)[0], &ms) || !core::IsValidId((*fields)[1])) {
+    return BadCursor();
+  }
+  return storage::sqlite::ListPosition{FromMillis(ms), (*fields)[1]};
 }
 
 }  // namespace mv::http

@@ -15,6 +15,11 @@
 
 namespace mv::http {
 
+// The Monday of the ISO week `d` is in.
+inline std::chrono::sys_days MondayOf(std::chrono::sys_days d) {
+  return d - std::chrono::days(std::chrono::weekday(d).iso_encoding() - 1);
+}
+
 // Query-parameter access with validation. Every accessor returns InvalidArgument naming
 // the parameter for a bad value. Thread-compatible (one per request).
 class QueryParams {
