@@ -28,7 +28,8 @@ void CustomerSummaryView::Contribute(const ShipmentRow& row, std::vector<Contrib
   c.measures[kDeliveredMeasure] = s.status == ShipmentStatus::kDelivered;
   c.measures[kExceptionsMeasure] = s.status == ShipmentStatus::kException;
   c.measures[kDeclaredValueMeasure] = ToFixedPoint(s.declared_value);
-  c.maxima = {ToMillis(s.created_at)};
+  c.maxima.assign(1, 0);
+  c.maxima[kLastShipmentAtMax] = ToMillis(s.created_at);
   out->push_back(std::move(c));
 }
 

@@ -163,7 +163,7 @@ void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {
     view->Contribute(row, &contributions);
     auto& sums = sums_[view->spec().name];
     for (auto& c : contributions) {
-      Sum& total = sums[c.key];
+      AggregateDelta& total = sums[c.key];
       if (total.measures.empty()) {
         total.measures.assign(c.measures.size(), 0);
         total.max_added.resize(c.maxima.size());
@@ -205,9 +205,9 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
   for (auto& [view, sums] : sums_) {
     std::vector<AggregateDelta> deltas;
     for (auto& [key, sum] : sums) {
-      AggregateDelta d{key, std::move(sum.measures), std::move(sum.max_added),
-                       std::move(sum.max_retracted)};
-      if (!d.IsZero()) deltas.push_back(std::move(d));
+      if (sum.IsZero()) continue;
+      sum.key = key;
+      deltas.push_back(std::move(sum));
     }
     if (!deltas.empty()) batch.aggregate_deltas[view] = std::move(deltas);
   }

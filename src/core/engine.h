@@ -74,13 +74,8 @@ class BatchBuilder {
   std::vector<DeadLetter> dead_letters_;
   size_t events_ = 0;
   std::map<std::string, Timestamp> oldest_event_by_org_;
-  struct Sum {
-    std::vector<std::int64_t> measures;
-    std::vector<std::optional<std::int64_t>> max_added;
-    std::vector<std::optional<std::int64_t>> max_retracted;
-  };
-  // view name -> key -> summed contributions; filled by Finish.
-  std::map<std::string, std::map<std::vector<std::string>, Sum>> sums_;
+  // view name -> key -> summed contributions (without the key); filled by Finish.
+  std::map<std::string, std::map<std::vector<std::string>, AggregateDelta>> sums_;
 };
 
 // Parses a shipment document given as JSON text; InvalidArgument (with the reason) when it

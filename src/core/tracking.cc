@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "base/time.h"
 
@@ -43,9 +42,12 @@ Status ReadRequiredId(const json& doc, const char* field, std::string* out) {
   return Status::Ok();
 }
 
+// ASCII only, independent of the locale (the config loader upper-cases codes the same way).
 std::string Upper(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
   return out;
 }
 
@@ -114,14 +116,6 @@ std::optional<ShipmentStatus> CodeMapping::Map(std::string_view carrier_id,
   }
   if (auto it = table_.find({std::string(), upper}); it != table_.end()) return it->second;
   return std::nullopt;
-}
-
-std::map<std::pair<std::string, std::string>, std::string> CodeMapping::Entries() const {
-  std::map<std::pair<std::string, std::string>, std::string> out;
-  for (const auto& [key, status] : table_) {
-    out[key] = status ? std::string(ToString(*status)) : "none";
-  }
-  return out;
 }
 
 bool TrackingSummary::Merge(const TrackingEvent& e, std::optional<ShipmentStatus> mapped) {

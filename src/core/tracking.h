@@ -46,9 +46,6 @@ class CodeMapping {
            std::optional<ShipmentStatus> status);
   std::optional<ShipmentStatus> Map(std::string_view carrier_id, std::string_view code) const;
 
-  // Entries as (carrier or "", CODE) -> status name or "none"; for printing the config.
-  std::map<std::pair<std::string, std::string>, std::string> Entries() const;
-
   bool operator==(const CodeMapping&) const = default;
 
  private:

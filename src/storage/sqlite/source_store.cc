@@ -236,14 +236,14 @@ Result<SourceStore::TrackingWrite> SourceStore::InsertTrackingEvents(
   MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
   TrackingWrite out;
   ChangeToken last = 0;
+  MV_ASSIGN_OR_RETURN(Statement * put,
+                      writer_->Prepare("INSERT INTO tracking_events "
+                                       "(org, carrier_id, event_id, shipment_id, occurred_at, doc) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                       "ON CONFLICT (org, carrier_id, event_id) DO NOTHING"));
   for (const core::TrackingEvent& e : events) {
     std::string text = core::TrackingEventToJson(e).dump();
-    MV_ASSIGN_OR_RETURN(
-        Statement * put,
-        writer_->Prepare("INSERT INTO tracking_events "
-                         "(org, carrier_id, event_id, shipment_id, occurred_at, doc) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                         "ON CONFLICT (org, carrier_id, event_id) DO NOTHING"));
+    put->Reset();
     put->Bind(1, org).Bind(2, e.carrier_id).Bind(3, e.event_id).Bind(4, e.shipment_id);
     put->Bind(5, ToMillis(e.occurred_at)).Bind(6, text);
     MV_RETURN_IF_ERROR(put->Run());

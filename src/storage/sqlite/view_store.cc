@@ -554,6 +554,8 @@ Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestam
       st->Reset();
       return row.status();
     }
+    // The ticker re-reads each due row as its `before`: remember it (it is committed).
+    rows_.Put(CacheKey({row->org, row->shipment.id}), *row);
     rows.push_back(std::move(row).value());
   }
   st->Reset();
