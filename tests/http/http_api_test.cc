@@ -25,15 +25,19 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 constexpr auto kHour = std::chrono::hours(1);
 constexpr auto kDay = std::chrono::hours(24);
 
+// A timestamp field of a response; a failure (and the epoch) when it is not one.
 Timestamp Parsed(const json& text) {
-  if (!text.is_string()) return Timestamp{};
-  return ParseRfc3339(text.get<std::string>()).value_or(Timestamp{});
+  auto t = text.is_string() ? ParseRfc3339(text.get<std::string>()) : std::nullopt;
+  if (!t) ADD_FAILURE() << "not an RFC 3339 timestamp: " << text;
+  return t.value_or(Timestamp{});
 }
 
+// X-View-Token of a response; a failure (and -1) when it is missing or not a number.
 std::int64_t ViewToken(const HttpReply& r) {
   try {
     return std::stoll(r.Header("X-View-Token"));
   } catch (const std::exception&) {
+    ADD_FAILURE() << "no X-View-Token: " << r;
     return -1;
   }
 }

@@ -135,6 +135,9 @@ TEST_F(TrackingEventsTest, DuplicatesAreCountedAndNotStoredAgain) {
       Post("/v1/tracking-events", key_, json::array({pu, dl, dl_moved, other_carrier}));
   Accepted(mixed, 2, 2);
   std::int64_t t2 = TokenOf(mixed);
+  HttpReply metrics = Send("GET", "/metrics", {});
+  EXPECT_NE(metrics.body.find("\nviya_mv_tracking_events_duplicates_total 3\n"), std::string::npos)
+      << metrics.body;
   EXPECT_EQ(t2, t1 + 2);
   json row = GetShipment(key_, "S-1", t2).Json();
   EXPECT_EQ(row["deliveredAt"], Rfc(now_ - kHour)) << "the first of two duplicates wins: " << row;

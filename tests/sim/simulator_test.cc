@@ -16,6 +16,7 @@
 #include "core/domain.h"
 #include "core/shipment_row.h"
 #include "core/tracking.h"
+#include "test_util.h"
 
 namespace mv::sim {
 namespace {
@@ -29,7 +30,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using storage::sqlite::SourceStore;
 
-const Timestamp kStart = *ParseRfc3339("2026-11-10T09:30:00Z");
+const Timestamp kStart = testing::T("2026-11-10T09:30:00Z");
 const std::set<std::string> kCountries = {"NL", "DE", "BE", "FR", "GB", "US", "PL", "ES", "IT"};
 const std::set<std::string> kCarrierIds = {"dhl", "ups", "fedex", "postnl", "dpd"};
 
@@ -45,17 +46,8 @@ struct Doc {
 
 class SimulatorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           (std::string("viya-sim-") + info->name() + "-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<SourceStore> Open(const std::string& name, const Clock* clock) {
-    auto store = SourceStore::Open((dir_ / name).string(), clock, {});
+    auto store = SourceStore::Open(dir_.File(name), clock, {});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return std::move(store).value();
   }
@@ -131,7 +123,7 @@ class SimulatorTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_;
 };
 
 // The timestamps of `s` tell a possible story, and none lies in the future.
@@ -401,9 +393,11 @@ TEST_F(SimulatorTest, StepMovesLifecyclesLegally) {
   EXPECT_GT(bookings, 0);
   EXPECT_GT(doc_moves, 0);
   // The store agrees with the last document of every shipment.
+  std::map<Key, Shipment> stored;
   for (const auto& [org, docs] : ScanParsed(*store)) {
-    for (const Shipment& s : docs) EXPECT_EQ(s, (last[{org, s.id}])) << s.id;
+    for (const Shipment& s : docs) stored[{org, s.id}] = s;
   }
+  EXPECT_EQ(stored, last);
 
   // The carriers' events, once all have arrived, tell a legal lifecycle of every shipment.
   ASSERT_TRUE(sim.FlushPending().ok());
@@ -745,7 +739,7 @@ TEST_F(SimulatorTest, StepReturnsTheStoreError) {
   Simulator sim(store.get(), &clock, options);
   // Make the store fail: a trigger that rejects every shipment insert.
   {
-    auto db = storage::sqlite::Database::Open((dir_ / "source.db").string(), {});
+    auto db = storage::sqlite::Database::Open(dir_.File("source.db"), {});
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
                     ->Exec("CREATE TRIGGER no_shipments BEFORE INSERT ON shipments "

@@ -130,6 +130,15 @@ class ViewQueriesTest : public ::testing::Test {
     return Walk(org, f, 500);
   }
 
+  // The row the fixture wrote for (org, id); a fatal failure when there is none.
+  const core::ShipmentRow& Written(const std::string& org, const std::string& id) {
+    auto it = std::find_if(rows_.begin(), rows_.end(), [&](const core::ShipmentRow& r) {
+      return r.org == org && r.shipment.id == id;
+    });
+    if (it == rows_.end()) throw std::logic_error("the fixture wrote no row " + org + "/" + id);
+    return *it;
+  }
+
   TempDir dir_;
   std::string path_ = dir_.File("views.db");
   mv::ManualClock clock_{kNow};
@@ -314,11 +323,7 @@ TEST_F(ViewQueriesTest, GetShipmentReturnsTheStoredRow) {
   auto got = queries_->GetShipment("globex", "S-02");
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->value);
-  for (const auto& r : rows_) {
-    if (r.org == "globex" && r.shipment.id == "S-02") {
-      EXPECT_EQ(json::parse(*got->value), core::RowToJson(r));
-    }
-  }
+  EXPECT_EQ(json::parse(*got->value), core::RowToJson(Written("globex", "S-02")));
 }
 
 TEST_F(ViewQueriesTest, AnswersCarryTheAppliedToken) {
@@ -818,11 +823,7 @@ TEST_F(ExceptionQueryTest, ItemsCarryTheirStoredShipmentRow) {
   auto page = queries_->Exceptions("acme", {}, 10, std::nullopt);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->value.items.size(), 1u);
-  for (const auto& r : rows_) {
-    if (r.org == "acme" && r.shipment.id == "S-07") {
-      EXPECT_EQ(json::parse(page->value.items[0].row), core::RowToJson(r));
-    }
-  }
+  EXPECT_EQ(json::parse(page->value.items[0].row), core::RowToJson(Written("acme", "S-07")));
   EXPECT_EQ(page->value.items[0].reason, "exception");
   EXPECT_EQ(page->value.items[0].urgency, 2);
 }
