@@ -120,11 +120,11 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     return r;
   };
   http::ApiOptions api_options;
-  api_options.threads = c.http.threads;
-  api_options.max_body_bytes = c.http.max_body_bytes;
   api_options.min_token_timeout = Millis(c.http.min_token_timeout_ms);
   api_options.ready_max_lag_events = c.http.ready_max_lag_events;
-  app->api_ = std::make_unique<http::ApiServer>(backends, api_options);
+  app->api_ = std::make_unique<http::ApiService>(backends, api_options);
+  app->server_ =
+      std::make_unique<http::HttplibServer>(app->api_.get(), c.http.threads, c.http.max_body_bytes);
   return app;
 }
 
@@ -167,15 +167,15 @@ Status Application::Start() {
   std::string host;
   int port = 0;
   MV_RETURN_IF_ERROR(SplitHostPort(config_.http.listen, &host, &port));
-  MV_RETURN_IF_ERROR(api_->Start(host, port));
+  MV_RETURN_IF_ERROR(server_->Start(host, port));
   worker_thread_ = std::thread([this] {
     Status s = worker_->Run();
     if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
   });
   pruner_thread_ = std::thread([this] { PruneLoop(); });
   started_ = true;
-  spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host, api_->port(),
-               config_.data_dir, view_store_->applied().Get());
+  spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
+               server_->port(), config_.data_dir, view_store_->applied().Get());
   return Status::Ok();
 }
 
@@ -183,7 +183,7 @@ void Application::Stop() {
   if (!started_) return;
   started_ = false;
   stopping_.store(true);
-  api_->Stop();
+  server_->Stop();
   worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (pruner_thread_.joinable()) pruner_thread_.join();

@@ -8,7 +8,8 @@
 #include "base/clock.h"
 #include "cache/lookup_cache.h"
 #include "core/view_set.h"
-#include "http/api_server.h"
+#include "http/api_service.h"
+#include "http/httplib_server.h"
 #include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
 #include "storage/sqlite/api_key_store.h"
@@ -33,7 +34,7 @@ class Application {
   Status Start();
   void Stop();
 
-  int http_port() const { return api_ ? api_->port() : 0; }
+  int http_port() const { return server_ ? server_->port() : 0; }
   storage::sqlite::SourceStore& source() { return *source_; }
   storage::sqlite::ApiKeyStore& keys() { return *keys_; }
   cache::LookupCache& lookups() { return *lookups_; }
@@ -62,7 +63,8 @@ class Application {
   prometheus::Counter* duplicates_ = nullptr;
   std::int64_t duplicates_reported_ = 0;  // guarded by the metrics collection
   std::unique_ptr<worker::StreamWorker> worker_;
-  std::unique_ptr<http::ApiServer> api_;
+  std::unique_ptr<http::ApiService> api_;
+  std::unique_ptr<http::HttplibServer> server_;
   std::thread worker_thread_;
   std::thread pruner_thread_;
   std::atomic<bool> stopping_{false};

@@ -3,25 +3,26 @@
 // Internal to src/http: what a route handler sees of one authenticated request, and the
 // helpers the route files share.
 
-#include <httplib.h>
-
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "core/change_event.h"
 #include "http/auth.h"
 #include "http/request.h"
+#include "net/message.h"
 
 namespace mv::http {
 
 struct Call {
-  const httplib::Request& req;
-  httplib::Response& res;
+  const net::Request& req;
+  net::Response& res;
   Principal principal;
   QueryParams params;
+  std::vector<std::string> path_params;  // the route's {placeholders}, in order
 
   // The org this request acts for (see ResolveOrg), given the org named in its body.
   Result<std::string> Org(const std::optional<std::string>& body_org = std::nullopt) const {
@@ -30,14 +31,11 @@ struct Call {
   }
 };
 
-// Handlers answer by writing `res` and returning Ok, or by returning the error to answer.
-using Handler = std::function<Status(Call&)>;
-
 // Change tokens are answered as strings (they may outgrow a JSON double's integers).
 inline std::string TokenText(core::ChangeToken t) { return std::to_string(t); }
 
 // A read's answer: 200, the JSON body, and the token the views had applied (X-View-Token).
-void AnswerRead(httplib::Response& res, core::ChangeToken view_token, const nlohmann::json& body);
+void AnswerRead(net::Response& res, core::ChangeToken view_token, const nlohmann::json& body);
 
 // Limits shared by the keyset-paginated lists.
 inline constexpr std::int64_t kDefaultLimit = 50;

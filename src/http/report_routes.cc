@@ -2,7 +2,6 @@
 // summaries, over the aggregate views.
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <array>
 #include <chrono>
@@ -11,7 +10,7 @@
 
 #include "core/carrier_performance_view.h"
 #include "core/daily_metrics_view.h"
-#include "http/api_server.h"
+#include "http/api_service.h"
 #include "http/call.h"
 #include "http/names.h"
 #include "http/response.h"
@@ -95,122 +94,114 @@ Result<std::vector<Dimension>> GroupBy(const Call& c) {
 
 }  // namespace
 
-void ApiServer::RegisterReports() {
-  httplib::Server& s = *server_;
-
+void ApiService::AddReports() {
   // Sums per group of the kept dimensions over the days [from, to] (UTC, inclusive).
-  s.Get("/v1/metrics/daily", Scoped("/v1/metrics/daily", [this](Call& c) -> Status {
-          MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "from", "to", "groupBy", "minToken"}));
-          MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-          MV_ASSIGN_OR_RETURN(auto to, c.params.Date("to"));
-          MV_ASSIGN_OR_RETURN(auto from, c.params.Date("from"));
-          if (!to) to = std::chrono::floor<days>(b_.clock->Now());
-          if (!from) from = *to - days(kDefaultDays - 1);
-          if (*from > *to) {
-            return Status::InvalidArgument(
-                fmt::format("from: {} is after to: {}", DateText(*from), DateText(*to)));
-          }
-          if ((*to - *from).count() + 1 > kMaxDays) {
-            return Status::InvalidArgument(
-                fmt::format("from, to: the range has {} days; at most {} are allowed",
-                            (*to - *from).count() + 1, kMaxDays));
-          }
-          MV_ASSIGN_OR_RETURN(std::vector<Dimension> dims, GroupBy(c));
-          storage::sqlite::DailyMetricsQuery q;
-          q.from_day = DateText(*from);
-          q.to_day = DateText(*to);
-          q.max_rows = kMaxDailyRows;
-          std::vector<std::string> fields;
-          for (const auto& d : dims) {
-            q.group_by.emplace_back(d.column);
-            fields.emplace_back(d.field);
-          }
-          MV_RETURN_IF_ERROR(WaitMinToken(c));
-          MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-          MV_ASSIGN_OR_RETURN(auto result, lease->DailyMetrics(org, q));
-          if (result.value.truncated) {
-            return Status::InvalidArgument(fmt::format(
-                "the answer would have more than {} rows: narrow the range (from, to) or "
-                "group by fewer dimensions (groupBy)",
-                kMaxDailyRows));
-          }
-          json rows = json::array();
-          for (const auto& row : result.value.rows)
-            rows.push_back(DailyMetricsRowJson(fields, row));
-          AnswerRead(c.res, result.token,
-                     {{"from", q.from_day}, {"to", q.to_day}, {"rows", std::move(rows)}});
-          return Status::Ok();
-        }));
+  Add("GET", "/v1/metrics/daily", {.read = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "from", "to", "groupBy", "minToken"}));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    MV_ASSIGN_OR_RETURN(auto to, c.params.Date("to"));
+    MV_ASSIGN_OR_RETURN(auto from, c.params.Date("from"));
+    if (!to) to = std::chrono::floor<days>(b_.clock->Now());
+    if (!from) from = *to - days(kDefaultDays - 1);
+    if (*from > *to) {
+      return Status::InvalidArgument(
+          fmt::format("from: {} is after to: {}", DateText(*from), DateText(*to)));
+    }
+    if ((*to - *from).count() + 1 > kMaxDays) {
+      return Status::InvalidArgument(
+          fmt::format("from, to: the range has {} days; at most {} are allowed",
+                      (*to - *from).count() + 1, kMaxDays));
+    }
+    MV_ASSIGN_OR_RETURN(std::vector<Dimension> dims, GroupBy(c));
+    storage::sqlite::DailyMetricsQuery q;
+    q.from_day = DateText(*from);
+    q.to_day = DateText(*to);
+    q.max_rows = kMaxDailyRows;
+    std::vector<std::string> fields;
+    for (const auto& d : dims) {
+      q.group_by.emplace_back(d.column);
+      fields.emplace_back(d.field);
+    }
+    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
+    MV_ASSIGN_OR_RETURN(auto result, lease->DailyMetrics(org, q));
+    if (result.value.truncated) {
+      return Status::InvalidArgument(
+          fmt::format("the answer would have more than {} rows: narrow the range (from, to) or "
+                      "group by fewer dimensions (groupBy)",
+                      kMaxDailyRows));
+    }
+    json rows = json::array();
+    for (const auto& row : result.value.rows) rows.push_back(DailyMetricsRowJson(fields, row));
+    AnswerRead(c.res, result.token,
+               {{"from", q.from_day}, {"to", q.to_day}, {"rows", std::move(rows)}});
+    return Status::Ok();
+  });
 
   // Per carrier and ISO week of pickup, over the weeks [from, to] (inclusive).
-  s.Get("/v1/carriers/performance", Scoped("/v1/carriers/performance", [this](Call& c) -> Status {
-          MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "from", "to", "carrierId", "minToken"}));
-          MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-          MV_ASSIGN_OR_RETURN(auto to, c.params.Week("to"));
-          MV_ASSIGN_OR_RETURN(auto from, c.params.Week("from"));
-          if (!to) to = MondayOf(std::chrono::floor<days>(b_.clock->Now()));
-          if (!from) from = *to - days(7 * (kDefaultWeeks - 1));
-          if (*from > *to) {
-            return Status::InvalidArgument(
-                fmt::format("from: week {} is after to: week {}", WeekText(*from), WeekText(*to)));
-          }
-          MV_ASSIGN_OR_RETURN(auto carrier, c.params.Id("carrierId"));
-          storage::sqlite::CarrierPerformanceQuery q;
-          q.from_week = WeekText(*from);
-          q.to_week = WeekText(*to);
-          q.carrier_id = carrier.value_or("");
-          MV_RETURN_IF_ERROR(WaitMinToken(c));
-          MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-          MV_ASSIGN_OR_RETURN(auto result, lease->CarrierPerformance(org, q));
-          Names names(b_.lookups, org);
-          json rows = json::array();
-          for (const auto& row : result.value)
-            rows.push_back(CarrierPerformanceRowJson(row, names));
-          AnswerRead(c.res, result.token,
-                     {{"from", q.from_week}, {"to", q.to_week}, {"rows", std::move(rows)}});
-          return Status::Ok();
-        }));
+  Add("GET", "/v1/carriers/performance", {.read = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "from", "to", "carrierId", "minToken"}));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    MV_ASSIGN_OR_RETURN(auto to, c.params.Week("to"));
+    MV_ASSIGN_OR_RETURN(auto from, c.params.Week("from"));
+    if (!to) to = MondayOf(std::chrono::floor<days>(b_.clock->Now()));
+    if (!from) from = *to - days(7 * (kDefaultWeeks - 1));
+    if (*from > *to) {
+      return Status::InvalidArgument(
+          fmt::format("from: week {} is after to: week {}", WeekText(*from), WeekText(*to)));
+    }
+    MV_ASSIGN_OR_RETURN(auto carrier, c.params.Id("carrierId"));
+    storage::sqlite::CarrierPerformanceQuery q;
+    q.from_week = WeekText(*from);
+    q.to_week = WeekText(*to);
+    q.carrier_id = carrier.value_or("");
+    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
+    MV_ASSIGN_OR_RETURN(auto result, lease->CarrierPerformance(org, q));
+    Names names(b_.lookups, org);
+    json rows = json::array();
+    for (const auto& row : result.value) rows.push_back(CarrierPerformanceRowJson(row, names));
+    AnswerRead(c.res, result.token,
+               {{"from", q.from_week}, {"to", q.to_week}, {"rows", std::move(rows)}});
+    return Status::Ok();
+  });
 
   // Keyset-paginated by (sort value, customerId), both in the sort's direction.
-  s.Get("/v1/customers/summary", Scoped("/v1/customers/summary", [this](Call& c) -> Status {
-          MV_RETURN_IF_ERROR(
-              c.params.CheckAllowed({"org", "sort", "limit", "cursor", "customerId", "minToken"}));
-          MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-          MV_ASSIGN_OR_RETURN(auto sort_param, c.params.Text("sort"));
-          std::string sort = sort_param.value_or("-shipments");
-          storage::sqlite::CustomerSummaryQuery q;
-          q.descending = !sort.empty() && sort.front() == '-';
-          std::string_view field = std::string_view(sort).substr(q.descending ? 1 : 0);
-          const Dimension* by = nullptr;
-          for (const auto& d : kCustomerSorts) {
-            if (d.field == field) by = &d;
-          }
-          if (by == nullptr) {
-            return Status::InvalidArgument(
-                fmt::format("sort: unknown value '{}' (one of {}; prefix '-' for descending)", sort,
-                            FieldList(kCustomerSorts)));
-          }
-          q.sort_column = by->column;
-          MV_ASSIGN_OR_RETURN(q.limit, Limit(c));
-          MV_ASSIGN_OR_RETURN(auto customer, c.params.Id("customerId"));
-          q.customer_id = customer.value_or("");
-          MV_ASSIGN_OR_RETURN(auto after, CursorParam<storage::sqlite::CustomerPosition>(
-                                              c, [&](const std::string& text) {
-                                                return DecodeCustomerCursor(text, sort);
-                                              }));
-          MV_RETURN_IF_ERROR(WaitMinToken(c));
-          MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-          MV_ASSIGN_OR_RETURN(auto page, lease->CustomerSummary(org, q, after));
-          Names names(b_.lookups, org);
-          json items = json::array();
-          for (const auto& row : page.value.rows) items.push_back(CustomerSummaryItem(row, names));
-          AnswerRead(
-              c.res, page.token,
-              {{"items", std::move(items)},
-               {"nextCursor", page.value.next ? json(EncodeCustomerCursor(sort, *page.value.next))
-                                              : json(nullptr)}});
-          return Status::Ok();
+  Add("GET", "/v1/customers/summary", {.read = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(
+        c.params.CheckAllowed({"org", "sort", "limit", "cursor", "customerId", "minToken"}));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    MV_ASSIGN_OR_RETURN(auto sort_param, c.params.Text("sort"));
+    std::string sort = sort_param.value_or("-shipments");
+    storage::sqlite::CustomerSummaryQuery q;
+    q.descending = !sort.empty() && sort.front() == '-';
+    std::string_view field = std::string_view(sort).substr(q.descending ? 1 : 0);
+    const Dimension* by = nullptr;
+    for (const auto& d : kCustomerSorts) {
+      if (d.field == field) by = &d;
+    }
+    if (by == nullptr) {
+      return Status::InvalidArgument(
+          fmt::format("sort: unknown value '{}' (one of {}; prefix '-' for descending)", sort,
+                      FieldList(kCustomerSorts)));
+    }
+    q.sort_column = by->column;
+    MV_ASSIGN_OR_RETURN(q.limit, Limit(c));
+    MV_ASSIGN_OR_RETURN(auto customer, c.params.Id("customerId"));
+    q.customer_id = customer.value_or("");
+    MV_ASSIGN_OR_RETURN(
+        auto after, CursorParam<storage::sqlite::CustomerPosition>(c, [&](const std::string& text) {
+          return DecodeCustomerCursor(text, sort);
         }));
+    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
+    MV_ASSIGN_OR_RETURN(auto page, lease->CustomerSummary(org, q, after));
+    Names names(b_.lookups, org);
+    json items = json::array();
+    for (const auto& row : page.value.rows) items.push_back(CustomerSummaryItem(row, names));
+    AnswerRead(c.res, page.token,
+               {{"items", std::move(items)},
+                {"nextCursor", page.value.next ? json(EncodeCustomerCursor(sort, *page.value.next))
+                                               : json(nullptr)}});
+    return Status::Ok();
+  });
 }
 
 }  // namespace mv::http

@@ -112,29 +112,48 @@ std::optional<std::vector<std::string>> CursorFields(const std::string& cursor,
   return out;
 }
 
+// `s` with bytes outside printable ASCII replaced by '?', for error messages.
+std::string Printable(std::string s) {
+  for (char& c : s) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return s;
+}
+
 Status BadCursor() { return Status::InvalidArgument("cursor: not a cursor this API returned"); }
 
 }  // namespace
 
 Status QueryParams::CheckAllowed(std::initializer_list<const char*> allowed) const {
-  for (const auto& [name, value] : req_.params) {
+  for (size_t i = 0; i < pairs_.size(); ++i) {
+    const std::string& name = pairs_[i].first;
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) {
-      return Status::InvalidArgument(fmt::format("unknown parameter '{}'", name.substr(0, 64)));
+      return Status::InvalidArgument(
+          fmt::format("unknown parameter '{}'", Printable(name.substr(0, 64))));
     }
-    if (req_.get_param_value_count(name) > 1) {
-      return Status::InvalidArgument(fmt::format("{}: given more than once", name));
+    for (size_t j = 0; j < i; ++j) {
+      if (pairs_[j].first == name) {
+        return Status::InvalidArgument(fmt::format("{}: given more than once", name));
+      }
     }
   }
   return Status::Ok();
 }
 
+const std::string* QueryParams::Find(std::string_view name) const {
+  for (const auto& [n, v] : pairs_) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
 Result<std::optional<std::string>> QueryParams::Text(const char* name) const {
-  if (!req_.has_param(name)) return std::optional<std::string>();
-  std::string v = req_.get_param_value(name);
-  if (v.size() > kMaxParamBytes) {
+  const std::string* v = Find(name);
+  if (v == nullptr) return std::optional<std::string>();
+  if (v->size() > kMaxParamBytes) {
     return Status::InvalidArgument(fmt::format("{}: longer than {} bytes", name, kMaxParamBytes));
   }
-  return std::optional<std::string>(std::move(v));
+  return std::optional<std::string>(*v);
 }
 
 Result<std::optional<std::string>> QueryParams::Id(const char* name) const {
@@ -199,10 +218,10 @@ Result<std::optional<std::chrono::sys_days>> QueryParams::Week(const char* name)
   return monday;
 }
 
-Result<nlohmann::json> ParseJsonBody(const httplib::Request& req) {
-  if (req.body.empty()) return Status::InvalidArgument("the request body is empty; JSON expected");
+Result<nlohmann::json> ParseJsonBody(const std::string& body) {
+  if (body.empty()) return Status::InvalidArgument("the request body is empty; JSON expected");
   try {
-    return nlohmann::json::parse(req.body);
+    return nlohmann::json::parse(body);
   } catch (const nlohmann::json::parse_error& e) {
     return Status::InvalidArgument(fmt::format("invalid JSON at byte {}", e.byte));
   } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double range

@@ -1,16 +1,18 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "net/message.h"
 #include "storage/sqlite/view_queries.h"
 
 namespace mv::http {
@@ -24,7 +26,8 @@ inline std::chrono::sys_days MondayOf(std::chrono::sys_days d) {
 // the parameter for a bad value. Thread-compatible (one per request).
 class QueryParams {
  public:
-  explicit QueryParams(const httplib::Request& req) : req_(req) {}
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  explicit QueryParams(const Pairs& pairs) : pairs_(pairs) {}
 
   // InvalidArgument for any parameter not in `allowed`, or given twice.
   Status CheckAllowed(std::initializer_list<const char*> allowed) const;
@@ -41,11 +44,12 @@ class QueryParams {
   Result<std::optional<std::chrono::sys_days>> Week(const char* name) const;
 
  private:
-  const httplib::Request& req_;
+  const std::string* Find(std::string_view name) const;
+  const Pairs& pairs_;
 };
 
 // Parses a JSON request body; InvalidArgument with the parser's position on bad JSON.
-Result<nlohmann::json> ParseJsonBody(const httplib::Request& req);
+Result<nlohmann::json> ParseJsonBody(const std::string& body);
 
 // Opaque list cursors: a position in a keyset-paginated list, base64url text. A cursor
 // carries no org (the org of a query always comes from the caller's key) and names the

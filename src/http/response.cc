@@ -56,17 +56,18 @@ std::string ErrorCodeOf(StatusCode code) {
   return "internal";
 }
 
-void WriteJson(httplib::Response& res, int http_status, const nlohmann::json& body) {
+void WriteJson(net::Response& res, int http_status, const nlohmann::json& body) {
   res.status = http_status;
-  res.set_content(body.dump(), "application/json");
+  res.headers.Set("Content-Type", "application/json");
+  res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void WriteError(httplib::Response& res, int http_status, const std::string& code,
+void WriteError(net::Response& res, int http_status, const std::string& code,
                 const std::string& message) {
   WriteJson(res, http_status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-void WriteError(httplib::Response& res, const Status& status) {
+void WriteError(net::Response& res, const Status& status) {
   // Server-side failures do not leak internals to callers; they are logged instead.
   int http_status = HttpStatusOf(status.code());
   std::string message = http_status >= 500 && status.code() != StatusCode::kDeadlineExceeded &&

@@ -1,11 +1,10 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/status.h"
+#include "net/message.h"
 
 namespace mv::http {
 
@@ -14,10 +13,12 @@ namespace mv::http {
 int HttpStatusOf(StatusCode code);
 std::string ErrorCodeOf(StatusCode code);
 
-void WriteJson(httplib::Response& res, int http_status, const nlohmann::json& body);
-void WriteError(httplib::Response& res, const Status& status);
-// An error with an explicit HTTP status and code word (routing, limits).
-void WriteError(httplib::Response& res, int http_status, const std::string& code,
+// Bodies are dumped with invalid UTF-8 replaced, so that echoing a caller's bytes in a
+// message can never fail the answer.
+void WriteJson(net::Response& res, int http_status, const nlohmann::json& body);
+void WriteError(net::Response& res, const Status& status);
+// An error with an explicit HTTP status and code word (routing).
+void WriteError(net::Response& res, int http_status, const std::string& code,
                 const std::string& message);
 
 }  // namespace mv::http

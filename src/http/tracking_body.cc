@@ -93,12 +93,13 @@ Result<TrackingBody> ParseNdjson(const std::string& body, size_t max_events) {
 
 }  // namespace
 
-Result<TrackingBody> ParseTrackingBody(const httplib::Request& req, size_t max_events) {
-  if (req.body.empty()) {
+Result<TrackingBody> ParseTrackingBody(const std::string& text, const std::string& content_type,
+                                       size_t max_events) {
+  if (text.empty()) {
     return Status::InvalidArgument("the request body is empty; tracking events expected");
   }
-  if (IsNdjson(req.get_header_value("Content-Type"))) return ParseNdjson(req.body, max_events);
-  MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+  if (IsNdjson(content_type)) return ParseNdjson(text, max_events);
+  MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(text));
   TrackingBody out;
   Collector collect(&out);
   if (body.is_object()) {

@@ -3,10 +3,9 @@
 // oplog entry, in the body and in X-Change-Token.
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include "core/domain.h"
-#include "http/api_server.h"
+#include "http/api_service.h"
 #include "http/call.h"
 #include "http/response.h"
 #include "http/tracking_body.h"
@@ -16,8 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-void AnswerWrite(httplib::Response& res, core::ChangeToken token, json body) {
-  res.set_header("X-Change-Token", TokenText(token));
+void AnswerWrite(net::Response& res, core::ChangeToken token, json body) {
+  res.headers.Set("X-Change-Token", TokenText(token));
   body["token"] = TokenText(token);
   WriteJson(res, 200, body);
 }
@@ -46,86 +45,82 @@ Result<std::optional<std::string>> BodyOrg(const json& body) {
 
 }  // namespace
 
-void ApiServer::RegisterWrites() {
-  httplib::Server& s = *server_;
+void ApiService::AddWrites() {
+  Add("POST", "/v1/shipments", {.blocking = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+    MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req.body));
+    if (!body.is_object() && !body.is_array()) {
+      return Status::InvalidArgument("body must be a shipment object or an array of them");
+    }
+    if (body.is_array() && body.empty()) return Status::InvalidArgument("body: empty array");
+    if (body.is_array() && body.size() > options_.max_batch_documents) {
+      return Status::PayloadTooLarge(
+          fmt::format("body: more than {} shipments in one request", options_.max_batch_documents));
+    }
+    MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
+    std::vector<core::Shipment> shipments;
+    auto add = [&](const json& doc, const std::string& where) -> Status {
+      auto parsed = core::ParseShipment(doc);
+      if (!parsed.ok()) return Status::InvalidArgument(where + parsed.status().message());
+      shipments.push_back(std::move(parsed).value());
+      return Status::Ok();
+    };
+    if (body.is_array()) {
+      for (size_t i = 0; i < body.size(); ++i) {
+        MV_RETURN_IF_ERROR(add(body[i], fmt::format("[{}].", i)));
+      }
+    } else {
+      MV_RETURN_IF_ERROR(add(body, ""));
+    }
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->UpsertShipments(org, shipments));
+    AnswerWrite(c.res, token, {{"count", shipments.size()}});
+    return Status::Ok();
+  });
 
-  s.Post("/v1/shipments", Scoped("/v1/shipments", [this](Call& c) -> Status {
-           MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-           MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req));
-           if (!body.is_object() && !body.is_array()) {
-             return Status::InvalidArgument("body must be a shipment object or an array of them");
-           }
-           if (body.is_array() && body.empty()) return Status::InvalidArgument("body: empty array");
-           if (body.is_array() && body.size() > options_.max_batch_documents) {
-             return Status::PayloadTooLarge(fmt::format(
-                 "body: more than {} shipments in one request", options_.max_batch_documents));
-           }
-           MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
-           MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
-           std::vector<core::Shipment> shipments;
-           auto add = [&](const json& doc, const std::string& where) -> Status {
-             auto parsed = core::ParseShipment(doc);
-             if (!parsed.ok()) return Status::InvalidArgument(where + parsed.status().message());
-             shipments.push_back(std::move(parsed).value());
-             return Status::Ok();
-           };
-           if (body.is_array()) {
-             for (size_t i = 0; i < body.size(); ++i) {
-               MV_RETURN_IF_ERROR(add(body[i], fmt::format("[{}].", i)));
-             }
-           } else {
-             MV_RETURN_IF_ERROR(add(body, ""));
-           }
-           MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->UpsertShipments(org, shipments));
-           AnswerWrite(c.res, token, {{"count", shipments.size()}});
-           return Status::Ok();
-         }));
-
-  s.Delete(R"(/v1/shipments/([^/]+))", Scoped("/v1/shipments/{id}", [this](Call& c) -> Status {
-             MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-             MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-             std::string id = c.req.matches[1];
-             if (!core::IsValidId(id))
-               return Status::InvalidArgument("id: not a valid shipment id");
-             MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->DeleteShipment(org, id));
-             AnswerWrite(c.res, token, {{"count", 1}});
-             return Status::Ok();
-           }));
+  Add("DELETE", "/v1/shipments/{id}", {.blocking = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    std::string id = c.path_params[0];
+    if (!core::IsValidId(id)) return Status::InvalidArgument("id: not a valid shipment id");
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->DeleteShipment(org, id));
+    AnswerWrite(c.res, token, {{"count", 1}});
+    return Status::Ok();
+  });
 
   // One event, an array, or NDJSON; all or nothing. Duplicates (same org, carrierId and
   // eventId as a stored event or an earlier one in the request) are counted, not stored.
-  s.Post("/v1/tracking-events", Scoped("/v1/tracking-events", [this](Call& c) -> Status {
-           MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-           MV_ASSIGN_OR_RETURN(TrackingBody body,
-                               ParseTrackingBody(c.req, options_.max_batch_documents));
-           MV_ASSIGN_OR_RETURN(std::string org, c.Org(body.org));
-           MV_ASSIGN_OR_RETURN(auto written, b_.source->InsertTrackingEvents(org, body.events));
-           AnswerWrite(c.res, written.token,
-                       {{"count", body.events.size()},
-                        {"accepted", written.inserted},
-                        {"duplicates", written.duplicates}});
-           return Status::Ok();
-         }));
+  Add("POST", "/v1/tracking-events", {.blocking = true}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+    MV_ASSIGN_OR_RETURN(TrackingBody body,
+                        ParseTrackingBody(c.req.body, c.req.headers.Get("Content-Type"),
+                                          options_.max_batch_documents));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org(body.org));
+    MV_ASSIGN_OR_RETURN(auto written, b_.source->InsertTrackingEvents(org, body.events));
+    AnswerWrite(c.res, written.token,
+                {{"count", body.events.size()},
+                 {"accepted", written.inserted},
+                 {"duplicates", written.duplicates}});
+    return Status::Ok();
+  });
 
   // PUT of a lookup document (customer, carrier): parse it, store it, answer the token.
   auto put_lookup = [this](auto parse, auto put) {
     return [this, parse, put](Call& c) -> Status {
       MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-      MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req));
+      MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req.body));
       MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
       MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
-      MV_ASSIGN_OR_RETURN(auto doc, parse(std::string(c.req.matches[1]), body));
+      MV_ASSIGN_OR_RETURN(auto doc, parse(std::string(c.path_params[0]), body));
       MV_ASSIGN_OR_RETURN(core::ChangeToken token, (b_.source->*put)(org, doc));
       AnswerWrite(c.res, token, {{"count", 1}});
       return Status::Ok();
     };
   };
-  s.Put(R"(/v1/customers/([^/]+))",
-        Scoped("/v1/customers/{id}",
-               put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomer)));
-  s.Put(R"(/v1/carriers/([^/]+))",
-        Scoped("/v1/carriers/{id}",
-               put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrier)));
+  Add("PUT", "/v1/customers/{id}", {.blocking = true},
+      put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomer));
+  Add("PUT", "/v1/carriers/{id}", {.blocking = true},
+      put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrier));
 }
 
 }  // namespace mv::http

@@ -107,4 +107,17 @@ TEST(ManualClock, MovesOnlyWhenTold) {
   EXPECT_EQ(clock.Now().time_since_epoch().count(), 5);
 }
 
+TEST(Watermark, ListenersHearEveryChangeUntilUnlistened) {
+  Watermark w(0);
+  int calls = 0;
+  int id = w.Listen([&] { ++calls; });
+  w.Advance(3);
+  w.Advance(2);  // no change: not heard
+  w.Reset(1);
+  EXPECT_EQ(calls, 2);
+  w.Unlisten(id);
+  w.Advance(10);
+  EXPECT_EQ(calls, 2);
+}
+
 }  // namespace

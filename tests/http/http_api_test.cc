@@ -1481,18 +1481,29 @@ TEST_F(OperationsTest, StalenessHasASamplePerOrgAfterWrites) {
 
 TEST_F(OperationsTest, UnknownRoutesAre404Json) {
   std::string key = TenantKey("acme");
-  for (const auto& [method, target] :
-       std::vector<std::pair<std::string, std::string>>{{"GET", "/nope"},
-                                                        {"GET", "/v1/shipments/S-1/history"},
-                                                        {"GET", "/v1/customers/C-1"},
-                                                        {"POST", "/v1/shipments/S-1"},
-                                                        {"DELETE", "/v1/shipments"},
-                                                        {"GET", "/v2/shipments"}}) {
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/nope"}, {"GET", "/v1/shipments/S-1/history"}, {"GET", "/v2/shipments"}}) {
     HttpReply r = Send(method, target, Bearer(key), method == "POST" ? "{}" : "");
     EXPECT_EQ(r.status, 404) << method << " " << target << ": " << r;
     EXPECT_EQ(r.ErrorCode(), "not_found") << method << " " << target << ": " << r;
     EXPECT_FALSE(r.ErrorMessage().empty()) << r;
   }
+}
+
+// A path the API has, with a method it does not take: 405 naming the methods it does.
+TEST_F(OperationsTest, WrongMethodsAre405WithAllow) {
+  std::string key = TenantKey("acme");
+  for (const auto& [method, target, allow] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", "/v1/customers/C-1", "PUT"},
+           {"POST", "/v1/shipments/S-1", "DELETE, GET"},
+           {"DELETE", "/v1/shipments", "POST, GET"}}) {
+    HttpReply r = Send(method, target, Bearer(key), method == "POST" ? "{}" : "");
+    EXPECT_EQ(r.status, 405) << method << " " << target << ": " << r;
+    EXPECT_EQ(r.ErrorCode(), "method_not_allowed") << r;
+    EXPECT_EQ(r.Header("Allow"), allow) << r;
+  }
+  EXPECT_EQ(Committed(), 0) << "a refused request wrote something";
 }
 
 }  // namespace

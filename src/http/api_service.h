@@ -1,0 +1,112 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "base/watermark.h"
+#include "base/work_queue.h"
+#include "cache/lookup_cache.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "http/token_waiters.h"
+#include "metrics/metrics.h"
+#include "net/message.h"
+#include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/source_store.h"
+#include "storage/sqlite/view_queries.h"
+
+namespace mv::http {
+
+struct Call;  // call.h
+
+struct Readiness {
+  bool stream_connected = false;
+  std::int64_t lag_events = 0;
+};
+
+struct ApiOptions {
+  Millis min_token_timeout{2000};
+  std::int64_t ready_max_lag_events = 10000;
+  // Documents per write request (a larger array gets 413).
+  size_t max_batch_documents = 10000;
+  // Threads for handlers that may block (writes, reads that waited for minToken), and how
+  // many such requests may queue for them before the answer is 503.
+  size_t blocking_threads = 4;
+  size_t max_queued = 1024;
+};
+
+// What the API reads and writes; not owned.
+struct ApiBackends {
+  storage::sqlite::SourceStore* source = nullptr;     // writes (embedded backend)
+  storage::sqlite::ViewQueryPool* queries = nullptr;  // reads
+  storage::sqlite::ApiKeyStore* keys = nullptr;
+  cache::LookupCache* lookups = nullptr;  // customer and carrier names for reads
+  const Watermark* applied = nullptr;     // token the views have applied
+  const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
+  metrics::Metrics* metrics = nullptr;
+  std::function<Readiness()> readiness;
+};
+
+// The HTTP API of DESIGN.md section 8 as a request handler, free of any server library:
+// routing, authentication and tenant scoping, the bounded `minToken` wait, ETags, and
+// the one place a Status becomes an HTTP answer (response.cc).
+//
+// Reads run on the calling (server I/O) thread: they are short SQLite reads. A read
+// whose `minToken` the views have not reached yet waits without holding a thread
+// (TokenWaiters) and then runs on the blocking threads, as writes do. Thread-safe.
+class ApiService final : public net::RequestHandler {
+ public:
+  ApiService(ApiBackends backends, ApiOptions options);
+  ~ApiService() override;
+
+  void Handle(net::Request request, net::Completion done) override;
+  net::Response ErrorResponse(const Status& status) override;
+
+ private:
+  enum class Access { kPublic, kTenant, kAdmin };
+  struct RouteOptions {
+    Access access = Access::kTenant;
+    // Writes: run on the blocking threads.
+    bool blocking = false;
+    // Reads: accept `minToken`, answer an ETag and 304 to a matching If-None-Match.
+    bool read = false;
+  };
+  using RouteHandler = std::function<Status(Call&)>;
+  struct Route {
+    RouteOptions options;
+    RouteHandler handler;
+  };
+  struct Pending;  // one request on its way through Handle
+
+  void Add(const char* method, const char* pattern, RouteOptions options, RouteHandler handler);
+  // The routes, by file: api_service.cc (operations), write_routes.cc, read_routes.cc
+  // (shipments, realtime board, exceptions), report_routes.cc (metrics, carriers,
+  // customers).
+  void AddOperations();
+  void AddWrites();
+  void AddReads();
+  void AddReports();
+
+  // Runs the route's handler and answers; on whichever thread calls it.
+  void Run(const std::shared_ptr<Pending>& p);
+  void Answer(const std::shared_ptr<Pending>& p, net::Response response);
+  // Runs `p` on the blocking threads, or answers 503 when they are saturated.
+  void Offload(std::shared_ptr<Pending> p);
+
+  ApiBackends b_;
+  SystemClock system_clock_;
+  ApiOptions options_;
+  Authenticator auth_;
+  Router router_;
+  std::vector<Route> routes_;  // by router index
+  // Destroyed in reverse: the waiters first (their last completions go to the blocking
+  // threads), then the blocking threads (which finish what is queued).
+  WorkQueue blocking_;
+  TokenWaiters waiters_;
+};
+
+}  // namespace mv::http

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+// HTTP messages as plain values: what the server hands to a request handler and what the
+// handler answers. No server library appears here, so handlers are testable without a
+// socket. Thread-compatible.
+namespace mv::net {
+
+// Header fields in the order given. Names compare case-insensitively (RFC 9110).
+class Headers {
+ public:
+  // Replaces every field named `name` with one field.
+  void Set(std::string_view name, std::string value);
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
+  void Remove(std::string_view name);
+  // The value of the first field named `name`; null when there is none.
+  const std::string* Find(std::string_view name) const;
+  // The value of the first field named `name`; empty when there is none.
+  std::string Get(std::string_view name) const;
+  bool Has(std::string_view name) const { return Find(name) != nullptr; }
+
+  using Items = std::vector<std::pair<std::string, std::string>>;
+  Items::const_iterator begin() const { return items_.begin(); }
+  Items::const_iterator end() const { return items_.end(); }
+  size_t size() const { return items_.size(); }
+
+ private:
+  Items items_;
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+struct Request {
+  std::string method;  // as sent, e.g. "GET"
+  std::string target;  // as sent, e.g. "/v1/shipments?status=booked"
+  // The path of `target` split at '/', each segment percent-decoded: "/v1/shipments/S%2D1"
+  // is {"v1", "shipments", "S-1"}. A trailing '/' gives a last empty segment.
+  std::vector<std::string> path;
+  // The query of `target` as (name, value) pairs in order, percent-decoded, '+' as space.
+  std::vector<std::pair<std::string, std::string>> query;
+  Headers headers;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;  // Content-Type among them; the server adds Content-Length and Date
+  std::string body;
+};
+
+// Splits and decodes a request target (origin form, "/path?query") into `path` and
+// `query`. InvalidArgument for a target that is not in origin form.
+Status ParseTarget(std::string_view target, std::vector<std::string>* path,
+                   std::vector<std::pair<std::string, std::string>>* query);
+
+// Answers a request, on whichever thread the handler chooses; called exactly once.
+using Completion = std::function<void(Response)>;
+
+// What the server calls for every complete request. Handle() runs on a server I/O thread
+// and must not block for long: work that may wait (a lock, a bounded wait) goes to a
+// thread of the handler's own and calls `done` from there. Implementations are
+// thread-safe.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual void Handle(Request request, Completion done) = 0;
+  // The answer to a request the server refuses itself (bad syntax, too large, too many
+  // connections), from the Status that says why.
+  virtual Response ErrorResponse(const Status& status) = 0;
+};
+
+}  // namespace mv::net
