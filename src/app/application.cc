@@ -103,6 +103,11 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     std::int64_t duplicates = self->source_->duplicate_tracking_events();
     self->duplicates_->Increment(static_cast<double>(duplicates - self->duplicates_reported_));
     self->duplicates_reported_ = duplicates;
+    if (self->server_) {
+      net::ServerStats http = self->server_->stats();
+      self->metrics_->http().ServerFigures(http.connections, http.refused_total,
+                                           http.timeouts_total, http.bad_requests_total);
+    }
   });
 
   http::ApiBackends backends;
@@ -122,9 +127,22 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   http::ApiOptions api_options;
   api_options.min_token_timeout = Millis(c.http.min_token_timeout_ms);
   api_options.ready_max_lag_events = c.http.ready_max_lag_events;
+  api_options.blocking_threads = static_cast<size_t>(c.http.blocking_threads);
   app->api_ = std::make_unique<http::ApiService>(backends, api_options);
-  app->server_ =
-      std::make_unique<http::HttplibServer>(app->api_.get(), c.http.threads, c.http.max_body_bytes);
+  net::ServerOptions server_options;
+  server_options.io_threads = c.http.threads > 0
+                                  ? static_cast<size_t>(c.http.threads)
+                                  : std::max<size_t>(1, std::thread::hardware_concurrency());
+  server_options.max_connections = static_cast<size_t>(c.http.max_connections);
+  server_options.max_header_bytes = static_cast<size_t>(c.http.max_header_bytes);
+  server_options.max_body_bytes = c.http.max_body_bytes;
+  server_options.header_timeout = Millis(c.http.header_timeout_ms);
+  server_options.body_timeout = Millis(c.http.body_timeout_ms);
+  server_options.idle_timeout = Millis(c.http.idle_timeout_ms);
+  server_options.write_timeout = Millis(c.http.write_timeout_ms);
+  server_options.drain_timeout = Millis(c.http.drain_timeout_ms);
+  server_options.gzip_min_bytes = static_cast<size_t>(c.http.gzip_min_bytes);
+  app->server_ = std::make_unique<net::HttpServer>(app->api_.get(), server_options);
   return app;
 }
 
@@ -183,7 +201,7 @@ void Application::Stop() {
   if (!started_) return;
   started_ = false;
   stopping_.store(true);
-  server_->Stop();
+  server_->Drain();
   worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (pruner_thread_.joinable()) pruner_thread_.join();

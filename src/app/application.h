@@ -9,9 +9,9 @@
 #include "cache/lookup_cache.h"
 #include "core/view_set.h"
 #include "http/api_service.h"
-#include "http/httplib_server.h"
 #include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
+#include "net/http_server.h"
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
@@ -24,8 +24,9 @@ namespace mv::app {
 // view stores in the data folder, the stream worker (with the SLA ticker), the lookup
 // caches, the oplog pruner, metrics and the HTTP API.
 //
-// Open() then Start(); Stop() shuts down gracefully: the API stops accepting requests,
-// the worker finishes the batch in hand and commits it. Start/Stop from one thread.
+// Open() then Start(); Stop() shuts down gracefully: the API stops accepting connections
+// and lets the requests in flight finish (http.drain_timeout_ms), then the worker finishes
+// the batch in hand and commits it. Start/Stop from one thread.
 class Application {
  public:
   static Result<std::unique_ptr<Application>> Open(const Config& config, const Clock* clock);
@@ -63,8 +64,9 @@ class Application {
   prometheus::Counter* duplicates_ = nullptr;
   std::int64_t duplicates_reported_ = 0;  // guarded by the metrics collection
   std::unique_ptr<worker::StreamWorker> worker_;
+  // The server outlives the service: the service's last answers go to its event loops.
+  std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<http::ApiService> api_;
-  std::unique_ptr<http::HttplibServer> server_;
   std::thread worker_thread_;
   std::thread pruner_thread_;
   std::atomic<bool> stopping_{false};

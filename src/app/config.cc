@@ -104,13 +104,22 @@ std::string CheckLevel(const std::string& value) {
 // clang-format on
 
 // Every key, top-level keys first, then grouped by section in document order.
-const std::array<Key, 16> kKeys = {
+const auto kKeys = std::to_array<Key>({
     Key{"", "data_dir", StringRule{CheckDataDir},
         [](const Config& c) -> Value { return c.data_dir; },
         [](Config& c, const Value& v) { c.data_dir = std::get<std::string>(v); }},
     MV_STRING_KEY(http, listen, CheckListen),
-    MV_INT_KEY(http, threads, 1, 256),
+    MV_INT_KEY(http, threads, 0, 256),
+    MV_INT_KEY(http, blocking_threads, 1, 256),
+    MV_INT_KEY(http, max_connections, 1, 1'000'000),
     MV_INT_KEY(http, max_body_bytes, 1024, std::int64_t{1} << 30),
+    MV_INT_KEY(http, max_header_bytes, 1024, 1 << 20),
+    MV_INT_KEY(http, header_timeout_ms, 1, kTenYearsMs),
+    MV_INT_KEY(http, body_timeout_ms, 1, kTenYearsMs),
+    MV_INT_KEY(http, idle_timeout_ms, 1, kTenYearsMs),
+    MV_INT_KEY(http, write_timeout_ms, 1, kTenYearsMs),
+    MV_INT_KEY(http, drain_timeout_ms, 0, kTenYearsMs),
+    MV_INT_KEY(http, gzip_min_bytes, 0, std::int64_t{1} << 30),
     MV_INT_KEY(http, min_token_timeout_ms, 1, 60000),
     MV_INT_KEY(http, ready_max_lag_events, 1, kInt64Max),
     MV_INT_KEY(stream, batch_max_events, 1, 100000),
@@ -123,7 +132,7 @@ const std::array<Key, 16> kKeys = {
     MV_INT_KEY(lookup, cache_ttl_seconds, 1, kTenYearsSeconds),
     MV_INT_KEY(lookup, cache_max_entries, 1, 10'000'000),
     MV_STRING_KEY(log, level, CheckLevel),
-};
+});
 
 #undef MV_INT_KEY
 #undef MV_STRING_KEY

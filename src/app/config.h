@@ -16,8 +16,17 @@ struct Config {
 
   struct Http {
     std::string listen = "127.0.0.1:8080";
-    int threads = 8;
-    std::int64_t max_body_bytes = 8 << 20;      // larger request bodies get 413
+    int threads = 0;                        // I/O threads (reads run on them); 0: one per CPU core
+    int blocking_threads = 4;               // threads for writes and reads that waited for minToken
+    std::int64_t max_connections = 16384;   // more get 503
+    std::int64_t max_body_bytes = 8 << 20;  // larger request bodies get 413
+    std::int64_t max_header_bytes = 16 << 10;   // larger request heads get 413
+    std::int64_t header_timeout_ms = 10000;     // the whole request head must arrive in this
+    std::int64_t body_timeout_ms = 30000;       // the whole body, after the head
+    std::int64_t idle_timeout_ms = 60000;       // idle keep-alive connections are closed
+    std::int64_t write_timeout_ms = 30000;      // an answer not read in this is dropped
+    std::int64_t drain_timeout_ms = 10000;      // SIGTERM: how long requests in flight may finish
+    std::int64_t gzip_min_bytes = 1024;         // smaller answers are never compressed
     std::int64_t min_token_timeout_ms = 2000;   // bounded wait of ?minToken=, then 504
     std::int64_t ready_max_lag_events = 10000;  // /readyz fails above this lag
   } http;

@@ -74,8 +74,9 @@ void ApiService::Handle(net::Request request, net::Completion done) {
                              shown, match.allowed));
       res.headers.Set("Allow", match.allowed);
     } else {
-      WriteError(res, 404, "not_found", fmt::format("no route {} {}", p->req.method.substr(0, 16),
-                                                    shown.substr(0, shown.find('?'))));
+      WriteError(res, 404, "not_found",
+                 fmt::format("no route {} {}", p->req.method.substr(0, 16),
+                             shown.substr(0, shown.find('?'))));
     }
     Answer(p, std::move(res));
     return;
@@ -115,16 +116,15 @@ void ApiService::Handle(net::Request request, net::Completion done) {
       }
       if (b_.applied->Get() < **min_token) {
         core::ChangeToken want = **min_token;
-        waiters_.Wait(want, p->started + options_.min_token_timeout,
-                      [this, p, want](bool reached) {
-                        if (reached) {
-                          Offload(p);
-                          return;
-                        }
-                        Answer(p, ErrorResponse(Status::DeadlineExceeded(fmt::format(
-                                      "the views reached token {}, not {}, within {} ms",
-                                      b_.applied->Get(), want, options_.min_token_timeout.count()))));
-                      });
+        waiters_.Wait(want, p->started + options_.min_token_timeout, [this, p, want](bool reached) {
+          if (reached) {
+            Offload(p);
+            return;
+          }
+          Answer(p, ErrorResponse(Status::DeadlineExceeded(
+                        fmt::format("the views reached token {}, not {}, within {} ms",
+                                    b_.applied->Get(), want, options_.min_token_timeout.count()))));
+        });
         return;
       }
     }

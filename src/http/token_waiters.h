@@ -44,10 +44,10 @@ class TokenWaiters {
   int listener_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                            // guarded by mu_
-  bool changed_ = false;                             // guarded by mu_
-  std::uint64_t next_id_ = 0;                        // guarded by mu_
-  std::map<std::uint64_t, Entry> entries_;           // guarded by mu_
+  bool stopping_ = false;                                // guarded by mu_
+  bool changed_ = false;                                 // guarded by mu_
+  std::uint64_t next_id_ = 0;                            // guarded by mu_
+  std::map<std::uint64_t, Entry> entries_;               // guarded by mu_
   std::multimap<std::int64_t, std::uint64_t> by_token_;  // guarded by mu_
   std::multimap<Deadline, std::uint64_t> by_deadline_;   // guarded by mu_
   std::thread thread_;

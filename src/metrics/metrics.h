@@ -57,12 +57,23 @@ class StreamProbe {
 class HttpProbe {
  public:
   explicit HttpProbe(prometheus::Registry& registry);
-  // `route` is the pattern ("/v1/shipments/{id}"), never the raw path.
+  // `route` is the pattern ("/v1/shipments/{id}"), never the raw path; a method other
+  // than the standard ones counts as "other".
   void Request(const std::string& method, const std::string& route, int status, double seconds);
+  // The server's own figures, read when metrics are collected: open connections, and
+  // totals of connections refused at the limit, cut by a timeout, and refused requests.
+  void ServerFigures(std::int64_t connections, std::int64_t refused_total,
+                     std::int64_t timeouts_total, std::int64_t bad_requests_total);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Gauge& connections_;
+  prometheus::Counter& refused_;
+  prometheus::Counter& timeouts_;
+  prometheus::Counter& bad_requests_;
+  std::mutex mu_;
+  std::int64_t reported_[3] = {0, 0, 0};  // guarded by mu_
 };
 
 // The process's metric registry and its probes. Thread-safe.

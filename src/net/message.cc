@@ -77,7 +77,8 @@ Status ParseTarget(std::string_view target, std::vector<std::string>* path,
   }
   size_t q = target.find('?');
   std::string_view raw_path = target.substr(0, q);
-  std::string_view raw_query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  std::string_view raw_query =
+      q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
   // Segments after the leading '/'; decoding each on its own keeps "%2F" inside one.
   std::string_view rest = raw_path.substr(1);
   for (;;) {

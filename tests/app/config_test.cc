@@ -24,17 +24,21 @@ using Env = std::map<std::string, std::string>;
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
   const auto& [data_dir, http, stream, oplog, sla, lookup, tracking, log] = c;
-  const auto& [listen, threads, max_body, min_token, ready_lag] = http;
+  const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
+               body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
+               ready_lag] = http;
   const auto& [batch_events, batch_wait, idle_wait] = stream;
   const auto& [retention, prune] = oplog;
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
   const auto& [codes] = tracking;
   const auto& [level] = log;
-  return std::make_tuple(std::tie(data_dir, listen, level),
-                         std::tie(threads, max_body, min_token, ready_lag),
-                         std::tie(batch_events, batch_wait, idle_wait, retention, prune),
-                         std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
+  return std::make_tuple(
+      std::tie(data_dir, listen, level),
+      std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
+               idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
+      std::tie(batch_events, batch_wait, idle_wait, retention, prune),
+      std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
 }
 
 void ExpectSameConfig(const Config& actual, const Config& expected) {
@@ -51,7 +55,16 @@ Config NonDefaultConfig() {
   c.data_dir = "/var/lib/viya \"mv\"\\d\u00e9j\u00e0\t\n\x01\x7f#x = 1";
   c.http.listen = "[::1]:0";
   c.http.threads = 3;
+  c.http.blocking_threads = 256;
+  c.http.max_connections = 1'000'000;
   c.http.max_body_bytes = 1 << 30;
+  c.http.max_header_bytes = 1024;
+  c.http.header_timeout_ms = 1;
+  c.http.body_timeout_ms = 2;
+  c.http.idle_timeout_ms = 3;
+  c.http.write_timeout_ms = 4;
+  c.http.drain_timeout_ms = 0;
+  c.http.gzip_min_bytes = 5;
   c.http.min_token_timeout_ms = 60000;
   c.http.ready_max_lag_events = 9'000'000'000;
   c.stream.batch_max_events = 100000;
@@ -184,7 +197,7 @@ level = "debug"
 
 TEST_F(ConfigTest, EnvCanRepairAnOutOfRangeFileValue) {
   // Validation happens after merging: only the effective value must be allowed.
-  const std::string path = WriteFile("[http]\nthreads = 0\n");
+  const std::string path = WriteFile("[http]\nthreads = -1\n");
   MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, {{"VIYA_MV_HTTP_THREADS", "2"}}));
   EXPECT_EQ(c.http.threads, 2);
 }
@@ -287,10 +300,16 @@ TEST_F(ConfigTest, OutOfRangeValuesNameKeyAndRange) {
     const char* message;
   };
   for (const Case& c : {
-           Case{"VIYA_MV_HTTP_THREADS", "0",
-                "http.threads (from VIYA_MV_HTTP_THREADS): 0 is out "
-                "of range; allowed 1..256"},
-           Case{"VIYA_MV_HTTP_THREADS", "257", "allowed 1..256"},
+           Case{"VIYA_MV_HTTP_THREADS", "-1",
+                "http.threads (from VIYA_MV_HTTP_THREADS): -1 is out "
+                "of range; allowed 0..256"},
+           Case{"VIYA_MV_HTTP_THREADS", "257", "allowed 0..256"},
+           Case{"VIYA_MV_HTTP_BLOCKING_THREADS", "0", "allowed 1..256"},
+           Case{"VIYA_MV_HTTP_MAX_CONNECTIONS", "0", "allowed 1..1000000"},
+           Case{"VIYA_MV_HTTP_MAX_HEADER_BYTES", "1023", "allowed 1024..1048576"},
+           Case{"VIYA_MV_HTTP_HEADER_TIMEOUT_MS", "0", "http.header_timeout_ms"},
+           Case{"VIYA_MV_HTTP_IDLE_TIMEOUT_MS", "0", "http.idle_timeout_ms"},
+           Case{"VIYA_MV_HTTP_DRAIN_TIMEOUT_MS", "-1", "http.drain_timeout_ms"},
            Case{"VIYA_MV_HTTP_THREADS", "4294967297", "http.threads"},
            Case{"VIYA_MV_HTTP_MAX_BODY_BYTES", "1023", "allowed 1024..1073741824"},
            Case{"VIYA_MV_HTTP_MAX_BODY_BYTES", "1073741825", "http.max_body_bytes"},
@@ -350,8 +369,17 @@ TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
   for (const char* line : {"data_dir = \"./data\"\n",
                            "[http]\n",
                            "listen = \"127.0.0.1:8080\"\n",
-                           "threads = 8\n",
+                           "threads = 0\n",
+                           "blocking_threads = 4\n",
+                           "max_connections = 16384\n",
                            "max_body_bytes = 8388608\n",
+                           "max_header_bytes = 16384\n",
+                           "header_timeout_ms = 10000\n",
+                           "body_timeout_ms = 30000\n",
+                           "idle_timeout_ms = 60000\n",
+                           "write_timeout_ms = 30000\n",
+                           "drain_timeout_ms = 10000\n",
+                           "gzip_min_bytes = 1024\n",
                            "min_token_timeout_ms = 2000\n",
                            "ready_max_lag_events = 10000\n",
                            "[stream]\n",

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "http_fixture.h"
+#include "net/gzip.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace mv::testing {
@@ -1036,7 +1037,7 @@ TEST_F(AuthTest, MissingOrBadCredentialsAre401WithAChallenge) {
   std::string key = TenantKey("acme");
   std::int64_t token = Write(key, ShipmentDoc("S-1", "booked", NowSeconds()));
   std::int64_t committed = Committed();
-  const std::vector<httplib::Headers> bad = {
+  const std::vector<HeaderList> bad = {
       {},
       {{"Authorization", "Bearer wrong"}},
       {{"Authorization", "Basic xyz"}},
@@ -1453,6 +1454,18 @@ TEST_F(OperationsTest, MetricsExposeTheDocumentedFamilies) {
   EXPECT_EQ(m.body.find("route=\"/v1/shipments/S-1\""), std::string::npos);
   EXPECT_NE(m.body.find("status=\"404\""), std::string::npos);
   EXPECT_NE(m.body.find("type=\"incremental\""), std::string::npos);
+  // The server's own figures: this test's connection is open.
+  EXPECT_EQ(m.body.find("viya_mv_http_connections 0"), std::string::npos);
+  for (const std::string name :
+       {"viya_mv_http_connections ", "viya_mv_http_connections_refused_total ",
+        "viya_mv_http_timeouts_total ", "viya_mv_http_bad_requests_total "}) {
+    EXPECT_NE(m.body.find(name), std::string::npos) << "no " << name;
+  }
+  // A method no route has is counted as "other", so labels stay bounded.
+  EXPECT_EQ(Send("FROB", "/v1/shipments", Bearer(key)).status, 405);
+  HttpReply again = Send("GET", "/metrics", {});
+  EXPECT_NE(again.body.find("method=\"other\""), std::string::npos);
+  EXPECT_EQ(again.body.find("FROB"), std::string::npos);
 }
 
 // viya_mv_staleness_seconds{mv,org} has a sample per view for every org that has written,
@@ -1504,6 +1517,76 @@ TEST_F(OperationsTest, WrongMethodsAre405WithAllow) {
     EXPECT_EQ(r.Header("Allow"), allow) << r;
   }
   EXPECT_EQ(Committed(), 0) << "a refused request wrote something";
+}
+
+// ---------------------------------------------------------------------------------------
+// Conditional reads and compression.
+
+class ConditionalReadTest : public HttpApiFixture {};
+
+// Every read answers an ETag; the same answer again is a 304 without a body, and any
+// change to the answer changes the tag.
+TEST_F(ConditionalReadTest, AnUnchangedAnswerIs304AndAChangedOneIsNot) {
+  std::string key = TenantKey("acme");
+  std::int64_t token = Write(key, ShipmentDoc("S-1", "booked", NowSeconds()));
+  std::string board = WithQuery("/v1/ops/realtime", {{"minToken", std::to_string(token)}});
+  HttpReply first = Get(board, key);
+  ASSERT_EQ(first.status, 200) << first;
+  std::string tag = first.Header("ETag");
+  ASSERT_FALSE(tag.empty());
+  EXPECT_EQ(first.Header("Cache-Control"), "no-cache");
+  HeaderList conditional = Bearer(key);
+  conditional.emplace_back("If-None-Match", tag);
+  HttpReply again = Send("GET", board, conditional);
+  EXPECT_EQ(again.status, 304) << again;
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(again.Header("ETag"), tag);
+  EXPECT_FALSE(again.Header("X-View-Token").empty());
+  // A list of tags, one of them weak, still matches.
+  conditional.back().second = "\"other\", W/" + tag;
+  EXPECT_EQ(Send("GET", board, conditional).status, 304);
+
+  std::int64_t later = Write(key, ShipmentDoc("S-2", "exception", NowSeconds()));
+  conditional.back().second = tag;
+  HttpReply changed = Send(
+      "GET", WithQuery("/v1/ops/realtime", {{"minToken", std::to_string(later)}}), conditional);
+  EXPECT_EQ(changed.status, 200) << "the board changed, so the old tag must not match";
+  EXPECT_NE(changed.Header("ETag"), tag);
+  EXPECT_EQ(changed.Json()["shipments"], 2);
+  // Errors carry no tag and are never 304.
+  conditional.back().second = "*";
+  HttpReply bad = Send("GET", "/v1/ops/realtime?nope=1", conditional);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_FALSE(bad.HasHeader("ETag"));
+  // Writes are not conditional.
+  EXPECT_FALSE(
+      Post("/v1/shipments", key, ShipmentDoc("S-3", "booked", NowSeconds())).HasHeader("ETag"));
+}
+
+TEST_F(ConditionalReadTest, LargeAnswersAreGzippedWhenAccepted) {
+  std::string key = TenantKey("acme");
+  json batch = json::array();
+  for (int i = 0; i < 200; ++i) {
+    batch.push_back(ShipmentDoc("S-" + std::to_string(i), "booked", NowSeconds()));
+  }
+  std::int64_t token = Write(key, batch);
+  std::string list =
+      WithQuery("/v1/shipments", {{"limit", "200"}, {"minToken", std::to_string(token)}});
+  HttpReply plain = Get(list, key);
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_FALSE(plain.HasHeader("Content-Encoding"));
+  HeaderList gzip = Bearer(key);
+  gzip.emplace_back("Accept-Encoding", "gzip, deflate");
+  HttpReply zipped = Send("GET", list, gzip);
+  ASSERT_EQ(zipped.status, 200);
+  EXPECT_EQ(zipped.Header("Content-Encoding"), "gzip");
+  EXPECT_EQ(zipped.Header("Vary"), "Accept-Encoding");
+  EXPECT_EQ(zipped.Header("ETag"), "W/" + plain.Header("ETag"));
+  EXPECT_LT(zipped.body.size() * 4, plain.body.size());
+  EXPECT_EQ(net::Gunzip(zipped.body), plain.body);
+  // The weak tag of the compressed answer revalidates it too.
+  gzip.emplace_back("If-None-Match", zipped.Header("ETag"));
+  EXPECT_EQ(Send("GET", list, gzip).status, 304);
 }
 
 }  // namespace

@@ -2,59 +2,34 @@
 
 // A real viya-mv server for HTTP end-to-end tests: Application::Open on a fresh data
 // folder, listening on 127.0.0.1 (any free port), the live stream worker behind it and
-// SystemClock time. Tests talk to it with httplib::Client, exactly as a caller would.
+// SystemClock time. Tests talk to it over keep-alive connections (one per test thread),
+// exactly as a caller would.
 //
 // The fixture owns one server per test; a test that needs other settings overrides
 // Configure(). Helpers here never ASSERT (they are not void); they ADD_FAILURE and return
 // a value the caller's own expectations will then reject.
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "app/application.h"
 #include "base/clock.h"
 #include "base/time.h"
+#include "http_client.h"
 #include "test_util.h"
 
 namespace mv::testing {
 
 using nlohmann::json;
-
-// One HTTP exchange as the tests see it. status 0: no response at all.
-struct HttpReply {
-  int status = 0;
-  std::string body;
-  httplib::Headers headers;
-
-  bool HasHeader(const std::string& name) const { return headers.count(name) > 0; }
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-  // The body as JSON; a discarded value (is_discarded()) when it is not JSON.
-  json Json() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
-  std::string ErrorCode() const {
-    json j = Json();
-    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
-    return j["error"].value("code", "");
-  }
-  std::string ErrorMessage() const {
-    json j = Json();
-    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
-    return j["error"].value("message", "");
-  }
-};
-
-inline std::ostream& operator<<(std::ostream& os, const HttpReply& r) {
-  return os << "HTTP " << r.status << " " << r.body.substr(0, 600);
-}
 
 // Percent-encodes a query parameter value (everything but unreserved characters).
 inline std::string UrlEncode(const std::string& value) {
@@ -122,6 +97,10 @@ class HttpApiFixture : public ::testing::Test {
   }
 
   void TearDown() override {
+    {
+      std::lock_guard lock(clients_mu_);
+      clients_.clear();
+    }
     if (app_) app_->Stop();
     app_.reset();
   }
@@ -144,36 +123,24 @@ class HttpApiFixture : public ::testing::Test {
     return *key;
   }
 
-  static httplib::Headers Bearer(const std::string& key) {
-    return {{"Authorization", "Bearer " + key}};
+  static HeaderList Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+  // This thread's kept-alive connection to the server.
+  HttpClient& Client() {
+    std::lock_guard lock(clients_mu_);
+    auto& client = clients_[std::this_thread::get_id()];
+    if (!client) client = std::make_unique<HttpClient>(app_->http_port());
+    return *client;
   }
 
   // Raw requests with explicit headers (auth tests); empty headers: no Authorization.
-  HttpReply Send(const std::string& method, const std::string& target,
-                 const httplib::Headers& headers, const std::string& body = "",
+  // `target` is sent as given (WithQuery encodes the values).
+  HttpReply Send(const std::string& method, const std::string& target, HeaderList headers,
+                 const std::string& body = "",
                  const std::string& content_type = "application/json") {
-    httplib::Client client("127.0.0.1", app_->http_port());
-    client.set_url_encode(false);  // targets are encoded by WithQuery already
-    client.set_connection_timeout(5, 0);
-    client.set_read_timeout(10, 0);
-    client.set_write_timeout(10, 0);
-    if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE") {
-      ADD_FAILURE() << "unsupported method " << method;
-      return {};
-    }
-    httplib::Result res = method == "GET"    ? client.Get(target, headers)
-                          : method == "POST" ? client.Post(target, headers, body, content_type)
-                          : method == "PUT"  ? client.Put(target, headers, body, content_type)
-                                             : client.Delete(target, headers);
-    HttpReply reply;
-    if (!res) {
-      ADD_FAILURE() << method << " " << target << ": no response ("
-                    << httplib::to_string(res.error()) << ")";
-      return reply;
-    }
-    reply.status = res->status;
-    reply.body = res->body;
-    reply.headers = res->headers;
+    if (!body.empty()) headers.emplace_back("Content-Type", content_type);
+    HttpReply reply = Client().Send(method, target, headers, body);
+    if (reply.status == 0) ADD_FAILURE() << method << " " << target << ": no response";
     return reply;
   }
 
@@ -322,6 +289,8 @@ class HttpApiFixture : public ::testing::Test {
   TempDir dir_;
   SystemClock clock_;
   std::unique_ptr<app::Application> app_;
+  std::mutex clients_mu_;
+  std::map<std::thread::id, std::unique_ptr<HttpClient>> clients_;  // guarded by clients_mu_
 };
 
 }  // namespace mv::testing

@@ -2,7 +2,6 @@
 // and then every acknowledged write is in the views and the views equal a rebuild.
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <map>
@@ -11,6 +10,7 @@
 #include <random>
 
 #include "core/view_set.h"
+#include "http_client.h"
 #include "process.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_store.h"
@@ -34,12 +34,10 @@ class ServerUnderTest {
         port_(port) {}
 
   bool WaitHealthy(std::chrono::seconds timeout) {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(0, 200000);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto r = c.Get("/healthz");
-      if (r && r->status == 200) return true;
+      HttpClient c(port_, std::chrono::milliseconds(200));
+      if (c.Send("GET", "/healthz").status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -70,7 +68,8 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
       RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --data " + data + " --org acme");
   ASSERT_EQ(key.rfind("vmv_", 0), 0u) << key;
   int port = FreeLoopbackPort();
-  httplib::Headers auth = {{"Authorization", "Bearer " + key}};
+  HeaderList auth = {{"Authorization", "Bearer " + key}};
+  HeaderList post_auth = {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
 
   // Acknowledged writes: shipment id -> highest acknowledged version.
   std::mutex mu;
@@ -84,8 +83,7 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
     // Each writer owns the ids of its parity, so versions of one id only grow.
     auto writer = [&](int seed) {
       std::mt19937_64 rng(seed);
-      httplib::Client c("127.0.0.1", port);
-      c.set_read_timeout(5, 0);
+      HttpClient c(port, std::chrono::seconds(5));
       while (!stop.load()) {
         json batch = json::array();
         std::map<int, int> versions;
@@ -97,9 +95,9 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
           versions[id] = v;
           batch.push_back(Shipment(id, v, rng));
         }
-        auto r = c.Post("/v1/shipments", auth, batch.dump(), "application/json");
-        if (!r) return;  // the server is gone
-        ASSERT_EQ(r->status, 200) << r->body;
+        HttpReply r = c.Send("POST", "/v1/shipments", post_auth, batch.dump());
+        if (r.status == 0) return;  // the server is gone
+        ASSERT_EQ(r.status, 200) << r.body;
         std::lock_guard lock(mu);
         for (auto [id, v] : versions) acked[id] = std::max(acked[id], v);
         acknowledged_requests.fetch_add(1);
@@ -118,27 +116,23 @@ TEST(Crash, SigkillMidLoadLosesNoAcknowledgedWrite) {
 
   ServerUnderTest server(data, port, log);
   ASSERT_TRUE(server.WaitHealthy(std::chrono::seconds(20)));
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(10, 0);
+  HttpClient c(port);
   // One more write after the restart; reading at its token reads everything before it.
   std::mt19937_64 rng(99);
-  auto last = c.Post("/v1/shipments", auth, Shipment(1, next_version.fetch_add(1), rng).dump(),
-                     "application/json");
-  ASSERT_TRUE(last);
-  ASSERT_EQ(last->status, 200) << last->body;
-  std::string token = json::parse(last->body)["token"];
-  auto probe = c.Get(("/v1/shipments/S-1?minToken=" + token).c_str(), auth);
-  ASSERT_TRUE(probe);
-  ASSERT_EQ(probe->status, 200) << probe->body;
+  HttpReply last = c.Send("POST", "/v1/shipments", post_auth,
+                          Shipment(1, next_version.fetch_add(1), rng).dump());
+  ASSERT_EQ(last.status, 200) << last.body;
+  std::string token = json::parse(last.body)["token"];
+  HttpReply probe = c.Send("GET", "/v1/shipments/S-1?minToken=" + token, auth);
+  ASSERT_EQ(probe.status, 200) << probe.body;
 
   std::map<int, int> seen;  // id -> version in the view
   std::string cursor;
   for (;;) {
     std::string path = "/v1/shipments?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor);
-    auto page = c.Get(path.c_str(), auth);
-    ASSERT_TRUE(page);
-    ASSERT_EQ(page->status, 200) << page->body;
-    json body = json::parse(page->body);
+    HttpReply page = c.Send("GET", path, auth);
+    ASSERT_EQ(page.status, 200) << page.body;
+    json body = json::parse(page.body);
     for (const auto& item : body["items"]) {
       seen[std::stoi(item["id"].get<std::string>().substr(2))] =
           std::stoi(item["reference"].get<std::string>().substr(1));
