@@ -59,12 +59,14 @@
 #include "base/time.h"
 #include "core/engine.h"
 #include "core/realtime_ops_view.h"
+#include "core/row_codec.h"
 #include "core/shipment_row.h"
 #include "core/tracking.h"
 #include "core/view_set.h"
 #include "metrics/metrics.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/view_schema.h"
 #include "storage/sqlite/view_store.h"
 #include "worker/stream_worker.h"
 
@@ -532,9 +534,11 @@ struct Pipeline {
   SourceStore* source;
   size_t batch;
 
+  // The stream is replayed even into new views: the figure is the stream's, not a rebuild's.
   worker::WorkerOptions Options() const {
     worker::WorkerOptions o;
     o.batch_max_events = batch;
+    o.snapshot_new_views = false;
     return o;
   }
 };
@@ -566,37 +570,31 @@ Timing TimeRebuild(const Pipeline& p, const fs::path& path) {
   return watch.Elapsed();
 }
 
-// The list table of SqliteViewStore (src/storage/sqlite/view_store.cc, CreateListTable),
-// same columns, keys and indexes.
-constexpr const char* kRawListSchema = R"sql(
-CREATE TABLE raw_list (
-  org TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, carrier_id TEXT NOT NULL,
-  customer_id TEXT NOT NULL, sla_status TEXT NOT NULL, sla_next_change_at INTEGER,
-  created_at INTEGER NOT NULL, reference TEXT NOT NULL, row TEXT NOT NULL,
-  PRIMARY KEY (org, id));
-CREATE INDEX raw_list_by_created ON raw_list (org, created_at, id);
-CREATE INDEX raw_list_by_status ON raw_list (org, status, created_at, id);
-CREATE INDEX raw_list_by_customer ON raw_list (org, customer_id, created_at, id);
-CREATE INDEX raw_list_by_carrier ON raw_list (org, carrier_id, created_at, id);
-CREATE INDEX raw_list_by_sla ON raw_list (org, sla_status, created_at, id);
-CREATE INDEX raw_list_by_reference ON raw_list (org, reference);
-CREATE INDEX raw_list_sla_due ON raw_list (sla_next_change_at) WHERE sla_next_change_at IS NOT NULL;
-)sql";
-
+// The list table of SqliteViewStore (storage/sqlite/view_schema.h, ShipmentListDdl): the
+// same columns, keys and indexes, written by a plain upsert of every column.
 constexpr const char* kRawUpsert =
-    "INSERT INTO raw_list (org, id, status, carrier_id, customer_id, sla_status, "
-    "sla_next_change_at, created_at, reference, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-    "?9, ?10) ON CONFLICT (org, id) DO UPDATE SET status = excluded.status, "
-    "carrier_id = excluded.carrier_id, customer_id = excluded.customer_id, "
-    "sla_status = excluded.sla_status, sla_next_change_at = excluded.sla_next_change_at, "
-    "created_at = excluded.created_at, reference = excluded.reference, row = excluded.row";
+    "INSERT INTO raw_list (org, id, status, carrier, customer, sla, sla_next_change_at, "
+    "created_at, reference, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (org, id) DO UPDATE SET status = excluded.status, "
+    "carrier = excluded.carrier, customer = excluded.customer, sla = excluded.sla, "
+    "sla_next_change_at = excluded.sla_next_change_at, created_at = excluded.created_at, "
+    "reference = excluded.reference, row = excluded.row";
 
 struct RawRow {
-  std::string org, id, status, carrier_id, customer_id, sla_status;
+  std::int64_t org = 0;
+  std::string id;
+  std::int64_t status = 0, carrier = 0, customer = 0, sla = 0;
   std::optional<std::int64_t> sla_next_change_at;
   std::int64_t created_at = 0;
   std::string reference, row;
 };
+
+// Codes for ids, as the view store's dictionary gives them (0: no id).
+std::int64_t CodeOf(std::map<std::string, std::int64_t>& codes, const std::string& text) {
+  if (text.empty()) return 0;
+  auto [it, added] = codes.emplace(text, static_cast<std::int64_t>(codes.size()) + 1);
+  return it->second;
+}
 
 void Check(sqlite3* db, int rc, std::string_view what) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -614,7 +612,9 @@ void Check(sqlite3* db, int rc, std::string_view what) {
 Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
   RemoveDb(path);
   auto dst = Must(Database::Open(path.string(), {}), "open raw.db");
-  Must(dst->Exec(kRawListSchema), "raw schema");
+  for (const auto& sql : storage::sqlite::ShipmentListDdl("raw_list")) {
+    Must(dst->Exec(sql), "raw schema");
+  }
   sqlite3* db = dst->handle();
   sqlite3_stmt* up = nullptr;
   Check(db, sqlite3_prepare_v3(db, kRawUpsert, -1, SQLITE_PREPARE_PERSISTENT, &up, nullptr),
@@ -633,6 +633,7 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
     std::optional<core::TrackingSummary> tracking;
   };
   std::map<std::pair<std::string, std::string>, State> states;
+  std::map<std::string, std::int64_t> codes;
   std::vector<RawRow> chunk;
   Timing spent;
   *rows = 0;
@@ -655,16 +656,16 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
       core::ShipmentRow r = core::Project(
           org, *state->doc, state->tracking ? &*state->tracking : nullptr, now, p.projection);
       const Shipment& s = r.shipment;
-      RawRow raw{r.org,
+      RawRow raw{CodeOf(codes, "o" + r.org),
                  s.id,
-                 std::string(core::ToString(s.status)),
-                 s.carrier_id,
-                 s.customer_id,
-                 std::string(core::ToString(r.sla.status)),
+                 static_cast<std::int64_t>(s.status),
+                 CodeOf(codes, "c" + s.carrier_id),
+                 CodeOf(codes, "u" + s.customer_id),
+                 static_cast<std::int64_t>(r.sla.status),
                  std::nullopt,
                  ToMillis(s.created_at),
                  s.reference,
-                 core::RowToJson(r).dump()};
+                 core::EncodeRow(r)};
       if (r.sla.next_change_at) raw.sla_next_change_at = ToMillis(*r.sla.next_change_at);
       chunk.push_back(std::move(raw));
     }
@@ -675,12 +676,12 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
       auto text = [&](int i, const std::string& v) {
         sqlite3_bind_text(up, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
       };
-      text(1, r.org);
+      sqlite3_bind_int64(up, 1, r.org);
       text(2, r.id);
-      text(3, r.status);
-      text(4, r.carrier_id);
-      text(5, r.customer_id);
-      text(6, r.sla_status);
+      sqlite3_bind_int64(up, 3, r.status);
+      sqlite3_bind_int64(up, 4, r.carrier);
+      sqlite3_bind_int64(up, 5, r.customer);
+      sqlite3_bind_int64(up, 6, r.sla);
       if (r.sla_next_change_at) {
         sqlite3_bind_int64(up, 7, *r.sla_next_change_at);
       } else {
@@ -688,7 +689,7 @@ Timing TimeRawUpserts(const Pipeline& p, const fs::path& path, size_t* rows) {
       }
       sqlite3_bind_int64(up, 8, r.created_at);
       text(9, r.reference);
-      text(10, r.row);
+      sqlite3_bind_blob(up, 10, r.row.data(), static_cast<int>(r.row.size()), SQLITE_STATIC);
       Check(db, sqlite3_step(up), "upsert");
       sqlite3_reset(up);
     }

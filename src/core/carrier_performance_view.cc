@@ -38,7 +38,7 @@ std::string IsoWeek(Timestamp t) {
 
 CarrierPerformanceView::CarrierPerformanceView() {
   spec_.name = "mv_carrier_performance";
-  spec_.version = 1;
+  spec_.version = 2;
   spec_.key_columns = {"org", "carrier_id", "week"};
   spec_.measure_columns = {"shipped", "delivered", "delivered_on_time"};
   for (size_t i = 0; i < kTransitBucketCount; ++i) {

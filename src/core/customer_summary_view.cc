@@ -8,7 +8,7 @@ namespace mv::core {
 
 CustomerSummaryView::CustomerSummaryView() {
   spec_.name = "mv_customer_summary";
-  spec_.version = 1;
+  spec_.version = 2;
   spec_.key_columns = {"org", "customer_id"};
   spec_.measure_columns = {"shipments", "open", "delivered", "exceptions", "declared_value_micro"};
   spec_.max_measures = {{"last_shipment_at", "created_at"}};

@@ -6,18 +6,6 @@
 #include <utility>
 
 namespace mv::core {
-namespace {
-
-// The "country" member of an address object; "" when the address is not an object or the
-// member is missing or not a string.
-std::string CountryOf(const nlohmann::json& address) {
-  if (!address.is_object()) return "";
-  auto it = address.find("country");
-  if (it == address.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-
-}  // namespace
 
 std::string UtcDate(Timestamp t) {
   std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
@@ -27,7 +15,7 @@ std::string UtcDate(Timestamp t) {
 
 DailyMetricsView::DailyMetricsView() {
   spec_.name = "mv_daily_metrics";
-  spec_.version = 1;
+  spec_.version = 2;
   spec_.key_columns = {
       "org", "day", "carrier_id", "service", "origin_country", "destination_country", "status"};
   spec_.measure_columns = {"shipments", "weight_kg_micro", "declared_value_micro"};
@@ -40,8 +28,8 @@ void DailyMetricsView::Contribute(const ShipmentRow& row, std::vector<Contributi
            UtcDate(s.created_at),
            s.carrier_id,
            s.service,
-           CountryOf(s.origin),
-           CountryOf(s.destination),
+           s.origin.Get("country"),
+           s.destination.Get("country"),
            std::string(ToString(s.status))};
   c.measures.assign(spec_.measure_columns.size(), 0);
   c.measures[kShipmentsMeasure] = 1;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/time.h"
@@ -66,10 +67,11 @@ Status ReadAmount(const json& doc, const char* field, std::optional<double>* out
   return Status::Ok();
 }
 
-Status ReadAddress(const json& doc, const char* field, json* out) {
+Status ReadAddress(const json& doc, const char* field, Address* out) {
   auto it = doc.find(field);
   if (it == doc.end() || it->is_null()) return Status::Ok();
   if (!it->is_object()) return FieldError(field, "must be an object");
+  Address address;
   for (const auto& [k, v] : it->items()) {
     if (!v.is_string() && !v.is_null()) {
       return FieldError(fmt::format("{}.{}", field, k), "must be a string");
@@ -77,8 +79,10 @@ Status ReadAddress(const json& doc, const char* field, json* out) {
     if (v.is_string() && v.get_ref<const std::string&>().size() > kMaxTextLength) {
       return FieldError(fmt::format("{}.{}", field, k), "longer than 512 characters");
     }
+    address.Set(k, v.is_null() ? std::nullopt
+                               : std::optional<std::string>(v.get_ref<const std::string&>()));
   }
-  *out = *it;
+  *out = std::move(address);
   return Status::Ok();
 }
 
@@ -96,6 +100,35 @@ std::string StatusList() {
 }
 
 }  // namespace
+
+Address::Address(std::initializer_list<std::pair<std::string, std::string>> members) {
+  for (const auto& [key, value] : members) Set(key, value);
+}
+
+void Address::Set(std::string key, std::optional<std::string> value) {
+  auto it = std::lower_bound(members_.begin(), members_.end(), key,
+                             [](const Member& m, const std::string& k) { return m.first < k; });
+  if (it != members_.end() && it->first == key) {
+    it->second = std::move(value);
+  } else {
+    members_.insert(it, Member(std::move(key), std::move(value)));
+  }
+}
+
+std::string Address::Get(std::string_view key) const {
+  for (const auto& [k, v] : members_) {
+    if (k == key) return v.value_or("");
+  }
+  return "";
+}
+
+json AddressToJson(const Address& address) {
+  json out = json::object();
+  for (const auto& [key, value] : address.members()) {
+    out[key] = value ? json(*value) : json(nullptr);
+  }
+  return out;
+}
 
 std::string_view ToString(ShipmentStatus s) { return kStatusNames[static_cast<size_t>(s)]; }
 std::string_view ToString(SlaStatus s) { return kSlaNames[static_cast<size_t>(s)]; }
@@ -178,8 +211,8 @@ json ShipmentToJson(const Shipment& s) {
   if (!s.service.empty()) doc["service"] = s.service;
   doc["status"] = ToString(s.status);
   PutTime(doc, "statusChangedAt", s.status_changed_at);
-  doc["origin"] = s.origin;
-  doc["destination"] = s.destination;
+  doc["origin"] = AddressToJson(s.origin);
+  doc["destination"] = AddressToJson(s.destination);
   if (s.weight_kg) doc["weightKg"] = *s.weight_kg;
   if (s.declared_value) doc["declaredValue"] = *s.declared_value;
   if (!s.currency.empty()) doc["currency"] = s.currency;

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/result.h"
@@ -33,6 +35,32 @@ std::optional<SlaStatus> ParseSlaStatus(std::string_view s);
 // Delivered, returned and cancelled shipments are no longer open.
 bool IsTerminal(ShipmentStatus s);
 
+// A shipment's origin or destination: members with a string value or null, by key
+// (unique, ascending); what ParseShipment accepts of an address object. Cheap to copy:
+// one allocation for the members.
+class Address {
+ public:
+  using Member = std::pair<std::string, std::optional<std::string>>;
+
+  Address() = default;
+  // {{"country", "NL"}, {"postalCode", "1012"}}
+  Address(std::initializer_list<std::pair<std::string, std::string>> members);  // NOLINT
+
+  // Sets or replaces a member; nullopt makes it a null member.
+  void Set(std::string key, std::optional<std::string> value);
+  // The member's value; empty when it is missing or null.
+  std::string Get(std::string_view key) const;
+  const std::vector<Member>& members() const { return members_; }
+  bool empty() const { return members_.empty(); }
+
+  bool operator==(const Address&) const = default;
+
+ private:
+  std::vector<Member> members_;
+};
+
+nlohmann::json AddressToJson(const Address& address);
+
 // A shipment document as stored in the source `shipments` collection, validated.
 // The organization is not part of the document: it is the key the document lives under.
 struct Shipment {
@@ -43,8 +71,8 @@ struct Shipment {
   std::string service;
   ShipmentStatus status = ShipmentStatus::kBooked;
   std::optional<Timestamp> status_changed_at;
-  nlohmann::json origin = nlohmann::json::object();
-  nlohmann::json destination = nlohmann::json::object();
+  Address origin;
+  Address destination;
   std::optional<double> weight_kg;
   std::optional<double> declared_value;
   std::string currency;

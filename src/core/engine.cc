@@ -1,22 +1,11 @@
 #include "core/engine.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/exception_queue.h"
 
 namespace mv::core {
-
-Result<Shipment> ParseShipmentText(const std::string& json_text) {
-  auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("document is not valid JSON");
-  return ParseShipment(doc);
-}
-
-Result<TrackingEvent> ParseTrackingEventText(const std::string& json_text) {
-  auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("tracking event is not valid JSON");
-  return ParseTrackingEvent(doc);
-}
 
 Result<ShipmentRow> ProjectDocument(const std::string& org, const std::string& json_text,
                                     Timestamp now, const ProjectionOptions& options) {
@@ -156,19 +145,42 @@ std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key, const Tou
   return Project(key.org, DocumentOf(*entry.before), tracking, now_, options_);
 }
 
+namespace {
+
+// An unambiguous encoding of an aggregate key: each part's length, then its bytes.
+void KeyBytes(const std::vector<std::string>& key, std::string* out) {
+  out->clear();
+  for (const auto& part : key) {
+    size_t n = part.size();
+    do {
+      out->push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+      n >>= 7;
+    } while (n > 0);
+    out->append(part);
+  }
+}
+
+}  // namespace
+
 void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {
-  std::vector<Contribution> contributions;
-  for (const auto& view : views_.aggregates()) {
-    contributions.clear();
-    view->Contribute(row, &contributions);
-    auto& sums = sums_[view->spec().name];
-    for (auto& c : contributions) {
-      AggregateDelta& total = sums[c.key];
-      if (total.measures.empty()) {
-        total.measures.assign(c.measures.size(), 0);
-        total.max_added.resize(c.maxima.size());
-        total.max_retracted.resize(c.maxima.size());
+  const auto& aggregates = views_.aggregates();
+  if (sums_.size() != aggregates.size()) sums_.resize(aggregates.size());
+  std::string key;
+  for (size_t v = 0; v < aggregates.size(); ++v) {
+    contributions_.clear();
+    aggregates[v]->Contribute(row, &contributions_);
+    ViewSums& sums = sums_[v];
+    for (auto& c : contributions_) {
+      KeyBytes(c.key, &key);
+      auto [slot, added] = sums.index.try_emplace(key, sums.deltas.size());
+      if (added) {
+        AggregateDelta& fresh = sums.deltas.emplace_back();
+        fresh.key = std::move(c.key);
+        fresh.measures.assign(c.measures.size(), 0);
+        fresh.max_added.resize(c.maxima.size());
+        fresh.max_retracted.resize(c.maxima.size());
       }
+      AggregateDelta& total = sums.deltas[slot->second];
       for (size_t i = 0; i < c.measures.size(); ++i) total.measures[i] += sign * c.measures[i];
       auto& extreme = sign > 0 ? total.max_added : total.max_retracted;
       for (size_t i = 0; i < c.maxima.size(); ++i) {
@@ -181,7 +193,15 @@ void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {
 ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
   ViewBatch batch;
   sums_.clear();
-  for (auto& [key, entry] : touched_) {
+  // In key order, so that the store writes each table in its key's order.
+  std::vector<std::pair<const ShipmentKey*, Touched*>> order;
+  order.reserve(touched_.size());
+  for (auto& [key, entry] : touched_) order.emplace_back(&key, &entry);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (auto [key_ptr, entry_ptr] : order) {
+    const ShipmentKey& key = *key_ptr;
+    Touched& entry = *entry_ptr;
     if (entry.tracking_changed) batch.tracking_upserts.push_back({key, *entry.tracking});
     std::optional<ShipmentRow> after = After(key, entry);
     if (entry.before == after) continue;  // no net change for this shipment
@@ -202,14 +222,16 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
     }
     if (after) batch.list_upserts.push_back(std::move(*after));
   }
-  for (auto& [view, sums] : sums_) {
+  for (size_t v = 0; v < sums_.size(); ++v) {
+    auto& sums = sums_[v].deltas;
+    std::sort(sums.begin(), sums.end(),
+              [](const AggregateDelta& a, const AggregateDelta& b) { return a.key < b.key; });
     std::vector<AggregateDelta> deltas;
-    for (auto& [key, sum] : sums) {
-      if (sum.IsZero()) continue;
-      sum.key = key;
-      deltas.push_back(std::move(sum));
+    for (auto& sum : sums) {
+      if (!sum.IsZero()) deltas.push_back(std::move(sum));
     }
-    if (!deltas.empty()) batch.aggregate_deltas[view] = std::move(deltas);
+    if (!deltas.empty())
+      batch.aggregate_deltas[views_.aggregates()[v]->spec().name] = std::move(deltas);
   }
   batch.dead_letters = std::move(dead_letters_);
   batch.token = token;

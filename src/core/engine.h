@@ -2,8 +2,12 @@
 
 #include <map>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "core/change_event.h"
+#include "core/document_text.h"
 #include "core/interfaces.h"
 #include "core/shipment_row.h"
 #include "core/tracking.h"
@@ -66,25 +70,33 @@ class BatchBuilder {
   std::optional<ShipmentRow> After(const ShipmentKey& key, const Touched& entry) const;
   void AddContributions(const ShipmentRow& row, int sign);
 
+  struct KeyHash {
+    size_t operator()(const ShipmentKey& k) const {
+      return std::hash<std::string>()(k.org) * 31 + std::hash<std::string>()(k.id);
+    }
+  };
+  // The summed contributions to one aggregate view: a delta per key, found by the key's
+  // encoding (KeyBytes).
+  struct ViewSums {
+    std::unordered_map<std::string, size_t> index;  // KeyBytes(key) -> position in deltas
+    std::vector<AggregateDelta> deltas;
+  };
+
   const ViewSet& views_;
   ProjectionOptions options_;
   ProjectionLookup* lookup_;
   Timestamp now_;
-  std::map<ShipmentKey, Touched> touched_;
+  std::unordered_map<ShipmentKey, Touched, KeyHash> touched_;
   std::vector<DeadLetter> dead_letters_;
   size_t events_ = 0;
   std::map<std::string, Timestamp> oldest_event_by_org_;
-  // view name -> key -> summed contributions (without the key); filled by Finish.
-  std::map<std::string, std::map<std::vector<std::string>, AggregateDelta>> sums_;
+  // Per aggregate view, in ViewSet order; filled by Finish.
+  std::vector<ViewSums> sums_;
+  std::vector<Contribution> contributions_;  // scratch, reused
 };
 
-// Parses a shipment document given as JSON text; InvalidArgument (with the reason) when it
-// is not a valid shipment.
-Result<Shipment> ParseShipmentText(const std::string& json_text);
 // Projects a shipment document given as JSON text, without tracking events.
 Result<ShipmentRow> ProjectDocument(const std::string& org, const std::string& json_text,
                                     Timestamp now, const ProjectionOptions& options);
-// Parses a tracking event given as JSON text; InvalidArgument when it is not one.
-Result<TrackingEvent> ParseTrackingEventText(const std::string& json_text);
 
 }  // namespace mv::core

@@ -31,6 +31,6 @@ struct ExceptionEntry {
 std::optional<ExceptionEntry> ExceptionEntryFor(const ShipmentRow& row);
 
 inline constexpr const char* kExceptionQueueView = "mv_exception_queue";
-inline constexpr int kExceptionQueueVersion = 1;
+inline constexpr int kExceptionQueueVersion = 2;
 
 }  // namespace mv::core

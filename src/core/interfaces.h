@@ -93,6 +93,9 @@ class ViewStore : public ProjectionLookup {
   virtual Result<std::vector<ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) = 0;
   // Starts a full rebuild into shadow tables.
   virtual Result<std::unique_ptr<ViewRebuild>> BeginRebuild() = 0;
+  // True when the views were created empty (new, or an older definition was dropped) and
+  // have applied nothing yet: a rebuild from a snapshot then beats replaying the stream.
+  virtual bool RebuildRequired() { return false; }
 };
 
 }  // namespace mv::core

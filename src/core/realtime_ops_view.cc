@@ -6,7 +6,7 @@ namespace mv::core {
 
 RealtimeOpsView::RealtimeOpsView() {
   spec_.name = "mv_realtime_ops";
-  spec_.version = 1;
+  spec_.version = 2;
   spec_.key_columns = {"org"};
   spec_.measure_columns = {"shipments"};
   for (size_t i = 0; i < kShipmentStatusCount; ++i) {

@@ -12,7 +12,7 @@
 namespace mv::core {
 
 // Version of the mv_shipment_list row shape; stored in every row as `_schemaVersion`.
-inline constexpr int kShipmentListSchemaVersion = 2;
+inline constexpr int kShipmentListSchemaVersion = 3;
 
 struct LastEvent {
   std::string code;

@@ -18,7 +18,7 @@ class ViewSet {
  public:
   static constexpr const char* kShipmentList = "mv_shipment_list";
   static constexpr const char* kTrackingState = "mv_tracking_state";
-  static constexpr int kTrackingStateVersion = 1;
+  static constexpr int kTrackingStateVersion = 2;
 
   // The views of this release.
   static ViewSet Default();

@@ -29,6 +29,13 @@ void AnswerRead(net::Response& res, core::ChangeToken view_token, const json& bo
   WriteJson(res, 200, body);
 }
 
+void AnswerRead(net::Response& res, core::ChangeToken view_token, std::string json_body) {
+  res.headers.Set("X-View-Token", TokenText(view_token));
+  res.status = 200;
+  res.headers.Set("Content-Type", "application/json");
+  res.body = std::move(json_body);
+}
+
 ApiService::ApiService(ApiBackends backends, ApiOptions options)
     : b_(std::move(backends)),
       options_(options),

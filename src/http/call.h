@@ -36,6 +36,8 @@ inline std::string TokenText(core::ChangeToken t) { return std::to_string(t); }
 
 // A read's answer: 200, the JSON body, and the token the views had applied (X-View-Token).
 void AnswerRead(net::Response& res, core::ChangeToken view_token, const nlohmann::json& body);
+// The same with a body that is JSON text already.
+void AnswerRead(net::Response& res, core::ChangeToken view_token, std::string json_body);
 
 // Limits shared by the keyset-paginated lists.
 inline constexpr std::int64_t kDefaultLimit = 50;

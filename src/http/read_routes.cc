@@ -9,8 +9,10 @@
 #include "core/domain.h"
 #include "core/exception_queue.h"
 #include "core/realtime_ops_view.h"
+#include "core/row_codec.h"
 #include "http/api_service.h"
 #include "http/call.h"
+#include "http/json_writer.h"
 #include "http/names.h"
 #include "http/response.h"
 #include "http/rows.h"
@@ -56,15 +58,24 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto page, lease->ListShipments(org, f, limit, after));
     Names names(b_.lookups, org);
-    json items = json::array();
-    for (const auto& row : page.value.rows) {
-      MV_ASSIGN_OR_RETURN(json item, ShipmentItem(row, names));
-      items.push_back(std::move(item));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("items");
+    w.BeginArray();
+    for (const auto& stored : page.value.rows) {
+      MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(org, stored));
+      WriteShipmentItem(w, row, names);
     }
-    AnswerRead(
-        c.res, page.token,
-        {{"items", std::move(items)},
-         {"nextCursor", page.value.next ? json(EncodeCursor(*page.value.next)) : json(nullptr)}});
+    w.EndArray();
+    w.Key("nextCursor");
+    if (page.value.next) {
+      w.String(EncodeCursor(*page.value.next));
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+    AnswerRead(c.res, page.token, std::move(body));
     return Status::Ok();
   });
 
@@ -79,9 +90,12 @@ void ApiService::AddReads() {
       c.res.headers.Set("X-View-Token", TokenText(row.token));
       return Status::NotFound(fmt::format("shipment '{}' not found", id));
     }
+    MV_ASSIGN_OR_RETURN(core::ShipmentRow decoded, core::DecodeRow(org, *row.value));
     Names names(b_.lookups, org);
-    MV_ASSIGN_OR_RETURN(json item, ShipmentItem(*row.value, names));
-    AnswerRead(c.res, row.token, item);
+    std::string body;
+    JsonWriter w(&body);
+    WriteShipmentItem(w, decoded, names);
+    AnswerRead(c.res, row.token, std::move(body));
     return Status::Ok();
   });
 
@@ -90,26 +104,42 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto rows, lease->AggregateRows("mv_realtime_ops", org));
-    std::map<std::string, std::int64_t> m;
+    // Measures in spec order: shipments, status_<each status>, open, at_risk, breached,
+    // exceptions (core/realtime_ops_view.h).
+    using View = core::RealtimeOpsView;
+    std::vector<std::int64_t> m(View::kExceptionsMeasure + 1, 0);
     int schema_version = kRealtimeOpsVersion;
     if (!rows.value.empty()) {
-      for (const auto& [name, value] : rows.value.front().measures) m[name] = value;
+      const auto& measures = rows.value.front().measures;
+      for (size_t i = 0; i < measures.size() && i < m.size(); ++i) m[i] = measures[i].second;
       schema_version = rows.value.front().schema_version;
     }
-    json by_status = json::object();
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("org");
+    w.String(org);
+    w.Key("shipments");
+    w.Int(m[0]);
+    w.Key("byStatus");
+    w.BeginObject();
     for (size_t i = 0; i < core::kShipmentStatusCount; ++i) {
-      std::string name(core::ToString(static_cast<core::ShipmentStatus>(i)));
-      by_status[name] = m["status_" + name];
+      w.Key(core::ToString(static_cast<core::ShipmentStatus>(i)));
+      w.Int(m[1 + i]);
     }
-    AnswerRead(c.res, rows.token,
-               {{"org", org},
-                {"shipments", m["shipments"]},
-                {"byStatus", by_status},
-                {"open", m["open"]},
-                {"atRisk", m["at_risk"]},
-                {"breached", m["breached"]},
-                {"exceptions", m["exceptions"]},
-                {"_schemaVersion", schema_version}});
+    w.EndObject();
+    w.Key("open");
+    w.Int(m[View::kOpenMeasure]);
+    w.Key("atRisk");
+    w.Int(m[View::kAtRiskMeasure]);
+    w.Key("breached");
+    w.Int(m[View::kBreachedMeasure]);
+    w.Key("exceptions");
+    w.Int(m[View::kExceptionsMeasure]);
+    w.Key("_schemaVersion");
+    w.Int(schema_version);
+    w.EndObject();
+    AnswerRead(c.res, rows.token, std::move(body));
     return Status::Ok();
   });
 
@@ -139,17 +169,24 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto page, lease->Exceptions(org, f, limit, after));
     Names names(b_.lookups, org);
-    json items = json::array();
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("items");
+    w.BeginArray();
     for (const auto& entry : page.value.items) {
-      MV_ASSIGN_OR_RETURN(json item, ShipmentItem(entry.row, names));
-      item["reason"] = entry.reason;
-      item["urgency"] = entry.urgency;
-      items.push_back(std::move(item));
+      MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(org, entry.row));
+      WriteShipmentItem(w, row, names, &entry);
     }
-    AnswerRead(c.res, page.token,
-               {{"items", std::move(items)},
-                {"nextCursor",
-                 page.value.next ? json(EncodeExceptionCursor(*page.value.next)) : json(nullptr)}});
+    w.EndArray();
+    w.Key("nextCursor");
+    if (page.value.next) {
+      w.String(EncodeExceptionCursor(*page.value.next));
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+    AnswerRead(c.res, page.token, std::move(body));
     return Status::Ok();
   });
 }

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "base/result.h"
+#include "core/shipment_row.h"
+#include "http/json_writer.h"
 #include "http/names.h"
 #include "storage/sqlite/view_queries.h"
 
@@ -13,11 +15,12 @@ namespace mv::http {
 
 // View rows as the API answers them (DESIGN.md section 8). Thread-compatible.
 
-// A shipment item (list, /v1/shipments/{id}, exception items) from a stored
-// mv_shipment_list row: its internal fields (`_document`) dropped, and "customerName",
-// "carrierName" and "serviceLevel" added (null when unknown). Corruption when `stored` is
-// not a stored row.
-Result<nlohmann::json> ShipmentItem(std::string_view stored, Names& names);
+// Writes a shipment item (list, /v1/shipments/{id}, exception items) of a stored row: the
+// fields of core::RowToJson without the internal `_document`, plus "customerName",
+// "carrierName" and "serviceLevel" (null when unknown) and, for an exception item, its
+// "reason" and "urgency".
+void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names,
+                       const storage::sqlite::ExceptionItem* exception = nullptr);
 
 // A /v1/metrics/daily row: `fields` are the API names of the row's key values, in order;
 // weights and values in units (not fixed point).

@@ -66,7 +66,8 @@ const std::string& HttpDate() {
 
 bool Compressible(std::string_view content_type) {
   return content_type.substr(0, 16) == "application/json" ||
-         content_type.substr(0, 20) == "application/x-ndjson" || content_type.substr(0, 5) == "text/";
+         content_type.substr(0, 20) == "application/x-ndjson" ||
+         content_type.substr(0, 5) == "text/";
 }
 
 // What the server answers a request it cannot take (nullopt: the client went away).
@@ -111,9 +112,8 @@ awaitable<Response> Dispatch(RequestHandler* handler, Request request) {
         auto executor = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         handler->Handle(std::move(req), [shared, executor](Response res) {
-          asio::post(executor, [shared, res = std::move(res)]() mutable {
-            (*shared)(std::move(res));
-          });
+          asio::post(executor,
+                     [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
         });
       },
       use_awaitable, std::move(request));
@@ -210,8 +210,7 @@ awaitable<void> HttpServer::Impl::Write(Connection& c, Response res, unsigned ve
   co_await bhttp::async_write(c.socket, out, asio::redirect_error(use_awaitable, ec));
 }
 
-awaitable<void> HttpServer::Impl::SendError(Connection& c, const Status& status,
-                                            unsigned version) {
+awaitable<void> HttpServer::Impl::SendError(Connection& c, const Status& status, unsigned version) {
   ++bad;
   beast::error_code ec;
   co_await Write(c, handler->ErrorResponse(status), version, false, false, ec);
@@ -306,11 +305,11 @@ awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
   Connection conn(std::move(socket));
   beast::error_code ec;
   conn.socket.set_option(tcp::no_delay(true), ec);
-  co_await Write(conn,
-                 handler->ErrorResponse(Status::Unavailable(fmt::format(
-                     "too many connections (the limit is {}); retry shortly",
-                     options.max_connections))),
-                 11, false, false, ec);
+  co_await Write(
+      conn,
+      handler->ErrorResponse(Status::Unavailable(fmt::format(
+          "too many connections (the limit is {}); retry shortly", options.max_connections))),
+      11, false, false, ec);
   co_await LingeringClose(conn);
 }
 
@@ -318,8 +317,8 @@ awaitable<void> HttpServer::Impl::Accept() {
   for (;;) {
     Loop* loop = loops[next_loop++ % loops.size()].get();
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(
-        loop->io.get_executor(), asio::redirect_error(use_awaitable, ec));
+    tcp::socket socket = co_await acceptor->async_accept(loop->io.get_executor(),
+                                                         asio::redirect_error(use_awaitable, ec));
     if (draining.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors, most likely: wait instead of spinning on the error.

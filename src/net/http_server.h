@@ -33,11 +33,11 @@ struct ServerOptions {
 
 // Counters of what the server refused or cut short; monotonic.
 struct ServerStats {
-  std::int64_t connections = 0;           // open now
-  std::int64_t accepted_total = 0;        // connections accepted
-  std::int64_t refused_total = 0;         // answered 503 at the connection limit
-  std::int64_t timeouts_total = 0;        // closed by a header, body, idle or write timeout
-  std::int64_t bad_requests_total = 0;    // malformed or over a size limit
+  std::int64_t connections = 0;         // open now
+  std::int64_t accepted_total = 0;      // connections accepted
+  std::int64_t refused_total = 0;       // answered 503 at the connection limit
+  std::int64_t timeouts_total = 0;      // closed by a header, body, idle or write timeout
+  std::int64_t bad_requests_total = 0;  // malformed or over a size limit
 };
 
 // An event-driven HTTP/1.1 server (Boost.Beast on Asio) for one RequestHandler:

@@ -276,14 +276,16 @@ std::string PostalCode(Rng& rng, std::string_view pattern) {
   return out;
 }
 
-nlohmann::json Address(Rng& rng, std::string_view country) {
+core::Address Address(Rng& rng, std::string_view country) {
   std::vector<const Place*> places;
   for (const auto& p : kPlaces) {
     if (p.country == country) places.push_back(&p);
   }
   const Place& place = *places[UniformInt(rng, 0, static_cast<std::int64_t>(places.size()) - 1)];
   std::string postal = PostalCode(rng, place.postal);
-  return {{"country", place.country}, {"city", place.city}, {"postalCode", postal}};
+  return {{"country", std::string(place.country)},
+          {"city", std::string(place.city)},
+          {"postalCode", postal}};
 }
 
 std::string_view PickCountry(Rng& rng) {
@@ -318,7 +320,7 @@ std::string Renamed(Rng& rng, const std::string& stem, const std::string& curren
   }
 }
 
-std::string CityOf(const nlohmann::json& address) { return address.value("city", ""); }
+std::string CityOf(const core::Address& address) { return address.Get("city"); }
 
 std::string CustomerId(int index) { return fmt::format("C-{}", kFirstCustomerNumber + index); }
 

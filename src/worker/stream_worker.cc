@@ -71,6 +71,18 @@ Result<size_t> StreamWorker::Step(Millis wait) {
     MV_ASSIGN_OR_RETURN(core::ChangeToken token, store_->Checkpoint());
     checkpoint_.store(token);
     checkpoint_loaded_ = true;
+    // New views over a source that has data: a bulk rebuild from a snapshot is far
+    // cheaper than replaying the stream (which may not even reach back to the start).
+    if (options_.snapshot_new_views && store_->RebuildRequired()) {
+      MV_ASSIGN_OR_RETURN(core::ChangeToken latest, source_->LatestToken());
+      if (latest > token) {
+        spdlog::info("views are new and the source has {} changes: rebuilding from a snapshot",
+                     latest);
+        MV_ASSIGN_OR_RETURN(core::ChangeToken rebuilt, Rebuild());
+        spdlog::info("rebuild done; the stream resumes after token {}", rebuilt);
+        return size_t{0};
+      }
+    }
   }
   auto events = source_->Read(checkpoint_.load(), options_.batch_max_events, wait);
   if (!events.ok() && events.status().code() == StatusCode::kHistoryLost) {

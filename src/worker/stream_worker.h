@@ -23,6 +23,10 @@ struct WorkerOptions {
   // How often the SLA ticker looks for rows whose SLA status is due to change.
   Millis sla_tick_interval{1000};
   size_t sla_tick_max_rows = 5000;
+  // New views (ViewStore::RebuildRequired) over a source that has changes are built from
+  // a snapshot rather than by replaying the stream from the start. Off: always replay
+  // (benchmarks of the stream itself, and tests of replay from token 0).
+  bool snapshot_new_views = true;
   // Rows per transaction while a rebuild fills its shadow tables.
   size_t rebuild_chunk_rows = 5000;
   // Wait after a failed batch before retrying it; doubles up to the maximum.

@@ -87,7 +87,7 @@ TEST(CarrierPerformanceView, Spec) {
   View view;
   const auto& spec = view.spec();
   EXPECT_EQ(spec.name, "mv_carrier_performance");
-  EXPECT_EQ(spec.version, 1);
+  EXPECT_EQ(spec.version, 2);
   EXPECT_EQ(spec.key_columns, (Key{"org", "carrier_id", "week"}));
   ASSERT_EQ(spec.measure_columns.size(), 43u);
   EXPECT_EQ(spec.measure_columns[0], "shipped");

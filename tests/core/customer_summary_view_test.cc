@@ -28,7 +28,7 @@ TEST(CustomerSummaryView, Spec) {
   View view;
   const auto& spec = view.spec();
   EXPECT_EQ(spec.name, "mv_customer_summary");
-  EXPECT_EQ(spec.version, 1);
+  EXPECT_EQ(spec.version, 2);
   EXPECT_EQ(spec.key_columns, (Key{"org", "customer_id"}));
   EXPECT_EQ(spec.measure_columns,
             (Key{"shipments", "open", "delivered", "exceptions", "declared_value_micro"}));

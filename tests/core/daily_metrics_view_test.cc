@@ -24,7 +24,7 @@ TEST(DailyMetricsView, Spec) {
   core::DailyMetricsView view;
   const auto& spec = view.spec();
   EXPECT_EQ(spec.name, "mv_daily_metrics");
-  EXPECT_EQ(spec.version, 1);
+  EXPECT_EQ(spec.version, 2);
   EXPECT_EQ(spec.key_columns, (Key{"org", "day", "carrier_id", "service", "origin_country",
                                    "destination_country", "status"}));
   EXPECT_EQ(spec.measure_columns, (Key{"shipments", "weight_kg_micro", "declared_value_micro"}));
@@ -60,19 +60,19 @@ TEST(DailyMetricsView, AbsentWeightAndValueAddZero) {
   EXPECT_EQ(ContributionsOf(view, row)[0].measures, (Measures{1, 0, 0}));
 }
 
-TEST(DailyMetricsView, MissingOrMalformedCountriesAreEmpty) {
+TEST(DailyMetricsView, MissingOrNullCountriesAreEmpty) {
   core::DailyMetricsView view;
   auto row = ViewRow();
-  row.shipment.origin = nlohmann::json::object();
-  row.shipment.destination = {{"country", 49}};
+  row.shipment.origin = core::Address();
+  row.shipment.destination = {{"city", "Berlin"}};
   auto key = ContributionsOf(view, row)[0].key;
   EXPECT_EQ(key[4], "");
   EXPECT_EQ(key[5], "");
-  row.shipment.origin = {{"country", nullptr}};
-  row.shipment.destination = nlohmann::json();  // null, not an object
+  row.shipment.origin.Set("country", std::nullopt);
+  row.shipment.destination.Set("country", "DE");
   key = ContributionsOf(view, row)[0].key;
   EXPECT_EQ(key[4], "");
-  EXPECT_EQ(key[5], "");
+  EXPECT_EQ(key[5], "DE");
 }
 
 TEST(DailyMetricsView, DayIsTheUtcDateOfCreatedAt) {

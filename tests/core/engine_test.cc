@@ -452,7 +452,7 @@ TEST(ViewSet, DefaultHasTheSixViews) {
                                       "mv_customer_summary"}));
   EXPECT_EQ(views.VersionOf("mv_tracking_state"), core::ViewSet::kTrackingStateVersion);
   EXPECT_EQ(views.VersionOf("mv_shipment_list"), core::kShipmentListSchemaVersion);
-  EXPECT_EQ(views.VersionOf("mv_realtime_ops"), 1);
+  EXPECT_EQ(views.VersionOf("mv_realtime_ops"), 2);
   EXPECT_EQ(views.VersionOf("mv_nope"), 0);
   EXPECT_NE(views.FindAggregate("mv_realtime_ops"), nullptr);
   EXPECT_EQ(views.FindAggregate("mv_shipment_list"), nullptr);

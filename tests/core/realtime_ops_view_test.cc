@@ -25,7 +25,7 @@ TEST(RealtimeOpsView, Spec) {
   View view;
   const auto& spec = view.spec();
   EXPECT_EQ(spec.name, "mv_realtime_ops");
-  EXPECT_EQ(spec.version, 1);
+  EXPECT_EQ(spec.version, 2);
   EXPECT_EQ(spec.key_columns, std::vector<std::string>{"org"});
   EXPECT_EQ(
       spec.measure_columns,

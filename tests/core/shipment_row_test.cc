@@ -124,7 +124,7 @@ TEST(Project, CopiesTheDocumentAndSetsOrgAndVersion) {
   EXPECT_EQ(row.org, "acme");
   EXPECT_EQ(row.shipment, doc);
   EXPECT_EQ(row.schema_version, core::kShipmentListSchemaVersion);
-  EXPECT_EQ(row.schema_version, 2);
+  EXPECT_EQ(row.schema_version, 3);
   EXPECT_FALSE(row.last_event);
   EXPECT_TRUE(row.IsOpen());
 }
@@ -217,7 +217,7 @@ TEST(RowToJson, HasTheContractFields) {
   EXPECT_EQ(j["promisedDeliveryAt"], "2026-11-03T17:00:00Z");
   EXPECT_EQ(j["sla"], json({{"status", "on_track"}, {"nextChangeAt", "2026-11-03T13:00:00Z"}}));
   EXPECT_TRUE(j["lastEvent"].is_null());
-  EXPECT_EQ(j["_schemaVersion"], 2);
+  EXPECT_EQ(j["_schemaVersion"], 3);
   EXPECT_EQ(j["_document"], json({{"status", "in_transit"}}));
   EXPECT_FALSE(j.contains("org")) << "the org is the key, not part of the row";
 }

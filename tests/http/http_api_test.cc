@@ -119,7 +119,7 @@ TEST_F(ReadYourWritesTest, PostThenGetWithMinTokenSeesTheRowWithContractFields) 
   EXPECT_EQ(Parsed(row["sla"]["nextChangeAt"]), promised - 4 * kHour) << row["sla"];
   EXPECT_TRUE(row.contains("lastEvent")) << row;
   EXPECT_TRUE(row["lastEvent"].is_null()) << row;
-  EXPECT_EQ(row["_schemaVersion"], 2);
+  EXPECT_EQ(row["_schemaVersion"], 3);
   EXPECT_FALSE(row.contains("_document")) << "internal fields are never answered: " << row;
   // No customer or carrier documents exist: the names are there, and null.
   EXPECT_TRUE(row.contains("customerName") && row["customerName"].is_null()) << row;

@@ -178,7 +178,7 @@ TEST_F(ExceptionsTest, QueueOrderIsBreachedThenExceptionThenAtRiskThenByPromise)
   EXPECT_EQ(b3["promisedDeliveryAt"], Rfc(now_ - 3 * kHour));
   EXPECT_EQ(b3["statusChangedAt"], Rfc(changed_));
   EXPECT_EQ(b3["sla"]["status"], "breached") << b3;
-  EXPECT_EQ(b3["_schemaVersion"], 2);
+  EXPECT_EQ(b3["_schemaVersion"], 3);
   for (const char* field : {"origin", "destination", "createdAt", "lastEvent", "customerName",
                             "carrierName", "serviceLevel"}) {
     EXPECT_TRUE(b3.contains(field)) << field << " missing in " << b3;

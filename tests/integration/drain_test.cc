@@ -50,9 +50,9 @@ TEST(Drain, SigtermAnswersTheRequestInFlightThenExitsZero) {
   std::string body = BigBatch(10000);
   std::string token;
   {
-    ChildProcess server({VIYA_MV_BINARY, "serve", "--data", data, "--http",
-                         "127.0.0.1:" + std::to_string(port)},
-                        dir.File("serve.log"));
+    ChildProcess server(
+        {VIYA_MV_BINARY, "serve", "--data", data, "--http", "127.0.0.1:" + std::to_string(port)},
+        dir.File("serve.log"));
     ASSERT_TRUE(WaitHealthy(port, 20s));
     HttpClient idle(port);
     ASSERT_EQ(idle.Send("GET", "/healthz").status, 200);

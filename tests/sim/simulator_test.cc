@@ -201,8 +201,8 @@ TEST_F(SimulatorTest, SeedWritesValidShipmentsCustomersAndCarriersForEveryOrg) {
       EXPECT_EQ(s.currency, "EUR");
       EXPECT_TRUE(kCarrierIds.count(s.carrier_id));
       EXPECT_FALSE(s.service.empty());
-      EXPECT_TRUE(kCountries.count(s.origin.value("country", "")));
-      EXPECT_TRUE(kCountries.count(s.destination.value("country", "")));
+      EXPECT_TRUE(kCountries.count(s.origin.Get("country")));
+      EXPECT_TRUE(kCountries.count(s.destination.Get("country")));
       ASSERT_TRUE(s.weight_kg && s.declared_value);
       EXPECT_GE(*s.weight_kg, 0.2);
       EXPECT_LE(*s.weight_kg, 30.0);

@@ -47,11 +47,14 @@ class SqliteHarness final : public ViewStoreHarness {
   // Read on a connection of its own: what readers see.
   AggregateTable Aggregate(const std::string& view, const std::string& org) override {
     const core::AggregateViewSpec& spec = views_->FindAggregate(view)->spec();
-    std::string cols = fmt::format("{}", fmt::join(spec.key_columns, ", "));
+    // The org column holds the org's code (storage/sqlite/view_schema.h).
+    std::string cols = "?1";
+    for (size_t i = 1; i < spec.key_columns.size(); ++i) cols += ", " + spec.key_columns[i];
     for (const auto& m : spec.measure_columns) cols += ", " + m;
     for (const auto& m : spec.max_measures) cols += ", " + m.column;
-    auto st = reader_->Prepare(fmt::format("SELECT {} FROM {} WHERE org = ?1", cols,
-                                           store_->tables().aggregates.at(view)));
+    auto st = reader_->Prepare(fmt::format("SELECT {} FROM {} WHERE org = {}", cols,
+                                           store_->tables().aggregates.at(view),
+                                           storage::sqlite::CodeOf(1, 1)));
     EXPECT_TRUE(st.ok());
     AggregateTable out;
     if (!st.ok()) return out;
@@ -73,18 +76,15 @@ class SqliteHarness final : public ViewStoreHarness {
   }
   std::map<std::string, core::ExceptionEntry> Exceptions(const std::string& org) override {
     auto st = reader_->Prepare(
-        fmt::format("SELECT id, reason, promised_sort, status_changed_at FROM {} WHERE org = ?1",
-                    store_->tables().exception_queue));
+        fmt::format("SELECT id, urgency, promised_sort, status_changed_at FROM {} WHERE org = {}",
+                    store_->tables().exception_queue, storage::sqlite::CodeOf(1, 1)));
     EXPECT_TRUE(st.ok());
     std::map<std::string, core::ExceptionEntry> out;
     if (!st.ok()) return out;
     (*st)->Bind(1, org);
     while (*(*st)->Step()) {
       core::ExceptionEntry e;
-      std::string reason = (*st)->ColumnText(1);
-      e.reason = reason == "breached"    ? core::ExceptionReason::kBreached
-                 : reason == "exception" ? core::ExceptionReason::kException
-                                         : core::ExceptionReason::kAtRisk;
+      e.reason = static_cast<core::ExceptionReason>((*st)->ColumnInt(1));
       std::int64_t promised = (*st)->ColumnInt(2);
       if (promised != std::numeric_limits<std::int64_t>::max()) {
         e.promised_delivery_at = FromMillis(promised);
@@ -227,24 +227,24 @@ class SqliteViewStoreTest : public ::testing::Test {
 
 TEST_F(SqliteViewStoreTest, FreshOpenCreatesTheCatalogAndCheckpointZero) {
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_carrier_performance v1 mv_carrier_performance__v1_g1 g1",
-                                      "mv_customer_summary v1 mv_customer_summary__v1_g1 g1",
-                                      "mv_daily_metrics v1 mv_daily_metrics__v1_g1 g1",
-                                      "mv_exception_queue v1 mv_exception_queue__v1_g1 g1",
-                                      "mv_realtime_ops v1 mv_realtime_ops__v1_g1 g1",
-                                      "mv_shipment_list v2 mv_shipment_list__v2_g1 g1",
+            (std::vector<std::string>{"mv_carrier_performance v2 mv_carrier_performance__v2_g1 g1",
+                                      "mv_customer_summary v2 mv_customer_summary__v2_g1 g1",
+                                      "mv_daily_metrics v2 mv_daily_metrics__v2_g1 g1",
+                                      "mv_exception_queue v2 mv_exception_queue__v2_g1 g1",
+                                      "mv_realtime_ops v2 mv_realtime_ops__v2_g1 g1",
+                                      "mv_shipment_list v3 mv_shipment_list__v3_g1 g1",
                                       "mv_test_status_counts v1 mv_test_status_counts__v1_g1 g1",
-                                      "mv_tracking_state v1 mv_tracking_state__v1_g1 g1"}));
+                                      "mv_tracking_state v2 mv_tracking_state__v2_g1 g1"}));
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
-                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
-                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
-                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+                                      "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
+                                      "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
   EXPECT_EQ(Query("SELECT token FROM mv_checkpoint WHERE id = 1"), std::vector<std::string>{"0"});
   EXPECT_EQ(CheckpointOf(), 0);
   EXPECT_EQ(store_->applied().Get(), 0);
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g1");
-  EXPECT_EQ(store_->tables().aggregates.at("mv_realtime_ops"), "mv_realtime_ops__v1_g1");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v3_g1");
+  EXPECT_EQ(store_->tables().aggregates.at("mv_realtime_ops"), "mv_realtime_ops__v2_g1");
 }
 
 TEST_F(SqliteViewStoreTest, ApplyWritesRowsAndTokenInOneTransaction) {
@@ -255,7 +255,7 @@ TEST_F(SqliteViewStoreTest, ApplyWritesRowsAndTokenInOneTransaction) {
 
   // The aggregate write fails after the list rows were written in the same transaction.
   ASSERT_TRUE(Raw()
-                  ->Exec("CREATE TRIGGER refuse BEFORE INSERT ON mv_realtime_ops__v1_g1 "
+                  ->Exec("CREATE TRIGGER refuse BEFORE INSERT ON mv_realtime_ops__v2_g1 "
                          "BEGIN SELECT RAISE(ABORT, 'refused by test'); END;")
                   .ok());
   core::ViewBatch b;
@@ -316,13 +316,54 @@ TEST_F(SqliteViewStoreTest, ListColumnsMirrorTheRow) {
   core::ViewBatch b;
   b.list_upserts = {r};
   MV_ASSERT_OK(store_->Apply(b));
-  EXPECT_EQ(
-      Query("SELECT org || '|' || id || '|' || status || '|' || carrier_id || '|' || "
-            "customer_id || '|' || sla_status || '|' || sla_next_change_at || '|' || "
-            "created_at || '|' || reference FROM mv_shipment_list__v2_g1"),
-      std::vector<std::string>{"acme|S-1|in_transit|dhl|C-1|on_track|" +
-                               std::to_string(ToMillis(T("2026-11-03T13:00:00Z"))) + "|" +
-                               std::to_string(ToMillis(T("2026-11-01T10:00:00Z"))) + "|PO-1"});
+  // Ids as dictionary codes, statuses as enum values (in_transit = 2, on_track = 1).
+  EXPECT_EQ(Query("SELECT o.text || '|' || l.id || '|' || l.status || '|' || c.text || '|' || "
+                  "u.text || '|' || l.sla || '|' || l.sla_next_change_at || '|' || "
+                  "l.created_at || '|' || l.reference FROM mv_shipment_list__v3_g1 AS l "
+                  "JOIN mv_ids AS o ON o.code = l.org AND o.kind = 1 "
+                  "JOIN mv_ids AS c ON c.code = l.carrier AND c.kind = 2 "
+                  "JOIN mv_ids AS u ON u.code = l.customer AND u.kind = 3"),
+            std::vector<std::string>{
+                "acme|S-1|2|dhl|C-1|1|" + std::to_string(ToMillis(T("2026-11-03T13:00:00Z"))) +
+                "|" + std::to_string(ToMillis(T("2026-11-01T10:00:00Z"))) + "|PO-1"});
+  // The row itself is the encoded projection.
+  auto stored = Query("SELECT hex(row) FROM mv_shipment_list__v3_g1");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].substr(0, 2), "01") << "the encoding's first byte is its format";
+}
+
+// An update writes only the columns that changed: an index over unchanged columns keeps
+// its entry (SQLite's change counter counts the row once either way, so the index entries
+// are compared through their ordering instead).
+TEST_F(SqliteViewStoreTest, UpdatesOfChangedColumnsKeepEveryIndexRight) {
+  core::ShipmentRow r = Row("acme", "S-1", core::ShipmentStatus::kBooked);
+  r.shipment.carrier_id = "dhl";
+  r.shipment.customer_id = "C-1";
+  r.shipment.reference = "PO-1";
+  core::ViewBatch b;
+  b.list_upserts = {r};
+  MV_ASSERT_OK(store_->Apply(b));
+  MV_ASSERT_OK(store_->FindShipmentRow({"acme", "S-1"}).status());  // the engine reads before
+  r.shipment.status = core::ShipmentStatus::kInTransit;
+  r.shipment.carrier_id = "ups";
+  r.shipment.reference = "po-2";
+  b.list_upserts = {r};
+  MV_ASSERT_OK(store_->Apply(b));
+  auto by = [&](const std::string& index_column, const std::string& value) {
+    return Query("SELECT id FROM mv_shipment_list__v3_g1 INDEXED BY mv_shipment_list__v3_g1_by_" +
+                 index_column + " WHERE org = (SELECT code FROM mv_ids WHERE text = 'acme') AND " +
+                 value);
+  };
+  EXPECT_EQ(by("status", "status = 2"), std::vector<std::string>{"S-1"});
+  EXPECT_TRUE(by("status", "status = 0").empty());
+  EXPECT_EQ(by("reference", "reference = 'PO-2'"), std::vector<std::string>{"S-1"});
+  EXPECT_EQ(by("customer", "customer > 0"), std::vector<std::string>{"S-1"});
+  EXPECT_EQ(by("carrier", "carrier = (SELECT code FROM mv_ids WHERE text = 'ups')"),
+            std::vector<std::string>{"S-1"});
+  EXPECT_EQ(Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+  MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-1"}));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, r);
 }
 
 TEST_F(SqliteViewStoreTest, FindShipmentRowRoundTrip) {
@@ -345,7 +386,7 @@ TEST_F(SqliteViewStoreTest, CorruptStoredRowIsCorruption) {
   b.list_upserts = {Row("acme", "S-1"), Row("acme", "S-2")};
   MV_ASSERT_OK(store_->Apply(b));
   ASSERT_TRUE(
-      Raw()->Exec("UPDATE mv_shipment_list__v2_g1 SET row = '{not json' WHERE id = 'S-1'").ok());
+      Raw()->Exec("UPDATE mv_shipment_list__v3_g1 SET row = x'0102' WHERE id = 'S-1'").ok());
   // The store remembers what it committed; a reopened store reads the damaged disk.
   Open();
   EXPECT_EQ(store_->FindShipmentRow({"acme", "S-1"}).status().code(), StatusCode::kCorruption);
@@ -426,23 +467,23 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   MV_ASSERT_OK(rebuild->Commit(42));  // a rebuild's token may be below the live checkpoint
 
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v1_g2", "mv_customer_summary__v1_g2",
-                                      "mv_daily_metrics__v1_g2", "mv_exception_queue__v1_g2",
-                                      "mv_realtime_ops__v1_g2", "mv_shipment_list__v2_g2",
-                                      "mv_test_status_counts__v1_g2", "mv_tracking_state__v1_g2"}))
+            (std::vector<std::string>{"mv_carrier_performance__v2_g2", "mv_customer_summary__v2_g2",
+                                      "mv_daily_metrics__v2_g2", "mv_exception_queue__v2_g2",
+                                      "mv_realtime_ops__v2_g2", "mv_shipment_list__v3_g2",
+                                      "mv_test_status_counts__v1_g2", "mv_tracking_state__v2_g2"}))
       << "the old tables are gone";
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_carrier_performance v1 mv_carrier_performance__v1_g2 g2",
-                                      "mv_customer_summary v1 mv_customer_summary__v1_g2 g2",
-                                      "mv_daily_metrics v1 mv_daily_metrics__v1_g2 g2",
-                                      "mv_exception_queue v1 mv_exception_queue__v1_g2 g2",
-                                      "mv_realtime_ops v1 mv_realtime_ops__v1_g2 g2",
-                                      "mv_shipment_list v2 mv_shipment_list__v2_g2 g2",
+            (std::vector<std::string>{"mv_carrier_performance v2 mv_carrier_performance__v2_g2 g2",
+                                      "mv_customer_summary v2 mv_customer_summary__v2_g2 g2",
+                                      "mv_daily_metrics v2 mv_daily_metrics__v2_g2 g2",
+                                      "mv_exception_queue v2 mv_exception_queue__v2_g2 g2",
+                                      "mv_realtime_ops v2 mv_realtime_ops__v2_g2 g2",
+                                      "mv_shipment_list v3 mv_shipment_list__v3_g2 g2",
                                       "mv_test_status_counts v1 mv_test_status_counts__v1_g2 g2",
-                                      "mv_tracking_state v1 mv_tracking_state__v1_g2 g2"}));
+                                      "mv_tracking_state v2 mv_tracking_state__v2_g2 g2"}));
   EXPECT_EQ(CheckpointOf(), 42);
   EXPECT_EQ(store_->applied().Get(), 42);
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g2");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v3_g2");
   MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-new"}));
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, chunk.list_upserts[0]);
@@ -461,7 +502,7 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   EXPECT_TRUE(reopened);
   MV_ASSERT_OK_AND_ASSIGN(auto next, store_->BeginRebuild());
   MV_ASSERT_OK(next->Commit(43));
-  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v2_g3");
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v3_g3");
 }
 
 TEST_F(SqliteViewStoreTest, AbandonedRebuildDropsItsShadowTables) {
@@ -477,10 +518,10 @@ TEST_F(SqliteViewStoreTest, AbandonedRebuildDropsItsShadowTables) {
     MV_ASSERT_OK(rebuild->Write(chunk));
   }
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
-                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
-                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
-                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+                                      "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
+                                      "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
   EXPECT_EQ(Catalog(), catalog);
   EXPECT_EQ(CheckpointOf(), 3);
   MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-live"}));
@@ -504,17 +545,17 @@ TEST_F(SqliteViewStoreTest, ReopenAfterACrashMidRebuildDropsOrphanShadowTables) 
   // What a process killed during a rebuild leaves behind (plus tables that are not ours).
   ASSERT_TRUE(
       Raw()
-          ->Exec("CREATE TABLE mv_shipment_list__v2_g9 (org TEXT, id TEXT);"
-                 "CREATE INDEX mv_shipment_list__v2_g9_by_org ON mv_shipment_list__v2_g9 (org);"
-                 "CREATE TABLE mv_realtime_ops__v1_g9 (org TEXT);"
+          ->Exec("CREATE TABLE mv_shipment_list__v3_g9 (org TEXT, id TEXT);"
+                 "CREATE INDEX mv_shipment_list__v3_g9_by_org ON mv_shipment_list__v3_g9 (org);"
+                 "CREATE TABLE mv_realtime_ops__v2_g9 (org TEXT);"
                  "CREATE TABLE mvx_keep (a); CREATE TABLE operator_notes (a);")
           .ok());
   Open();
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v1_g1", "mv_customer_summary__v1_g1",
-                                      "mv_daily_metrics__v1_g1", "mv_exception_queue__v1_g1",
-                                      "mv_realtime_ops__v1_g1", "mv_shipment_list__v2_g1",
-                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v1_g1"}));
+            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+                                      "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
+                                      "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
+                                      "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
   EXPECT_EQ(Query("SELECT name FROM sqlite_master WHERE name IN ('mvx_keep', 'operator_notes') "
                   "ORDER BY name"),
             (std::vector<std::string>{"mvx_keep", "operator_notes"}))
@@ -522,36 +563,45 @@ TEST_F(SqliteViewStoreTest, ReopenAfterACrashMidRebuildDropsOrphanShadowTables) 
   EXPECT_EQ(CheckpointOf(), 9);
   MV_ASSERT_OK_AND_ASSIGN(auto found, store_->FindShipmentRow({"acme", "S-live"}));
   EXPECT_TRUE(found);
-  EXPECT_EQ(Dump("mv_realtime_ops__v1_g1").substr(0, 10), "'acme'|1|1");
+  EXPECT_EQ(Dump("mv_realtime_ops__v2_g1").substr(0, 10), "'acme'|1|1");
 }
 
-TEST_F(SqliteViewStoreTest, ReopenWithACatalogOfAnotherVersionIsInvalidArgument) {
+// Views stored by another definition version (an older release) cannot be used: they are
+// dropped, the views start over empty and ask for a rebuild; nothing else is touched.
+TEST_F(SqliteViewStoreTest, ReopenWithACatalogOfAnotherVersionStartsTheViewsOver) {
+  core::ViewBatch b;
+  b.list_upserts = {Row("acme", "S-1")};
+  b.token = 9;
+  MV_ASSERT_OK(store_->Apply(b));
+  EXPECT_FALSE(store_->RebuildRequired()) << "views that applied a batch are not new";
   store_.reset();
   ASSERT_TRUE(
       Raw()->Exec("UPDATE mv_catalog SET version = 1 WHERE view = 'mv_shipment_list'").ok());
-  auto r = SqliteViewStore::Open(path_, &views_, &clock_);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("mv_shipment_list"));
-  // Nothing was dropped or rewritten by the failed open.
-  EXPECT_EQ(ViewTables().size(), 8u);
+  Open();
+  EXPECT_TRUE(store_->RebuildRequired());
+  EXPECT_EQ(CheckpointOf(), 0);
+  MV_ASSERT_OK_AND_ASSIGN(auto gone, store_->FindShipmentRow({"acme", "S-1"}));
+  EXPECT_FALSE(gone);
+  EXPECT_EQ(store_->tables().shipment_list, "mv_shipment_list__v3_g2");
+  EXPECT_EQ(ViewTables().size(), 8u) << "the old tables are dropped, new ones created";
+  EXPECT_EQ(Catalog().size(), 8u);
 }
 
-TEST_F(SqliteViewStoreTest, ReopenByABuildWithANewerViewDefinitionIsInvalidArgument) {
+TEST_F(SqliteViewStoreTest, ReopenByABuildWithANewerOrAMissingViewStartsTheViewsOver) {
   store_.reset();
   core::ViewSet newer = core::ViewSet::Default();
   newer.AddAggregate(std::make_unique<StatusCountView>(2));
   auto r = SqliteViewStore::Open(path_, &newer, &clock_);
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("mv_test_status_counts"));
-}
-
-TEST_F(SqliteViewStoreTest, ReopenByABuildWithAViewTheCatalogLacksIsInvalidArgument) {
-  store_.reset();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)->RebuildRequired());
+  EXPECT_EQ((*r)->tables().aggregates.at("mv_test_status_counts"), "mv_test_status_counts__v2_g2");
+  r->reset();
   ASSERT_TRUE(Raw()->Exec("DELETE FROM mv_catalog WHERE view = 'mv_test_status_counts'").ok());
-  auto r = SqliteViewStore::Open(path_, &views_, &clock_);
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("mv_test_status_counts"));
+  auto again = SqliteViewStore::Open(path_, &newer, &clock_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE((*again)->RebuildRequired());
+  EXPECT_EQ((*again)->tables().aggregates.at("mv_test_status_counts"),
+            "mv_test_status_counts__v2_g3");
 }
 
 TEST_F(SqliteViewStoreTest, ReopenKeepsRowsAndCheckpoint) {

@@ -29,6 +29,8 @@ class Statement {
   Statement& Bind(int index, const std::string& v) { return Bind(index, std::string_view(v)); }
   Statement& Bind(int index, const char* v) { return Bind(index, std::string_view(v)); }
   Statement& BindNull(int index);
+  // Binary data (stored with BLOB affinity, returned byte for byte).
+  Statement& BindBlob(int index, std::string_view v);
   template <typename T>
   Statement& Bind(int index, const std::optional<T>& v) {
     return v ? Bind(index, *v) : BindNull(index);
@@ -45,6 +47,7 @@ class Statement {
   double ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string ColumnText(int col) const;
   std::string_view ColumnView(int col) const;
+  std::string_view ColumnBlob(int col) const;
   bool ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
  private:

@@ -46,15 +46,41 @@ Result<std::unique_ptr<ViewQueries>> ViewQueries::Open(const std::string& path) 
   return std::unique_ptr<ViewQueries>(new ViewQueries(std::move(db)));
 }
 
-Result<std::string> ViewQueries::TableOf(const std::string& view) {
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare("SELECT physical_table FROM mv_catalog WHERE view = ?1"));
-  st->Bind(1, view);
+Status ViewQueries::RefreshCatalog() {
+  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare("PRAGMA schema_version"));
   MV_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return Status::NotFound("no view " + view);
-  std::string table = st->ColumnText(0);
+  std::int64_t version = row ? st->ColumnInt(0) : 0;
   st->Reset();
-  return table;
+  if (version == schema_version_) return Status::Ok();
+  auto tables = ReadCatalog(*db_);
+  if (!tables.ok() && tables.status().code() != StatusCode::kNotFound) return tables.status();
+  tables_ = tables.ok() ? std::move(tables).value() : PhysicalTables{};
+  schema_version_ = version;
+  db_->ForgetStatements();
+  return Status::Ok();
+}
+
+Result<std::string> ViewQueries::TableOf(const std::string& view) {
+  MV_RETURN_IF_ERROR(RefreshCatalog());
+  for (const auto& [name, table] : tables_.All()) {
+    if (name == view && !table.empty()) return table;
+  }
+  return Status::NotFound("no view " + view);
+}
+
+Result<std::optional<std::int64_t>> ViewQueries::Code(int kind, const std::string& text) {
+  std::string key = std::to_string(kind) + text;
+  if (auto it = codes_.find(key); it != codes_.end()) return std::optional(it->second);
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare("SELECT code FROM mv_ids WHERE kind = ?1 AND text = ?2"));
+  st->Bind(1, kind).Bind(2, text);
+  MV_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) return std::optional<std::int64_t>();
+  std::int64_t code = st->ColumnInt(0);
+  st->Reset();
+  if (codes_.size() > 100000) codes_.clear();  // bounded; codes are cheap to look up again
+  codes_.emplace(std::move(key), code);
+  return std::optional(code);
 }
 
 Result<core::ChangeToken> ViewQueries::AppliedToken() {
@@ -65,52 +91,71 @@ Result<core::ChangeToken> ViewQueries::AppliedToken() {
   return token;
 }
 
+Result<std::int64_t> ViewQueries::CodeOrNone(int kind, const std::string& text) {
+  MV_ASSIGN_OR_RETURN(auto code, Code(kind, text));
+  return code.value_or(-1);
+}
+
 Result<AtToken<ShipmentPage>> ViewQueries::ListShipments(const std::string& org,
                                                          const ShipmentFilter& f, size_t limit,
                                                          const std::optional<ListPosition>& after) {
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
   MV_ASSIGN_OR_RETURN(std::string table, TableOf("mv_shipment_list"));
-  // Fixed parameter numbers, so the SQL text (and its cached statement) depends only on
-  // which filters are present. Values are always bound, never spliced.
-  std::string where = "org = ?1";
-  if (f.status) where += " AND status = ?2";
-  if (!f.carrier_id.empty()) where += " AND carrier_id = ?3";
-  if (!f.customer_id.empty()) where += " AND customer_id = ?4";
-  if (f.sla_status) where += " AND sla_status = ?5";
-  if (f.created_from) where += " AND created_at >= ?6";
-  if (f.created_to) where += " AND created_at < ?7";
-  // `reference` is COLLATE NOCASE: a case-insensitive prefix range on its index.
-  if (!f.reference_prefix.empty()) where += " AND reference >= ?8 AND reference < ?12";
-  if (after) where += " AND (created_at, id) < (?9, ?10)";
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare(fmt::format("SELECT row, created_at, id FROM {} WHERE {} "
-                                               "ORDER BY created_at DESC, id DESC LIMIT ?11",
-                                               table, where)));
-  st->Bind(1, org);
-  if (f.status) st->Bind(2, core::ToString(*f.status));
-  if (!f.carrier_id.empty()) st->Bind(3, f.carrier_id);
-  if (!f.customer_id.empty()) st->Bind(4, f.customer_id);
-  if (f.sla_status) st->Bind(5, core::ToString(*f.sla_status));
-  if (f.created_from) st->Bind(6, ToMillis(*f.created_from));
-  if (f.created_to) st->Bind(7, ToMillis(*f.created_to));
-  if (!f.reference_prefix.empty()) {
-    st->Bind(8, f.reference_prefix).Bind(12, PrefixEnd(f.reference_prefix));
-  }
-  if (after) st->Bind(9, ToMillis(after->created_at)).Bind(10, after->id);
-  st->Bind(11, static_cast<std::int64_t>(limit + 1));
   AtToken<ShipmentPage> out;
-  ListPosition last;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    if (out.value.rows.size() == limit) {
-      out.value.next = last;  // there is at least one more row
-      break;
-    }
-    out.value.rows.push_back(st->ColumnText(0));
-    last = {FromMillis(st->ColumnInt(1)), st->ColumnText(2)};
+  // An org, carrier or customer without a code has no rows.
+  MV_ASSIGN_OR_RETURN(auto org_code, Code(1, org));
+  std::optional<std::int64_t> carrier, customer;
+  bool none = !org_code;
+  if (!f.carrier_id.empty()) {
+    MV_ASSIGN_OR_RETURN(carrier, Code(2, f.carrier_id));
+    none = none || !carrier;
   }
-  st->Reset();
+  if (!f.customer_id.empty()) {
+    MV_ASSIGN_OR_RETURN(customer, Code(3, f.customer_id));
+    none = none || !customer;
+  }
+  if (!none) {
+    // Fixed parameter numbers, so the SQL text (and its cached statement) depends only on
+    // which filters are present. Values are always bound, never spliced.
+    std::string where = "org = ?1";
+    if (f.status) where += " AND status = ?2";
+    if (carrier) where += " AND carrier = ?3";
+    if (customer) where += " AND customer = ?4";
+    if (f.sla_status) where += " AND sla = ?5";
+    if (f.created_from) where += " AND created_at >= ?6";
+    if (f.created_to) where += " AND created_at < ?7";
+    // `reference` is COLLATE NOCASE: a case-insensitive prefix range on its index.
+    if (!f.reference_prefix.empty()) where += " AND reference >= ?8 AND reference < ?12";
+    if (after) where += " AND (created_at, id) < (?9, ?10)";
+    MV_ASSIGN_OR_RETURN(Statement * st,
+                        db_->Prepare(fmt::format("SELECT row, created_at, id FROM {} WHERE {} "
+                                                 "ORDER BY created_at DESC, id DESC LIMIT ?11",
+                                                 table, where)));
+    st->Bind(1, *org_code);
+    if (f.status) st->Bind(2, static_cast<std::int64_t>(*f.status));
+    if (carrier) st->Bind(3, *carrier);
+    if (customer) st->Bind(4, *customer);
+    if (f.sla_status) st->Bind(5, static_cast<std::int64_t>(*f.sla_status));
+    if (f.created_from) st->Bind(6, ToMillis(*f.created_from));
+    if (f.created_to) st->Bind(7, ToMillis(*f.created_to));
+    if (!f.reference_prefix.empty()) {
+      st->Bind(8, f.reference_prefix).Bind(12, PrefixEnd(f.reference_prefix));
+    }
+    if (after) st->Bind(9, ToMillis(after->created_at)).Bind(10, after->id);
+    st->Bind(11, static_cast<std::int64_t>(limit + 1));
+    ListPosition last;
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (out.value.rows.size() == limit) {
+        out.value.next = last;  // there is at least one more row
+        break;
+      }
+      out.value.rows.emplace_back(st->ColumnBlob(0));
+      last = {FromMillis(st->ColumnInt(1)), st->ColumnText(2)};
+    }
+    st->Reset();
+  }
   MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
   MV_RETURN_IF_ERROR(txn->Commit());
   return out;
@@ -120,13 +165,17 @@ Result<AtToken<std::optional<std::string>>> ViewQueries::GetShipment(const std::
                                                                      const std::string& id) {
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
   MV_ASSIGN_OR_RETURN(std::string table, TableOf("mv_shipment_list"));
-  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(fmt::format(
-                                          "SELECT row FROM {} WHERE org = ?1 AND id = ?2", table)));
-  st->Bind(1, org).Bind(2, id);
   AtToken<std::optional<std::string>> out;
-  MV_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (row) out.value = st->ColumnText(0);
-  st->Reset();
+  MV_ASSIGN_OR_RETURN(auto org_code, Code(1, org));
+  if (org_code) {
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2", table)));
+    st->Bind(1, *org_code).Bind(2, id);
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) out.value = std::string(st->ColumnBlob(0));
+    st->Reset();
+  }
   MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
   MV_RETURN_IF_ERROR(txn->Commit());
   return out;
@@ -136,43 +185,37 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
                                                                       const std::string& org) {
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
   MV_ASSIGN_OR_RETURN(std::string table, TableOf(view));
-  // Key columns are TEXT, measures INTEGER, `_schema_version` last (see view_store.cc).
-  MV_ASSIGN_OR_RETURN(Statement * info,
-                      db_->Prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid"));
-  info->Bind(1, table);
-  std::vector<std::pair<std::string, bool>> cols;  // name, is key
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, info->Step());
-    if (!row) break;
-    cols.emplace_back(info->ColumnText(0), info->ColumnView(1) == "TEXT");
-  }
-  info->Reset();
-  std::string select, order;
-  for (const auto& [name, is_key] : cols) {
-    select += (select.empty() ? "" : ", ") + name;
-    if (is_key) order += (order.empty() ? "" : ", ") + name;
-  }
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare(fmt::format("SELECT {} FROM {} WHERE org = ?1 ORDER BY {}",
-                                               select, table, order)));
-  st->Bind(1, org);
+  MV_ASSIGN_OR_RETURN(const core::AggregateViewSpec* spec, SpecOf(view));
   AtToken<std::vector<AggregateRow>> out;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    AggregateRow r;
-    for (size_t i = 0; i < cols.size(); ++i) {
-      if (cols[i].second) {
-        r.key.push_back(st->ColumnText(static_cast<int>(i)));
-      } else if (cols[i].first == "_schema_version") {
-        r.schema_version = static_cast<int>(st->ColumnInt(static_cast<int>(i)));
-      } else {
-        r.measures.emplace_back(cols[i].first, st->ColumnInt(static_cast<int>(i)));
+  MV_ASSIGN_OR_RETURN(auto org_code, Code(1, org));
+  if (org_code) {
+    // Key columns after org, then measures, then `_schema_version` (see view_schema.cc).
+    std::vector<std::string> keys(spec->key_columns.begin() + 1, spec->key_columns.end());
+    std::string select = fmt::format("{}", fmt::join(spec->measure_columns, ", "));
+    if (!keys.empty()) select = fmt::format("{}, {}", fmt::join(keys, ", "), select);
+    std::string order = keys.empty() ? "org" : fmt::format("{}", fmt::join(keys, ", "));
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare(fmt::format("SELECT {}, _schema_version FROM {} WHERE org = ?1 ORDER BY {}",
+                                 select, table, order)));
+    st->Bind(1, *org_code);
+    const int k = static_cast<int>(keys.size());
+    const int m = static_cast<int>(spec->measure_columns.size());
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      AggregateRow r;
+      r.key.push_back(org);
+      for (int i = 0; i < k; ++i) r.key.push_back(st->ColumnText(i));
+      for (int i = 0; i < m; ++i) {
+        r.measures.emplace_back(spec->measure_columns[static_cast<size_t>(i)],
+                                st->ColumnInt(k + i));
       }
+      r.schema_version = static_cast<int>(st->ColumnInt(k + m));
+      out.value.push_back(std::move(r));
     }
-    out.value.push_back(std::move(r));
+    st->Reset();
   }
-  st->Reset();
   MV_ASSIGN_OR_RETURN(out.token, AppliedToken());
   MV_RETURN_IF_ERROR(txn->Commit());
   return out;
@@ -202,7 +245,8 @@ Result<AtToken<DailyMetricsResult>> ViewQueries::DailyMetrics(const std::string&
           "SELECT {}SUM(shipments), SUM(weight_kg_micro), SUM(declared_value_micro) FROM {} "
           "WHERE org = ?1 AND day >= ?2 AND day <= ?3 GROUP BY {} ORDER BY {} LIMIT ?4",
           select, table, group, group)));
-  st->Bind(1, org).Bind(2, q.from_day).Bind(3, q.to_day);
+  MV_ASSIGN_OR_RETURN(std::int64_t org_code, CodeOrNone(1, org));
+  st->Bind(1, org_code).Bind(2, q.from_day).Bind(3, q.to_day);
   st->Bind(4, static_cast<std::int64_t>(q.max_rows + 1));
   AtToken<DailyMetricsResult> out;
   const int n = static_cast<int>(q.group_by.size());
@@ -238,7 +282,8 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::CarrierPerformance(
       db_->Prepare(fmt::format("SELECT carrier_id, week, {}, _schema_version FROM {} WHERE {} "
                                "ORDER BY carrier_id, week",
                                fmt::join(spec->measure_columns, ", "), table, where)));
-  st->Bind(1, org).Bind(2, q.from_week).Bind(3, q.to_week);
+  MV_ASSIGN_OR_RETURN(std::int64_t org_code, CodeOrNone(1, org));
+  st->Bind(1, org_code).Bind(2, q.from_week).Bind(3, q.to_week);
   if (!q.carrier_id.empty()) st->Bind(4, q.carrier_id);
   AtToken<std::vector<AggregateRow>> out;
   const int measures = static_cast<int>(spec->measure_columns.size());
@@ -286,7 +331,8 @@ Result<AtToken<CustomerPage>> ViewQueries::CustomerSummary(
                                "declared_value_micro, last_shipment_at, {} FROM {} WHERE {} "
                                "ORDER BY {} LIMIT ?5",
                                by_id ? "0" : q.sort_column, table, where, order)));
-  st->Bind(1, org);
+  MV_ASSIGN_OR_RETURN(std::int64_t org_code, CodeOrNone(1, org));
+  st->Bind(1, org_code);
   if (!q.customer_id.empty()) st->Bind(2, q.customer_id);
   if (after) st->Bind(3, after->value).Bind(4, after->customer_id);
   st->Bind(5, static_cast<std::int64_t>(q.limit + 1));
@@ -324,20 +370,23 @@ Result<AtToken<ExceptionPage>> ViewQueries::Exceptions(
   MV_ASSIGN_OR_RETURN(std::string list, TableOf(core::ViewSet::kShipmentList));
   std::string where = "q.org = ?1";
   if (f.urgency) where += " AND q.urgency = ?2";
-  if (!f.carrier_id.empty()) where += " AND l.carrier_id = ?3";
+  if (!f.carrier_id.empty()) where += " AND l.carrier = ?3";
   if (after) {
     where += " AND (q.urgency, q.promised_sort, q.status_changed_at, q.id) > (?4, ?5, ?6, ?7)";
   }
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db_->Prepare(fmt::format(
-          "SELECT q.urgency, q.reason, q.promised_sort, q.status_changed_at, q.id, l.row "
-          "FROM {} AS q JOIN {} AS l ON l.org = q.org AND l.id = q.id WHERE {} "
-          "ORDER BY q.urgency, q.promised_sort, q.status_changed_at, q.id LIMIT ?8",
-          queue, list, where)));
-  st->Bind(1, org);
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare(fmt::format(
+                          "SELECT q.urgency, q.promised_sort, q.status_changed_at, q.id, l.row "
+                          "FROM {} AS q JOIN {} AS l ON l.org = q.org AND l.id = q.id WHERE {} "
+                          "ORDER BY q.urgency, q.promised_sort, q.status_changed_at, q.id LIMIT ?8",
+                          queue, list, where)));
+  MV_ASSIGN_OR_RETURN(std::int64_t org_code, CodeOrNone(1, org));
+  st->Bind(1, org_code);
   if (f.urgency) st->Bind(2, *f.urgency);
-  if (!f.carrier_id.empty()) st->Bind(3, f.carrier_id);
+  if (!f.carrier_id.empty()) {
+    MV_ASSIGN_OR_RETURN(std::int64_t carrier, CodeOrNone(2, f.carrier_id));
+    st->Bind(3, carrier);
+  }
   if (after) {
     st->Bind(4, after->urgency).Bind(5, after->promised_sort);
     st->Bind(6, after->status_changed_at).Bind(7, after->id);
@@ -354,9 +403,9 @@ Result<AtToken<ExceptionPage>> ViewQueries::Exceptions(
     }
     ExceptionItem item;
     item.urgency = static_cast<int>(st->ColumnInt(0));
-    item.reason = st->ColumnText(1);
-    item.row = st->ColumnText(5);
-    last = {st->ColumnInt(0), st->ColumnInt(2), st->ColumnInt(3), st->ColumnText(4)};
+    item.reason = core::ToString(static_cast<core::ExceptionReason>(item.urgency));
+    item.row = std::string(st->ColumnBlob(4));
+    last = {st->ColumnInt(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnText(3)};
     out.value.items.push_back(std::move(item));
   }
   st->Reset();

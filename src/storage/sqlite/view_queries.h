@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -12,6 +13,7 @@
 #include "core/change_event.h"
 #include "core/domain.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/view_schema.h"
 
 namespace mv::storage::sqlite {
 
@@ -34,7 +36,7 @@ struct ListPosition {
 };
 
 struct ShipmentPage {
-  std::vector<std::string> rows;  // stored row JSON, in order
+  std::vector<std::string> rows;  // stored rows (core::EncodeRow), in order
   std::optional<ListPosition> next;
 };
 
@@ -122,7 +124,7 @@ struct ExceptionPosition {
 };
 
 struct ExceptionItem {
-  std::string row;  // the stored mv_shipment_list row JSON
+  std::string row;  // the stored mv_shipment_list row (core::EncodeRow)
   int urgency = 0;
   std::string reason;
 };
@@ -150,6 +152,7 @@ class ViewQueries {
   Result<AtToken<ShipmentPage>> ListShipments(const std::string& org, const ShipmentFilter& filter,
                                               size_t limit,
                                               const std::optional<ListPosition>& after);
+  // The stored row (core::EncodeRow), if there is one.
   Result<AtToken<std::optional<std::string>>> GetShipment(const std::string& org,
                                                           const std::string& id);
   // The rows of an aggregate view for `org`, ordered by key.
@@ -175,9 +178,20 @@ class ViewQueries {
 
  private:
   explicit ViewQueries(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  // Inside a read transaction: brings the cached catalog up to date with the schema the
+  // transaction sees (a rebuild swaps tables).
+  Status RefreshCatalog();
   Result<std::string> TableOf(const std::string& view);
+  // The IdDictionary code of an id, if it has one (an id without a code has no rows).
+  // Codes never change once given, so they are remembered per connection.
+  Result<std::optional<std::int64_t>> Code(int kind, const std::string& text);
+  // The code, or -1 (which no row has) when the id has none.
+  Result<std::int64_t> CodeOrNone(int kind, const std::string& text);
 
   std::unique_ptr<Database> db_;
+  std::int64_t schema_version_ = -1;
+  PhysicalTables tables_;
+  std::unordered_map<std::string, std::int64_t> codes_;  // kind digit + text -> code
 };
 
 // A pool of ViewQueries connections shared by request threads. Thread-safe.

@@ -1,129 +1,22 @@
 #include "storage/sqlite/view_store.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "base/time.h"
+#include "core/row_codec.h"
 
 namespace mv::storage::sqlite {
 namespace {
 
 using core::ChangeToken;
+using Kind = IdDictionary::Kind;
 
 constexpr std::int64_t kExceptionNoPromiseSort = std::numeric_limits<std::int64_t>::max();
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS mv_catalog (
-  view TEXT PRIMARY KEY, version INTEGER NOT NULL, physical_table TEXT NOT NULL,
-  generation INTEGER NOT NULL, built_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS mv_checkpoint (
-  id INTEGER PRIMARY KEY CHECK (id = 1), token INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS mv_dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, token INTEGER NOT NULL, collection TEXT NOT NULL,
-  org TEXT NOT NULL, document_id TEXT NOT NULL, reason TEXT NOT NULL, document TEXT,
-  created_at INTEGER NOT NULL);
-)sql";
-
-std::string TableName(const std::string& view, int version, std::int64_t generation) {
-  return fmt::format("{}__v{}_g{}", view, version, generation);
-}
-
-Status CreateListTable(Database& db, const std::string& t) {
-  return db.Exec(fmt::format(R"sql(
-CREATE TABLE {0} (
-  org TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, carrier_id TEXT NOT NULL,
-  customer_id TEXT NOT NULL, sla_status TEXT NOT NULL, sla_next_change_at INTEGER,
-  created_at INTEGER NOT NULL, reference TEXT NOT NULL COLLATE NOCASE, row TEXT NOT NULL,
-  PRIMARY KEY (org, id));
-CREATE INDEX {0}_by_created ON {0} (org, created_at, id);
-CREATE INDEX {0}_by_status ON {0} (org, status, created_at, id);
-CREATE INDEX {0}_by_customer ON {0} (org, customer_id, created_at, id);
-CREATE INDEX {0}_by_carrier ON {0} (org, carrier_id, created_at, id);
-CREATE INDEX {0}_by_sla ON {0} (org, sla_status, created_at, id);
-CREATE INDEX {0}_by_reference ON {0} (org, reference);
-CREATE INDEX {0}_sla_due ON {0} (sla_next_change_at) WHERE sla_next_change_at IS NOT NULL;
-)sql",
-                             t));
-}
-
-Status CreateAggregateTable(Database& db, const core::AggregateViewSpec& spec,
-                            const std::string& t) {
-  std::string cols;
-  std::string keys;
-  for (const auto& k : spec.key_columns) {
-    cols += fmt::format("{} TEXT NOT NULL, ", k);
-    keys += (keys.empty() ? "" : ", ") + k;
-  }
-  for (const auto& m : spec.measure_columns) cols += fmt::format("{} INTEGER NOT NULL, ", m);
-  for (const auto& m : spec.max_measures) cols += fmt::format("{} INTEGER, ", m.column);
-  std::string sql = fmt::format(
-      "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({}));\n", t, cols, keys);
-  for (size_t i = 0; i < spec.indexes.size(); ++i) {
-    sql +=
-        fmt::format("CREATE INDEX {}_i{} ON {} ({});\n", t, i, t, fmt::join(spec.indexes[i], ", "));
-  }
-  return db.Exec(sql);
-}
-
-// Ordered by urgency; entries without a promise sort after every promised one.
-Status CreateExceptionQueueTable(Database& db, const std::string& t) {
-  return db.Exec(fmt::format(R"sql(
-CREATE TABLE {0} (
-  org TEXT NOT NULL, id TEXT NOT NULL, urgency INTEGER NOT NULL, reason TEXT NOT NULL,
-  promised_sort INTEGER NOT NULL, status_changed_at INTEGER NOT NULL,
-  _schema_version INTEGER NOT NULL, PRIMARY KEY (org, id));
-CREATE INDEX {0}_by_urgency ON {0} (org, urgency, promised_sort, status_changed_at, id);
-)sql",
-                             t));
-}
-
-Status CreateTrackingStateTable(Database& db, const std::string& t) {
-  return db.Exec(fmt::format(
-      "CREATE TABLE {} (org TEXT NOT NULL, shipment_id TEXT NOT NULL, summary TEXT NOT NULL, "
-      "PRIMARY KEY (org, shipment_id))",
-      t));
-}
-
-Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
-                                        std::int64_t generation) {
-  PhysicalTables tables;
-  tables.shipment_list =
-      TableName(core::ViewSet::kShipmentList, core::kShipmentListSchemaVersion, generation);
-  MV_RETURN_IF_ERROR(CreateListTable(db, tables.shipment_list));
-  tables.exception_queue =
-      TableName(core::kExceptionQueueView, core::kExceptionQueueVersion, generation);
-  MV_RETURN_IF_ERROR(CreateExceptionQueueTable(db, tables.exception_queue));
-  tables.tracking_state =
-      TableName(core::ViewSet::kTrackingState, core::ViewSet::kTrackingStateVersion, generation);
-  MV_RETURN_IF_ERROR(CreateTrackingStateTable(db, tables.tracking_state));
-  for (const auto& v : views.aggregates()) {
-    std::string t = TableName(v->spec().name, v->spec().version, generation);
-    MV_RETURN_IF_ERROR(CreateAggregateTable(db, v->spec(), t));
-    tables.aggregates[v->spec().name] = t;
-  }
-  return tables;
-}
-
-Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
-                    std::int64_t generation, Timestamp now) {
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db.Prepare("INSERT INTO mv_catalog (view, version, physical_table, generation, built_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (view) DO UPDATE SET "
-                 "version = excluded.version, physical_table = excluded.physical_table, "
-                 "generation = excluded.generation, built_at = excluded.built_at"));
-  auto put = [&](const std::string& view, const std::string& table) -> Status {
-    st->Reset();
-    st->Bind(1, view).Bind(2, views.VersionOf(view)).Bind(3, table).Bind(4, generation);
-    st->Bind(5, ToMillis(now));
-    return st->Run();
-  };
-  for (const auto& [view, table] : tables.All()) MV_RETURN_IF_ERROR(put(view, table));
-  return Status::Ok();
-}
+std::string CacheKey(const core::ShipmentKey& key) { return key.org + '\0' + key.id; }
 
 Status SetCheckpoint(Database& db, ChangeToken token, Timestamp now) {
   MV_ASSIGN_OR_RETURN(
@@ -133,175 +26,6 @@ Status SetCheckpoint(Database& db, ChangeToken token, Timestamp now) {
                  "updated_at = excluded.updated_at"));
   st->Bind(1, token).Bind(2, ToMillis(now));
   return st->Run();
-}
-
-Status DropTables(Database& db, const PhysicalTables& tables) {
-  for (const auto& [view, table] : tables.All()) {
-    MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + table));
-  }
-  return Status::Ok();
-}
-
-Status UpsertListRows(Database& db, const std::string& table,
-                      const std::vector<core::ShipmentRow>& rows) {
-  if (rows.empty()) return Status::Ok();
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db.Prepare(fmt::format(
-          "INSERT INTO {} (org, id, status, carrier_id, customer_id, sla_status, "
-          "sla_next_change_at, created_at, reference, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-          "?8, ?9, ?10) ON CONFLICT (org, id) DO UPDATE SET status = excluded.status, "
-          "carrier_id = excluded.carrier_id, customer_id = excluded.customer_id, "
-          "sla_status = excluded.sla_status, sla_next_change_at = excluded.sla_next_change_at, "
-          "created_at = excluded.created_at, reference = excluded.reference, row = excluded.row",
-          table)));
-  for (const auto& r : rows) {
-    st->Reset();
-    const auto& s = r.shipment;
-    st->Bind(1, r.org).Bind(2, s.id).Bind(3, core::ToString(s.status)).Bind(4, s.carrier_id);
-    st->Bind(5, s.customer_id).Bind(6, core::ToString(r.sla.status));
-    if (r.sla.next_change_at)
-      st->Bind(7, ToMillis(*r.sla.next_change_at));
-    else
-      st->BindNull(7);
-    st->Bind(8, ToMillis(s.created_at)).Bind(9, s.reference).Bind(10, core::RowToJson(r).dump());
-    MV_RETURN_IF_ERROR(st->Run());
-  }
-  return Status::Ok();
-}
-
-Status DeleteListRows(Database& db, const std::string& table,
-                      const std::vector<core::ShipmentKey>& keys) {
-  if (keys.empty()) return Status::Ok();
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db.Prepare(fmt::format("DELETE FROM {} WHERE org = ?1 AND id = ?2", table)));
-  for (const auto& k : keys) {
-    st->Reset();
-    st->Bind(1, k.org).Bind(2, k.id);
-    MV_RETURN_IF_ERROR(st->Run());
-  }
-  return Status::Ok();
-}
-
-Status ApplyAggregateDeltas(Database& db, const core::AggregateViewSpec& spec,
-                            const std::string& table, const std::string& list_table,
-                            const std::vector<core::AggregateDelta>& deltas) {
-  std::string cols, params, updates, where;
-  int p = 1;
-  for (const auto& k : spec.key_columns) {
-    cols += k + ", ";
-    params += fmt::format("?{}, ", p);
-    where += fmt::format("{}{} = ?{}", where.empty() ? "" : " AND ", k, p);
-    ++p;
-  }
-  for (const auto& m : spec.measure_columns) {
-    cols += m + ", ";
-    params += fmt::format("?{}, ", p++);
-    updates += fmt::format("{0}{1} = {1} + excluded.{1}", updates.empty() ? "" : ", ", m);
-  }
-  for (const auto& m : spec.max_measures) {
-    cols += m.column + ", ";
-    params += fmt::format("?{}, ", p++);
-    updates += fmt::format(
-        ", {0} = CASE WHEN excluded.{0} IS NULL THEN {0} WHEN {0} IS NULL OR excluded.{0} > {0} "
-        "THEN excluded.{0} ELSE {0} END",
-        m.column);
-  }
-  std::string keys;
-  for (const auto& k : spec.key_columns) keys += (keys.empty() ? "" : ", ") + k;
-  MV_ASSIGN_OR_RETURN(
-      Statement * up,
-      db.Prepare(fmt::format("INSERT INTO {} ({}_schema_version) VALUES ({}?{}) ON CONFLICT ({}) "
-                             "DO UPDATE SET {}",
-                             table, cols, params, p, keys, updates)));
-  MV_ASSIGN_OR_RETURN(Statement * del,
-                      db.Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
-                                             spec.measure_columns.front())));
-  // A retraction that removed the current maximum: recompute it from the shipment list.
-  std::vector<Statement*> recompute;
-  for (const auto& m : spec.max_measures) {
-    int bound = static_cast<int>(spec.key_columns.size()) + 1;
-    MV_ASSIGN_OR_RETURN(
-        Statement * st,
-        db.Prepare(fmt::format("UPDATE {0} SET {1} = (SELECT MAX({2}) FROM {3} "
-                               "WHERE {4}) WHERE {4} AND {1} <= ?{5}",
-                               table, m.column, m.list_column, list_table, where, bound)));
-    recompute.push_back(st);
-  }
-  for (const auto& d : deltas) {
-    up->Reset();
-    int i = 1;
-    for (const auto& k : d.key) up->Bind(i++, k);
-    for (auto m : d.measures) up->Bind(i++, m);
-    for (const auto& m : d.max_added) {
-      if (m) {
-        up->Bind(i++, *m);
-      } else {
-        up->BindNull(i++);
-      }
-    }
-    up->Bind(p, spec.version);
-    MV_RETURN_IF_ERROR(up->Run());
-    if (d.measures.front() < 0) {
-      del->Reset();
-      int j = 1;
-      for (const auto& k : d.key) del->Bind(j++, k);
-      MV_RETURN_IF_ERROR(del->Run());
-    }
-    for (size_t m = 0; m < recompute.size(); ++m) {
-      const auto& retracted = d.max_retracted[m];
-      const auto& added = d.max_added[m];
-      if (!retracted || (added && *added >= *retracted)) continue;
-      Statement* st = recompute[m];
-      st->Reset();
-      int j = 1;
-      for (const auto& k : d.key) st->Bind(j++, k);
-      st->Bind(j, *retracted);
-      MV_RETURN_IF_ERROR(st->Run());
-    }
-  }
-  return Status::Ok();
-}
-
-Status UpsertExceptionRows(Database& db, const std::string& table,
-                           const std::vector<core::ExceptionQueueRow>& rows) {
-  if (rows.empty()) return Status::Ok();
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db.Prepare(fmt::format(
-          "INSERT INTO {} (org, id, urgency, reason, promised_sort, status_changed_at, "
-          "_schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (org, id) DO UPDATE "
-          "SET urgency = excluded.urgency, reason = excluded.reason, promised_sort = "
-          "excluded.promised_sort, status_changed_at = excluded.status_changed_at",
-          table)));
-  for (const auto& r : rows) {
-    st->Reset();
-    st->Bind(1, r.key.org).Bind(2, r.key.id).Bind(3, r.entry.urgency());
-    st->Bind(4, core::ToString(r.entry.reason));
-    st->Bind(5, r.entry.promised_delivery_at ? ToMillis(*r.entry.promised_delivery_at)
-                                             : kExceptionNoPromiseSort);
-    st->Bind(6, ToMillis(r.entry.status_changed_at)).Bind(7, core::kExceptionQueueVersion);
-    MV_RETURN_IF_ERROR(st->Run());
-  }
-  return Status::Ok();
-}
-
-Status UpsertTrackingStates(Database& db, const std::string& table,
-                            const std::vector<core::TrackingState>& states) {
-  if (states.empty()) return Status::Ok();
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db.Prepare(fmt::format("INSERT INTO {} (org, shipment_id, summary) VALUES (?1, ?2, ?3) "
-                             "ON CONFLICT (org, shipment_id) DO UPDATE SET summary = "
-                             "excluded.summary",
-                             table)));
-  for (const auto& t : states) {
-    st->Reset();
-    st->Bind(1, t.key.org).Bind(2, t.key.id);
-    st->Bind(3, core::TrackingSummaryToJson(t.summary).dump());
-    MV_RETURN_IF_ERROR(st->Run());
-  }
-  return Status::Ok();
 }
 
 Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& letters, Timestamp now) {
@@ -319,58 +43,40 @@ Status WriteDeadLetters(Database& db, const std::vector<core::DeadLetter>& lette
   return Status::Ok();
 }
 
+// The values of a list row's indexed columns, in the order of the bound parameters
+// ?4..?10 of the list statements (?1 row, ?2 org, ?3 id).
+struct ListColumns {
+  std::int64_t status = 0;
+  std::int64_t carrier = 0;
+  std::int64_t customer = 0;
+  std::int64_t sla = 0;
+  std::optional<std::int64_t> sla_next_change_at;
+  std::int64_t created_at = 0;
+  std::string reference;
+};
+constexpr const char* kListColumnNames[] = {
+    "status", "carrier", "customer", "sla", "sla_next_change_at", "created_at", "reference"};
+constexpr int kListColumnCount = 7;
+
+// A mask of the list columns whose values differ.
+unsigned Changed(const ListColumns& a, const ListColumns& b) {
+  unsigned mask = 0;
+  if (a.status != b.status) mask |= 1u << 0;
+  if (a.carrier != b.carrier) mask |= 1u << 1;
+  if (a.customer != b.customer) mask |= 1u << 2;
+  if (a.sla != b.sla) mask |= 1u << 3;
+  if (a.sla_next_change_at != b.sla_next_change_at) mask |= 1u << 4;
+  if (a.created_at != b.created_at) mask |= 1u << 5;
+  if (a.reference != b.reference) mask |= 1u << 6;
+  return mask;
+}
+
+void BindListColumns(Statement* st, const ListColumns& c) {
+  st->Bind(4, c.status).Bind(5, c.carrier).Bind(6, c.customer).Bind(7, c.sla);
+  st->Bind(8, c.sla_next_change_at).Bind(9, c.created_at).Bind(10, c.reference);
+}
+
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> PhysicalTables::All() const {
-  std::vector<std::pair<std::string, std::string>> all{
-      {core::ViewSet::kShipmentList, shipment_list},
-      {core::kExceptionQueueView, exception_queue},
-      {core::ViewSet::kTrackingState, tracking_state}};
-  for (const auto& [view, table] : aggregates) all.emplace_back(view, table);
-  return all;
-}
-
-Status WriteViewChanges(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
-                        const core::ViewBatch& batch) {
-  // The list first: aggregate maxima are recomputed from it.
-  MV_RETURN_IF_ERROR(UpsertListRows(db, tables.shipment_list, batch.list_upserts));
-  MV_RETURN_IF_ERROR(DeleteListRows(db, tables.shipment_list, batch.list_deletes));
-  MV_RETURN_IF_ERROR(UpsertExceptionRows(db, tables.exception_queue, batch.exception_upserts));
-  MV_RETURN_IF_ERROR(DeleteListRows(db, tables.exception_queue, batch.exception_deletes));
-  MV_RETURN_IF_ERROR(UpsertTrackingStates(db, tables.tracking_state, batch.tracking_upserts));
-  for (const auto& [view, deltas] : batch.aggregate_deltas) {
-    const core::AggregateView* def = views.FindAggregate(view);
-    auto table = tables.aggregates.find(view);
-    if (def == nullptr || table == tables.aggregates.end()) {
-      return Status::Internal("batch names unknown view " + view);
-    }
-    MV_RETURN_IF_ERROR(
-        ApplyAggregateDeltas(db, def->spec(), table->second, tables.shipment_list, deltas));
-  }
-  return Status::Ok();
-}
-
-Result<PhysicalTables> ReadCatalog(Database& db) {
-  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare("SELECT view, physical_table FROM mv_catalog"));
-  PhysicalTables tables;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    std::string view = st->ColumnText(0);
-    if (view == core::ViewSet::kShipmentList) {
-      tables.shipment_list = st->ColumnText(1);
-    } else if (view == core::kExceptionQueueView) {
-      tables.exception_queue = st->ColumnText(1);
-    } else if (view == core::ViewSet::kTrackingState) {
-      tables.tracking_state = st->ColumnText(1);
-    } else {
-      tables.aggregates[view] = st->ColumnText(1);
-    }
-  }
-  st->Reset();
-  if (tables.shipment_list.empty()) return Status::NotFound("the view catalog is empty");
-  return tables;
-}
 
 Result<std::unique_ptr<SqliteViewStore>> SqliteViewStore::Open(const std::string& path,
                                                                const core::ViewSet* views,
@@ -378,7 +84,7 @@ Result<std::unique_ptr<SqliteViewStore>> SqliteViewStore::Open(const std::string
   Database::Options writer_options;
   writer_options.wal_autocheckpoint_pages = 0;  // the checkpointer thread does it
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, writer_options));
-  MV_RETURN_IF_ERROR(db->Exec(kSchema));
+  MV_RETURN_IF_ERROR(CreateStoreTables(*db));
   MV_ASSIGN_OR_RETURN(auto checkpoint_db, Database::Open(path, {}));
   std::unique_ptr<SqliteViewStore> store(new SqliteViewStore(std::move(db), views, clock));
   MV_RETURN_IF_ERROR(store->LoadCatalog());
@@ -409,24 +115,11 @@ void SqliteViewStore::CheckpointLoop(std::unique_ptr<Database> db) {
   }
 }
 
-namespace {
-std::string CacheKey(const core::ShipmentKey& key) { return key.org + '\0' + key.id; }
-}  // namespace
-
-void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch) {
-  for (const auto& key : batch.list_deletes) rows_.Erase(CacheKey(key));
-  for (const auto& row : batch.list_upserts) {
-    rows_.Put(CacheKey({row.org, row.shipment.id}), row);
-  }
-  for (const auto& state : batch.tracking_upserts) {
-    tracking_.Put(CacheKey(state.key), state.summary);
-  }
-}
-
 Status SqliteViewStore::LoadCatalog() {
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
   auto tables = ReadCatalog(*db_);
   if (!tables.ok() && tables.status().code() != StatusCode::kNotFound) return tables.status();
+  std::string outdated;  // why the stored views cannot be used, if they cannot
   if (tables.ok()) {
     MV_ASSIGN_OR_RETURN(Statement * st,
                         db_->Prepare("SELECT view, version, generation FROM mv_catalog"));
@@ -435,32 +128,36 @@ Status SqliteViewStore::LoadCatalog() {
       if (!row) break;
       std::string view = st->ColumnText(0);
       int want = views_->VersionOf(view);
-      if (want != st->ColumnInt(1)) {
-        int have = static_cast<int>(st->ColumnInt(1));
-        st->Reset();
-        return Status::InvalidArgument(fmt::format(
-            "{} in views.db is at definition version {}, this build maintains version {}; "
-            "rebuild the views into a new data folder",
-            view, have, want));
+      if (want != st->ColumnInt(1) && outdated.empty()) {
+        outdated = fmt::format("{} is stored at definition version {}, this build maintains {}",
+                               view, st->ColumnInt(1), want);
       }
       generation_ = std::max<std::int64_t>(generation_, st->ColumnInt(2));
     }
     st->Reset();
-    tables_ = std::move(tables).value();
-    if (tables_.exception_queue.empty() || tables_.tracking_state.empty()) {
-      return Status::InvalidArgument(
-          "views.db was built by an older release; rebuild the views into a new data folder");
-    }
     for (const auto& v : views_->aggregates()) {
-      if (!tables_.aggregates.count(v->spec().name)) {
-        return Status::InvalidArgument(v->spec().name + " is missing from the view catalog");
+      if (outdated.empty() && !tables->aggregates.count(v->spec().name)) {
+        outdated = v->spec().name + " is not stored";
       }
     }
-  } else {
-    generation_ = 1;
-    MV_ASSIGN_OR_RETURN(tables_, CreateViewTables(*db_, *views_, generation_));
+    if (outdated.empty() && (tables->exception_queue.empty() || tables->tracking_state.empty())) {
+      outdated = "views.db was built by an older release";
+    }
+    if (!outdated.empty()) {
+      spdlog::warn("views.db: {}; dropping the stored views and rebuilding them from the source",
+                   outdated);
+      MV_RETURN_IF_ERROR(DropTables(*db_, *tables));
+      MV_RETURN_IF_ERROR(db_->Exec("DELETE FROM mv_catalog"));
+    } else {
+      tables_ = std::move(tables).value();
+    }
+  }
+  if (!tables.ok() || !outdated.empty()) {
+    ++generation_;
+    MV_ASSIGN_OR_RETURN(tables_, CreateViewTables(*db_, *views_, generation_, /*indexes=*/true));
     MV_RETURN_IF_ERROR(WriteCatalog(*db_, *views_, tables_, generation_, clock_->Now()));
     MV_RETURN_IF_ERROR(SetCheckpoint(*db_, 0, clock_->Now()));
+    fresh_ = true;
   }
   // Drop shadow tables an interrupted rebuild left behind.
   std::vector<std::string> orphans;
@@ -482,38 +179,54 @@ Status SqliteViewStore::LoadCatalog() {
 
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
-  if (const core::ShipmentRow* cached = rows_.Find(CacheKey(key))) return std::optional(*cached);
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
-                                               tables_.shipment_list)));
-  st->Bind(1, key.org).Bind(2, key.id);
-  MV_ASSIGN_OR_RETURN(bool found, st->Step());
-  if (!found) return std::optional<core::ShipmentRow>();
-  auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
-  st->Reset();
-  MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
+  std::string cache_key = CacheKey(key);
+  const std::optional<std::string>* cached = rows_.Find(cache_key);
+  std::optional<std::string> blob;
+  if (cached != nullptr) {
+    if (!*cached) return std::optional<core::ShipmentRow>();
+    blob = **cached;
+  } else {
+    MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
+    if (org) {
+      MV_ASSIGN_OR_RETURN(Statement * st,
+                          db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
+                                                   tables_.shipment_list)));
+      st->Bind(1, *org).Bind(2, key.id);
+      MV_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (found) blob = std::string(st->ColumnBlob(0));
+      st->Reset();
+    }
+    rows_.Put(std::move(cache_key), blob);
+    if (!blob) return std::optional<core::ShipmentRow>();
+  }
+  MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, *blob));
   return std::optional<core::ShipmentRow>(std::move(row));
 }
 
 Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummary(
     const core::ShipmentKey& key) {
   std::string cache_key = CacheKey(key);
-  if (const auto* cached = tracking_.Find(cache_key)) return *cached;
-  MV_ASSIGN_OR_RETURN(
-      Statement * st,
-      db_->Prepare(fmt::format("SELECT summary FROM {} WHERE org = ?1 AND shipment_id = ?2",
-                               tables_.tracking_state)));
-  st->Bind(1, key.org).Bind(2, key.id);
-  MV_ASSIGN_OR_RETURN(bool found, st->Step());
-  std::optional<core::TrackingSummary> summary;
-  if (found) {
-    auto json = nlohmann::json::parse(st->ColumnView(0), nullptr, false);
-    st->Reset();
-    MV_ASSIGN_OR_RETURN(summary, core::TrackingSummaryFromJson(json));
+  const std::optional<std::string>* cached = tracking_.Find(cache_key);
+  std::optional<std::string> blob;
+  if (cached != nullptr) {
+    blob = *cached;
+  } else {
+    MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
+    if (org) {
+      MV_ASSIGN_OR_RETURN(
+          Statement * st,
+          db_->Prepare(fmt::format("SELECT summary FROM {} WHERE org = ?1 AND shipment_id = ?2",
+                                   tables_.tracking_state)));
+      st->Bind(1, *org).Bind(2, key.id);
+      MV_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (found) blob = std::string(st->ColumnBlob(0));
+      st->Reset();
+    }
+    tracking_.Put(std::move(cache_key), blob);
   }
-  st->Reset();
-  tracking_.Put(std::move(cache_key), summary);
-  return summary;
+  if (!blob) return std::optional<core::TrackingSummary>();
+  MV_ASSIGN_OR_RETURN(core::TrackingSummary summary, core::DecodeTrackingSummary(*blob));
+  return std::optional<core::TrackingSummary>(std::move(summary));
 }
 
 Result<ChangeToken> SqliteViewStore::Checkpoint() {
@@ -524,46 +237,340 @@ Result<ChangeToken> SqliteViewStore::Checkpoint() {
   return token;
 }
 
+Status SqliteViewStore::UpsertListRows(const std::string& table,
+                                       const std::vector<core::ShipmentRow>& rows, bool fresh,
+                                       std::vector<std::string>* encoded) {
+  if (rows.empty()) return Status::Ok();
+  // A row the cache knows to be stored: an update of the columns that changed, so that an
+  // index whose columns did not change is not touched. Any other row: an upsert (which
+  // costs an insert when the row is new). A rebuild's fresh tables take plain inserts.
+  const std::string insert = fmt::format(
+      "INSERT INTO {} (row, org, id, status, carrier, customer, sla, sla_next_change_at, "
+      "created_at, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+      table);
+  const std::string upsert =
+      insert +
+      " ON CONFLICT (org, id) DO UPDATE SET row = excluded.row, status = excluded.status, "
+      "carrier = excluded.carrier, customer = excluded.customer, sla = excluded.sla, "
+      "sla_next_change_at = excluded.sla_next_change_at, created_at = excluded.created_at, "
+      "reference = excluded.reference";
+  for (const auto& r : rows) {
+    const core::Shipment& s = r.shipment;
+    ListColumns after;
+    after.status = static_cast<std::int64_t>(s.status);
+    if (!s.carrier_id.empty()) {
+      MV_ASSIGN_OR_RETURN(after.carrier, ids_.Intern(Kind::kCarrier, s.carrier_id));
+    }
+    if (!s.customer_id.empty()) {
+      MV_ASSIGN_OR_RETURN(after.customer, ids_.Intern(Kind::kCustomer, s.customer_id));
+    }
+    after.sla = static_cast<std::int64_t>(r.sla.status);
+    if (r.sla.next_change_at) after.sla_next_change_at = ToMillis(*r.sla.next_change_at);
+    after.created_at = ToMillis(s.created_at);
+    after.reference = s.reference;
+    MV_ASSIGN_OR_RETURN(std::int64_t org, ids_.Intern(Kind::kOrg, r.org));
+    encoded->push_back(core::EncodeRow(r));
+
+    std::string sql;
+    const std::optional<std::string>* known = fresh ? nullptr : rows_.Find(CacheKey({r.org, s.id}));
+    if (fresh) {
+      sql = insert;
+    } else if (known == nullptr || !*known) {
+      sql = upsert;
+    } else {
+      MV_ASSIGN_OR_RETURN(core::ShipmentRow before_row, core::DecodeRow(r.org, **known));
+      ListColumns before;
+      const core::Shipment& b = before_row.shipment;
+      before.status = static_cast<std::int64_t>(b.status);
+      if (!b.carrier_id.empty()) {
+        MV_ASSIGN_OR_RETURN(before.carrier, ids_.Intern(Kind::kCarrier, b.carrier_id));
+      }
+      if (!b.customer_id.empty()) {
+        MV_ASSIGN_OR_RETURN(before.customer, ids_.Intern(Kind::kCustomer, b.customer_id));
+      }
+      before.sla = static_cast<std::int64_t>(before_row.sla.status);
+      if (before_row.sla.next_change_at) {
+        before.sla_next_change_at = ToMillis(*before_row.sla.next_change_at);
+      }
+      before.created_at = ToMillis(b.created_at);
+      before.reference = b.reference;
+      unsigned mask = Changed(before, after);
+      sql = fmt::format("UPDATE {} SET row = ?1", table);
+      for (int c = 0; c < kListColumnCount; ++c) {
+        if (mask & (1u << c)) sql += fmt::format(", {} = ?{}", kListColumnNames[c], 4 + c);
+      }
+      sql += " WHERE org = ?2 AND id = ?3";
+    }
+    MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(sql));
+    st->BindBlob(1, encoded->back()).Bind(2, org).Bind(3, s.id);
+    BindListColumns(st, after);
+    MV_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteViewStore::ApplyAggregateDeltas(const core::AggregateViewSpec& spec,
+                                             const std::string& table,
+                                             const std::string& list_table,
+                                             const std::vector<core::AggregateDelta>& deltas) {
+  std::string cols, params, where;
+  int p = 1;
+  for (const auto& k : spec.key_columns) {
+    cols += k + ", ";
+    params += fmt::format("?{}, ", p);
+    where += fmt::format("{}{} = ?{}", where.empty() ? "" : " AND ", k, p);
+    ++p;
+  }
+  for (const auto& m : spec.measure_columns) {
+    cols += m + ", ";
+    params += fmt::format("?{}, ", p++);
+  }
+  for (const auto& m : spec.max_measures) {
+    cols += m.column + ", ";
+    params += fmt::format("?{}, ", p++);
+  }
+  std::string keys;
+  for (const auto& k : spec.key_columns) keys += (keys.empty() ? "" : ", ") + k;
+  const size_t n_measures = spec.measure_columns.size();
+  // The upsert of a delta sets only the columns it changes, so that a secondary index
+  // over a column the delta leaves alone is not touched (views without indexes set every
+  // measure: their row is rewritten either way). Column i < n_measures is measure i, the
+  // rest are the max measures.
+  auto upsert_sql = [&](std::uint64_t changed) {
+    std::string updates;
+    for (size_t i = 0; i < n_measures; ++i) {
+      if (!(changed & (std::uint64_t{1} << i))) continue;
+      updates += fmt::format("{0}{1} = {1} + excluded.{1}", updates.empty() ? "" : ", ",
+                             spec.measure_columns[i]);
+    }
+    for (size_t j = 0; j < spec.max_measures.size(); ++j) {
+      if (!(changed & (std::uint64_t{1} << (n_measures + j)))) continue;
+      updates += fmt::format(
+          "{0}{1} = CASE WHEN excluded.{1} IS NULL THEN {1} WHEN {1} IS NULL OR excluded.{1} > "
+          "{1} THEN excluded.{1} ELSE {1} END",
+          updates.empty() ? "" : ", ", spec.max_measures[j].column);
+    }
+    return fmt::format("INSERT INTO {} ({}_schema_version) VALUES ({}?{}) ON CONFLICT ({}) DO {}",
+                       table, cols, params, p, keys,
+                       updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
+  };
+  const bool masked = !spec.indexes.empty() && n_measures + spec.max_measures.size() <= 64;
+  const std::uint64_t all = n_measures + spec.max_measures.size() >= 64
+                                ? ~std::uint64_t{0}
+                                : (std::uint64_t{1} << (n_measures + spec.max_measures.size())) - 1;
+  MV_ASSIGN_OR_RETURN(Statement * del,
+                      db_->Prepare(fmt::format("DELETE FROM {} WHERE {} AND {} = 0", table, where,
+                                               spec.measure_columns.front())));
+  // A retraction that removed the current maximum: recompute it from the shipment list,
+  // whose org and customer columns hold codes.
+  std::vector<Statement*> recompute;
+  for (const auto& m : spec.max_measures) {
+    std::string list_where;
+    for (size_t i = 0; i < spec.key_columns.size(); ++i) {
+      const std::string& k = spec.key_columns[i];
+      int param = static_cast<int>(i) + 1;
+      std::string match =
+          k == "org"           ? fmt::format("org = ?{}", param)
+          : k == "customer_id" ? fmt::format("customer = COALESCE({}, 0)", CodeOf(3, param))
+          : k == "carrier_id"  ? fmt::format("carrier = COALESCE({}, 0)", CodeOf(2, param))
+                               : fmt::format("{} = ?{}", k, param);
+      list_where += (list_where.empty() ? "" : " AND ") + match;
+    }
+    int bound = static_cast<int>(spec.key_columns.size()) + 1;
+    MV_ASSIGN_OR_RETURN(Statement * st,
+                        db_->Prepare(fmt::format("UPDATE {0} SET {1} = (SELECT MAX({2}) FROM {3} "
+                                                 "WHERE {4}) WHERE {5} AND {1} <= ?{6}",
+                                                 table, m.column, m.list_column, list_table,
+                                                 list_where, where, bound)));
+    recompute.push_back(st);
+  }
+  auto bind_key = [&](Statement* st, const core::AggregateDelta& d) -> Status {
+    for (size_t i = 0; i < d.key.size(); ++i) {
+      int param = static_cast<int>(i) + 1;
+      if (spec.key_columns[i] == "org") {
+        MV_ASSIGN_OR_RETURN(std::int64_t org, ids_.Intern(Kind::kOrg, d.key[i]));
+        st->Bind(param, org);
+      } else {
+        st->Bind(param, d.key[i]);
+      }
+    }
+    return Status::Ok();
+  };
+  std::unordered_map<std::uint64_t, std::string> sql_of;  // changed columns -> upsert
+  for (const auto& d : deltas) {
+    std::uint64_t changed = all;
+    if (masked) {
+      changed = 0;
+      for (size_t i = 0; i < n_measures; ++i) {
+        if (d.measures[i] != 0) changed |= std::uint64_t{1} << i;
+      }
+      for (size_t j = 0; j < spec.max_measures.size(); ++j) {
+        // Re-adding exactly what was retracted leaves the maximum as it is.
+        if (d.max_added[j] && d.max_added[j] != d.max_retracted[j]) {
+          changed |= std::uint64_t{1} << (n_measures + j);
+        }
+      }
+    }
+    auto [sql, fresh] = sql_of.try_emplace(changed);
+    if (fresh) sql->second = upsert_sql(changed);
+    MV_ASSIGN_OR_RETURN(Statement * up, db_->Prepare(sql->second));
+    MV_RETURN_IF_ERROR(bind_key(up, d));
+    int i = static_cast<int>(d.key.size()) + 1;
+    for (auto m : d.measures) up->Bind(i++, m);
+    for (const auto& m : d.max_added) up->Bind(i++, m);
+    up->Bind(p, spec.version);
+    MV_RETURN_IF_ERROR(up->Run());
+    if (d.measures.front() < 0) {
+      del->Reset();
+      MV_RETURN_IF_ERROR(bind_key(del, d));
+      MV_RETURN_IF_ERROR(del->Run());
+    }
+    for (size_t m = 0; m < recompute.size(); ++m) {
+      const auto& retracted = d.max_retracted[m];
+      const auto& added = d.max_added[m];
+      if (!retracted || (added && *added >= *retracted)) continue;
+      Statement* st = recompute[m];
+      st->Reset();
+      MV_RETURN_IF_ERROR(bind_key(st, d));
+      st->Bind(static_cast<int>(d.key.size()) + 1, *retracted);
+      MV_RETURN_IF_ERROR(st->Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteViewStore::WriteViewChanges(const PhysicalTables& tables, const core::ViewBatch& batch,
+                                         bool fresh, std::vector<std::string>* encoded) {
+  // The list first: aggregate maxima are recomputed from it.
+  MV_RETURN_IF_ERROR(UpsertListRows(tables.shipment_list, batch.list_upserts, fresh, encoded));
+  auto delete_keys = [&](const std::string& table, const char* id_column,
+                         const std::vector<core::ShipmentKey>& keys) -> Status {
+    if (keys.empty()) return Status::Ok();
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare(fmt::format("DELETE FROM {} WHERE org = ?1 AND {} = ?2", table, id_column)));
+    for (const auto& k : keys) {
+      MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, k.org));
+      if (!org) continue;  // an org without a code has no rows
+      st->Reset();
+      st->Bind(1, *org).Bind(2, k.id);
+      MV_RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  };
+  MV_RETURN_IF_ERROR(delete_keys(tables.shipment_list, "id", batch.list_deletes));
+  if (!batch.exception_upserts.empty()) {
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare(fmt::format(
+            "INSERT INTO {} (org, id, urgency, promised_sort, status_changed_at, "
+            "_schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org, id) DO UPDATE "
+            "SET urgency = excluded.urgency, promised_sort = excluded.promised_sort, "
+            "status_changed_at = excluded.status_changed_at",
+            tables.exception_queue)));
+    for (const auto& r : batch.exception_upserts) {
+      MV_ASSIGN_OR_RETURN(std::int64_t org, ids_.Intern(Kind::kOrg, r.key.org));
+      st->Reset();
+      st->Bind(1, org).Bind(2, r.key.id).Bind(3, r.entry.urgency());
+      st->Bind(4, r.entry.promised_delivery_at ? ToMillis(*r.entry.promised_delivery_at)
+                                               : kExceptionNoPromiseSort);
+      st->Bind(5, ToMillis(r.entry.status_changed_at)).Bind(6, core::kExceptionQueueVersion);
+      MV_RETURN_IF_ERROR(st->Run());
+    }
+  }
+  MV_RETURN_IF_ERROR(delete_keys(tables.exception_queue, "id", batch.exception_deletes));
+  if (!batch.tracking_upserts.empty()) {
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        db_->Prepare(fmt::format("INSERT INTO {} (org, shipment_id, summary) VALUES (?1, ?2, ?3) "
+                                 "ON CONFLICT (org, shipment_id) DO UPDATE SET summary = "
+                                 "excluded.summary",
+                                 tables.tracking_state)));
+    for (const auto& t : batch.tracking_upserts) {
+      MV_ASSIGN_OR_RETURN(std::int64_t org, ids_.Intern(Kind::kOrg, t.key.org));
+      st->Reset();
+      st->Bind(1, org).Bind(2, t.key.id).BindBlob(3, core::EncodeTrackingSummary(t.summary));
+      MV_RETURN_IF_ERROR(st->Run());
+    }
+  }
+  for (const auto& [view, deltas] : batch.aggregate_deltas) {
+    const core::AggregateView* def = views_->FindAggregate(view);
+    auto table = tables.aggregates.find(view);
+    if (def == nullptr || table == tables.aggregates.end()) {
+      return Status::Internal("batch names unknown view " + view);
+    }
+    MV_RETURN_IF_ERROR(
+        ApplyAggregateDeltas(def->spec(), table->second, tables.shipment_list, deltas));
+  }
+  return Status::Ok();
+}
+
+void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch,
+                                        std::vector<std::string>& encoded) {
+  for (const auto& key : batch.list_deletes) rows_.Put(CacheKey(key), std::nullopt);
+  for (size_t i = 0; i < batch.list_upserts.size(); ++i) {
+    const core::ShipmentRow& row = batch.list_upserts[i];
+    rows_.Put(CacheKey({row.org, row.shipment.id}), std::move(encoded[i]));
+  }
+  for (const auto& state : batch.tracking_upserts) {
+    tracking_.Put(CacheKey(state.key), core::EncodeTrackingSummary(state.summary));
+  }
+}
+
 Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
   if (!batch.HasViewChanges() && batch.dead_letters.empty() && !batch.token) return Status::Ok();
   Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
-  MV_RETURN_IF_ERROR(WriteViewChanges(*db_, *views_, tables_, batch));
-  MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
-  if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
-  MV_RETURN_IF_ERROR(txn->Commit());
-  RememberCommitted(batch);
-  if (batch.token) applied_.Advance(*batch.token);
+  std::vector<std::string> encoded;
+  encoded.reserve(batch.list_upserts.size());
+  Status status = [&]() -> Status {
+    MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+    MV_RETURN_IF_ERROR(WriteViewChanges(tables_, batch, /*fresh=*/false, &encoded));
+    MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
+    if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
+    return txn->Commit();
+  }();
+  if (!status.ok()) {
+    ids_.Rollback();
+    // The cache may hold what the engine read for this batch; it is still committed state.
+    return status;
+  }
+  ids_.Commit();
+  RememberCommitted(batch, encoded);
+  if (batch.token) {
+    applied_.Advance(*batch.token);
+    fresh_ = false;
+  }
   return Status::Ok();
 }
 
 Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestamp now,
                                                                         size_t limit) {
   MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(fmt::format(
-                                          "SELECT org, row FROM {} WHERE sla_next_change_at <= ?1 "
-                                          "ORDER BY sla_next_change_at LIMIT ?2",
+                                          "SELECT org, id, row FROM {} WHERE sla_next_change_at "
+                                          "<= ?1 ORDER BY sla_next_change_at LIMIT ?2",
                                           tables_.shipment_list)));
   st->Bind(1, ToMillis(now)).Bind(2, static_cast<std::int64_t>(limit));
-  std::vector<core::ShipmentRow> rows;
+  std::vector<std::tuple<std::int64_t, std::string, std::string>> due;
   for (;;) {
     MV_ASSIGN_OR_RETURN(bool more, st->Step());
     if (!more) break;
-    auto row = core::RowFromJson(st->ColumnText(0),
-                                 nlohmann::json::parse(st->ColumnView(1), nullptr, false));
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    // The ticker re-reads each due row as its `before`: remember it (it is committed).
-    rows_.Put(CacheKey({row->org, row->shipment.id}), *row);
-    rows.push_back(std::move(row).value());
+    due.emplace_back(st->ColumnInt(0), st->ColumnText(1), std::string(st->ColumnBlob(2)));
   }
   st->Reset();
+  std::vector<core::ShipmentRow> rows;
+  for (auto& [code, id, blob] : due) {
+    MV_ASSIGN_OR_RETURN(std::string org, ids_.Text(code));
+    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(org, blob));
+    // The ticker re-reads each due row as its `before`: remember it (it is committed).
+    rows_.Put(CacheKey({org, id}), std::move(blob));
+    rows.push_back(std::move(row));
+  }
   return rows;
 }
 
-// A rebuild fills tables of the next generation; Commit points the catalog at them and
-// drops the old ones, in one transaction.
+// A rebuild fills tables of the next generation, created without their secondary
+// indexes; Commit builds the indexes, points the catalog at the tables and drops the old
+// ones, in one transaction.
 class SqliteViewRebuild final : public core::ViewRebuild {
  public:
   SqliteViewRebuild(SqliteViewStore* store, PhysicalTables shadow, std::int64_t generation)
@@ -575,10 +582,19 @@ class SqliteViewRebuild final : public core::ViewRebuild {
 
   Status Write(const core::ViewBatch& chunk) override {
     Database& db = *store_->db_;
-    MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
-    MV_RETURN_IF_ERROR(WriteViewChanges(db, *store_->views_, shadow_, chunk));
-    MV_RETURN_IF_ERROR(WriteDeadLetters(db, chunk.dead_letters, store_->clock_->Now()));
-    return txn->Commit();
+    std::vector<std::string> encoded;
+    Status status = [&]() -> Status {
+      MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+      MV_RETURN_IF_ERROR(store_->WriteViewChanges(shadow_, chunk, /*fresh=*/true, &encoded));
+      MV_RETURN_IF_ERROR(WriteDeadLetters(db, chunk.dead_letters, store_->clock_->Now()));
+      return txn->Commit();
+    }();
+    if (!status.ok()) {
+      store_->ids_.Rollback();
+      return status;
+    }
+    store_->ids_.Commit();
+    return Status::Ok();
   }
 
   Status Commit(ChangeToken token) override {
@@ -586,6 +602,7 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     Timestamp now = store_->clock_->Now();
     {
       MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+      MV_RETURN_IF_ERROR(CreateSecondaryIndexes(db, *store_->views_, shadow_));
       MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, shadow_, generation_, now));
       MV_RETURN_IF_ERROR(SetCheckpoint(db, token, now));
       db.ForgetStatements();
@@ -597,6 +614,7 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     store_->tracking_.Clear();
     store_->tables_ = shadow_;
     store_->generation_ = generation_;
+    store_->fresh_ = false;
     store_->applied_.Reset(token);
     return Status::Ok();
   }
@@ -611,40 +629,10 @@ class SqliteViewRebuild final : public core::ViewRebuild {
 Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild() {
   std::int64_t generation = generation_ + 1;
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
-  MV_ASSIGN_OR_RETURN(PhysicalTables shadow, CreateViewTables(*db_, *views_, generation));
+  MV_ASSIGN_OR_RETURN(PhysicalTables shadow,
+                      CreateViewTables(*db_, *views_, generation, /*indexes=*/false));
   MV_RETURN_IF_ERROR(txn->Commit());
   return std::unique_ptr<core::ViewRebuild>(new SqliteViewRebuild(this, shadow, generation));
-}
-
-Result<std::string> DumpTable(Database& db, const std::string& table) {
-  MV_ASSIGN_OR_RETURN(Statement * info,
-                      db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid"));
-  info->Bind(1, table);
-  std::vector<std::string> cols;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, info->Step());
-    if (!row) break;
-    cols.push_back(info->ColumnText(0));
-  }
-  info->Reset();
-  if (cols.empty()) return Status::NotFound("no table " + table);
-  std::string select;
-  for (const auto& c : cols) {
-    select += (select.empty() ? "" : " || '|' || ") + fmt::format("quote({})", c);
-  }
-  // Ordering by every column, key columns first, is a total order.
-  std::string sql =
-      fmt::format("SELECT {} FROM {} ORDER BY {}", select, table, fmt::join(cols, ", "));
-  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare(sql));
-  std::string out;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out += st->ColumnView(0);
-    out += '\n';
-  }
-  st->Reset();
-  return out;
 }
 
 }  // namespace mv::storage::sqlite

@@ -2,9 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -13,20 +13,11 @@
 #include "base/watermark.h"
 #include "core/interfaces.h"
 #include "core/view_set.h"
+#include "storage/sqlite/id_dictionary.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/view_schema.h"
 
 namespace mv::storage::sqlite {
-
-// Physical table names of the live views, as the catalog records them.
-struct PhysicalTables {
-  std::string shipment_list;
-  std::string exception_queue;
-  std::string tracking_state;
-  std::map<std::string, std::string> aggregates;  // view name -> table
-
-  // Every (catalog name, table) pair.
-  std::vector<std::pair<std::string, std::string>> All() const;
-};
 
 // A bounded, approximately least-recently-used map: hits in the cold generation move to
 // the hot one; when the hot generation is full it becomes the cold one. Not thread-safe.
@@ -68,21 +59,22 @@ class TwoGenerationCache {
   std::unordered_map<std::string, V> hot_, cold_;
 };
 
-// The embedded view store, `views.db`: one physical table per view (named by the catalog
-// `mv_catalog`), the checkpoint, the dead letters. Implements the worker's side; readers
-// use ViewQueries on their own connections.
+// The embedded view store, `views.db` (layout: view_schema.h): one physical table per
+// view (named by the catalog `mv_catalog`), the checkpoint, the dead letters. Implements
+// the worker's side; readers use ViewQueries on their own connections.
 //
 // Not thread-safe: owned by the one worker thread. `applied()` may be read and waited on
 // from any thread. WAL checkpoints run on the store's own background thread, off the
-// worker's commit path. Stored projections are remembered (bounded) so that `before`
-// rarely costs a read and a JSON parse.
+// worker's commit path. Stored projections are remembered in their encoded form
+// (bounded), so that `before` rarely costs a read, and an update writes only the
+// columns, and so the indexes, that changed.
 class SqliteViewStore final : public core::ViewStore {
  public:
   ~SqliteViewStore() override;
 
   // Opens (creating when new) views.db and its catalog; drops shadow tables left behind
-  // by an interrupted rebuild. FailedPrecondition-like InvalidArgument when the stored
-  // views were built by a different definition version.
+  // by an interrupted rebuild. Views stored by another definition version (an older
+  // release) are dropped and start over empty, with RebuildRequired().
   static Result<std::unique_ptr<SqliteViewStore>> Open(const std::string& path,
                                                        const core::ViewSet* views,
                                                        const Clock* clock);
@@ -94,6 +86,7 @@ class SqliteViewStore final : public core::ViewStore {
   Status Apply(const core::ViewBatch& batch) override;
   Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override;
   Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild() override;
+  bool RebuildRequired() override { return fresh_; }
 
   // The checkpoint as of the last commit of this process; waitable (read-your-writes).
   const Watermark& applied() const { return applied_; }
@@ -105,37 +98,39 @@ class SqliteViewStore final : public core::ViewStore {
  private:
   friend class SqliteViewRebuild;
   SqliteViewStore(std::unique_ptr<Database> db, const core::ViewSet* views, const Clock* clock)
-      : db_(std::move(db)), views_(views), clock_(clock) {}
+      : db_(std::move(db)), views_(views), clock_(clock), ids_(db_.get()) {}
   Status LoadCatalog();
   void CheckpointLoop(std::unique_ptr<Database> db);
-  void RememberCommitted(const core::ViewBatch& batch);
+  // Writes `batch`'s view changes into `tables` inside the caller's transaction; the
+  // encoded rows written go to `encoded` (for the row cache once committed). `fresh`
+  // tables (a rebuild) take inserts only.
+  Status WriteViewChanges(const PhysicalTables& tables, const core::ViewBatch& batch, bool fresh,
+                          std::vector<std::string>* encoded);
+  Status UpsertListRows(const std::string& table, const std::vector<core::ShipmentRow>& rows,
+                        bool fresh, std::vector<std::string>* encoded);
+  Status ApplyAggregateDeltas(const core::AggregateViewSpec& spec, const std::string& table,
+                              const std::string& list_table,
+                              const std::vector<core::AggregateDelta>& deltas);
+  void RememberCommitted(const core::ViewBatch& batch, std::vector<std::string>& encoded);
 
   std::unique_ptr<Database> db_;
   const core::ViewSet* views_;
   const Clock* clock_;
+  IdDictionary ids_;
   PhysicalTables tables_;
   std::int64_t generation_ = 0;
+  bool fresh_ = false;  // the views were created empty by this Open and applied nothing yet
   Watermark applied_;
 
-  // Committed projections and tracking summaries (absent ones too), as stored.
+  // Committed projections and tracking summaries, encoded; nullopt: known to be absent.
   static constexpr size_t kCacheGeneration = 50000;
-  TwoGenerationCache<core::ShipmentRow> rows_{kCacheGeneration};
-  TwoGenerationCache<std::optional<core::TrackingSummary>> tracking_{kCacheGeneration};
+  TwoGenerationCache<std::optional<std::string>> rows_{kCacheGeneration};
+  TwoGenerationCache<std::optional<std::string>> tracking_{kCacheGeneration};
 
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool stopping_ = false;  // guarded by checkpoint_mu_
   std::thread checkpointer_;
 };
-
-// Writes `batch`'s view changes into `tables` (inside the caller's transaction).
-Status WriteViewChanges(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
-                        const core::ViewBatch& batch);
-
-// Reads the catalog. NotFound when the catalog is empty.
-Result<PhysicalTables> ReadCatalog(Database& db);
-
-// Rows of a table ordered by its key, one line each; for tests and reconciliation.
-Result<std::string> DumpTable(Database& db, const std::string& table);
 
 }  // namespace mv::storage::sqlite

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "core/view_set.h"
+#include "storage/sqlite/sqlite_db.h"
+
+// The physical layout of views.db, shared by the writer (view_store) and the readers
+// (view_queries). Every view has one table per generation, named by the catalog:
+//
+//   mv_shipment_list   WITHOUT ROWID, key (org, id): the indexed columns as integers
+//                      (org, carrier and customer as IdDictionary codes, 0 for none;
+//                      status and sla as core enum values) and `row`, the encoded
+//                      projection (core/row_codec.h). Secondary indexes only for what the
+//                      API filters or orders by: created_at, status, customer, carrier, sla
+//                      (each then created_at, then the key), reference (NOCASE prefix), and
+//                      the SLA due time (partial).
+//   mv_exception_queue WITHOUT ROWID, key (org, id), ordered by an index on (org, urgency,
+//                      promised_sort, status_changed_at).
+//   mv_tracking_state  WITHOUT ROWID, key (org, shipment_id), the encoded summary.
+//   aggregates         WITHOUT ROWID, key = the view's key columns (org as a code, the
+//                      others as text), integer measures, `_schema_version`.
+//
+// A rebuild creates the next generation's tables without their secondary indexes, fills
+// them, and creates the indexes at the end (sorted bulk builds), before the catalog
+// switches to them.
+namespace mv::storage::sqlite {
+
+// Physical table names of the live views, as the catalog records them.
+struct PhysicalTables {
+  std::string shipment_list;
+  std::string exception_queue;
+  std::string tracking_state;
+  std::map<std::string, std::string> aggregates;  // view name -> table
+
+  // Every (catalog name, table) pair.
+  std::vector<std::pair<std::string, std::string>> All() const;
+};
+
+// The tables views.db keeps beside the views' own: the catalog, the checkpoint, dead
+// letters and the id dictionary.
+Status CreateStoreTables(Database& db);
+
+// Creates the tables of `generation`; with `indexes` false, without secondary indexes
+// (CreateSecondaryIndexes adds them).
+Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
+                                        std::int64_t generation, bool indexes);
+Status CreateSecondaryIndexes(Database& db, const core::ViewSet& views,
+                              const PhysicalTables& tables);
+Status DropTables(Database& db, const PhysicalTables& tables);
+
+Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
+                    std::int64_t generation, Timestamp now);
+// Reads the catalog. NotFound when the catalog is empty.
+Result<PhysicalTables> ReadCatalog(Database& db);
+
+// The statements that create the shipment list's table `table` and its indexes (the
+// benchmarks' raw baseline writes the same shape).
+std::vector<std::string> ShipmentListDdl(const std::string& table);
+
+// An SQL expression for the code of an id given as text in parameter `param`:
+// "(SELECT code FROM mv_ids WHERE kind = 1 AND text = ?1)". NULL when the id has no code
+// (which matches no row).
+std::string CodeOf(int kind, int param);
+
+// Rows of a table ordered by its key, one line each; for tests and reconciliation.
+Result<std::string> DumpTable(Database& db, const std::string& table);
+
+}  // namespace mv::storage::sqlite
