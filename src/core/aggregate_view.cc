@@ -23,4 +23,26 @@ bool AggregateDelta::IsZero() const {
   return true;
 }
 
+std::vector<Contribution> ContributionsOf(const AggregateView& view, const ShipmentRow& row) {
+  class Collect final : public ContributionSink {
+   public:
+    explicit Collect(size_t measures) : measures_(measures) {}
+    void Add(std::span<const std::string_view> key, std::span<const MeasureValue> measures,
+             std::span<const std::int64_t> maxima) override {
+      Contribution c;
+      c.key.assign(key.begin(), key.end());
+      c.measures.assign(measures_, 0);
+      for (auto [i, v] : measures) c.measures.at(i) += v;
+      c.maxima.assign(maxima.begin(), maxima.end());
+      out.push_back(std::move(c));
+    }
+    std::vector<Contribution> out;
+
+   private:
+    size_t measures_;
+  } collect(view.spec().measure_columns.size());
+  view.Contribute(row, collect);
+  return std::move(collect.out);
+}
+
 }  // namespace mv::core

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/shipment_row.h"
@@ -53,11 +55,19 @@ struct AggregateDelta {
   bool IsZero() const;
 };
 
-// One shipment's contribution to one aggregate row, before signs are applied.
-struct Contribution {
-  std::vector<std::string> key;
-  std::vector<std::int64_t> measures;  // measures[0] == 1
-  std::vector<std::int64_t> maxima;    // one per max measure
+// A measure's index and a non-zero value.
+using MeasureValue = std::pair<size_t, std::int64_t>;
+
+// Receives a shipment's contributions to an aggregate view, before signs are applied. The
+// spans are valid only during the call.
+class ContributionSink {
+ public:
+  virtual ~ContributionSink() = default;
+  // `key`: the values of the view's key columns, in order. `measures`: the non-zero
+  // measures (the count, measure 0, is 1 and always among them). `maxima`: one value per
+  // max measure.
+  virtual void Add(std::span<const std::string_view> key, std::span<const MeasureValue> measures,
+                   std::span<const std::int64_t> maxima) = 0;
 };
 
 // An invertible aggregate over shipment projections. Implementations are stateless and
@@ -66,8 +76,16 @@ class AggregateView {
  public:
   virtual ~AggregateView() = default;
   virtual const AggregateViewSpec& spec() const = 0;
-  // Appends the rows `row` contributes to (none for a row outside the view).
-  virtual void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const = 0;
+  // Gives `sink` the rows `row` contributes to (none for a row outside the view).
+  virtual void Contribute(const ShipmentRow& row, ContributionSink& sink) const = 0;
 };
+
+// One contribution with its measures spelled out, for tests and tools.
+struct Contribution {
+  std::vector<std::string> key;
+  std::vector<std::int64_t> measures;  // one per measure column; measures[0] == 1
+  std::vector<std::int64_t> maxima;    // one per max measure
+};
+std::vector<Contribution> ContributionsOf(const AggregateView& view, const ShipmentRow& row);
 
 }  // namespace mv::core

@@ -62,21 +62,22 @@ size_t CarrierPerformanceView::TransitBucket(Millis transit) {
   return kTransitBucketCount - 1;
 }
 
-void CarrierPerformanceView::Contribute(const ShipmentRow& row,
-                                        std::vector<Contribution>* out) const {
+void CarrierPerformanceView::Contribute(const ShipmentRow& row, ContributionSink& sink) const {
   const Shipment& s = row.shipment;
   if (!s.picked_up_at) return;
-  Contribution c;
-  c.key = {row.org, s.carrier_id, IsoWeek(*s.picked_up_at)};
-  c.measures.assign(spec_.measure_columns.size(), 0);
-  c.measures[kShippedMeasure] = 1;
+  std::string week = IsoWeek(*s.picked_up_at);
+  std::string_view key[] = {row.org, s.carrier_id, week};
+  MeasureValue measures[4];
+  size_t n = 0;
+  measures[n++] = {kShippedMeasure, 1};
   if (s.delivered_at) {
-    c.measures[kDeliveredMeasure] = 1;
-    c.measures[kDeliveredOnTimeMeasure] =
-        s.promised_delivery_at && *s.delivered_at <= *s.promised_delivery_at;
-    c.measures[kFirstBucketMeasure + TransitBucket(*s.delivered_at - *s.picked_up_at)] = 1;
+    measures[n++] = {kDeliveredMeasure, 1};
+    if (s.promised_delivery_at && *s.delivered_at <= *s.promised_delivery_at) {
+      measures[n++] = {kDeliveredOnTimeMeasure, 1};
+    }
+    measures[n++] = {kFirstBucketMeasure + TransitBucket(*s.delivered_at - *s.picked_up_at), 1};
   }
-  out->push_back(std::move(c));
+  sink.Add(key, std::span(measures, n), {});
 }
 
 std::optional<double> TransitQuantileHours(const std::vector<std::int64_t>& bucket_counts,

@@ -32,7 +32,7 @@ class CarrierPerformanceView final : public AggregateView {
 
   CarrierPerformanceView();
   const AggregateViewSpec& spec() const override { return spec_; }
-  void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const override;
+  void Contribute(const ShipmentRow& row, ContributionSink& sink) const override;
 
   // The exclusive upper bound in hours of each transit bucket, ascending; each bucket's
   // inclusive lower bound is the previous one's upper bound (0 for the first). Every 2 h

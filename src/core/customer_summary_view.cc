@@ -18,19 +18,19 @@ CustomerSummaryView::CustomerSummaryView() {
                    {"org", "last_shipment_at", "customer_id"}};
 }
 
-void CustomerSummaryView::Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const {
+void CustomerSummaryView::Contribute(const ShipmentRow& row, ContributionSink& sink) const {
   const Shipment& s = row.shipment;
-  Contribution c;
-  c.key = {row.org, s.customer_id};
-  c.measures.assign(spec_.measure_columns.size(), 0);
-  c.measures[kShipmentsMeasure] = 1;
-  c.measures[kOpenMeasure] = row.IsOpen();
-  c.measures[kDeliveredMeasure] = s.status == ShipmentStatus::kDelivered;
-  c.measures[kExceptionsMeasure] = s.status == ShipmentStatus::kException;
-  c.measures[kDeclaredValueMeasure] = ToFixedPoint(s.declared_value);
-  c.maxima.assign(1, 0);
-  c.maxima[kLastShipmentAtMax] = ToMillis(s.created_at);
-  out->push_back(std::move(c));
+  std::string_view key[] = {row.org, s.customer_id};
+  MeasureValue measures[5];
+  size_t n = 0;
+  measures[n++] = {kShipmentsMeasure, 1};
+  if (row.IsOpen()) measures[n++] = {kOpenMeasure, 1};
+  if (s.status == ShipmentStatus::kDelivered) measures[n++] = {kDeliveredMeasure, 1};
+  if (s.status == ShipmentStatus::kException) measures[n++] = {kExceptionsMeasure, 1};
+  if (std::int64_t v = ToFixedPoint(s.declared_value)) measures[n++] = {kDeclaredValueMeasure, v};
+  std::int64_t maxima[1];
+  maxima[kLastShipmentAtMax] = ToMillis(s.created_at);
+  sink.Add(key, std::span(measures, n), maxima);
 }
 
 }  // namespace mv::core

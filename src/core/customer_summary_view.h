@@ -27,7 +27,7 @@ class CustomerSummaryView final : public AggregateView {
 
   CustomerSummaryView();
   const AggregateViewSpec& spec() const override { return spec_; }
-  void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const override;
+  void Contribute(const ShipmentRow& row, ContributionSink& sink) const override;
 
  private:
   AggregateViewSpec spec_;

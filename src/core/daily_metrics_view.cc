@@ -7,10 +7,16 @@
 
 namespace mv::core {
 
-std::string UtcDate(Timestamp t) {
+std::string_view UtcDate(Timestamp t, char* buf) {
   std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
-  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  auto end = fmt::format_to(buf, "{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()),
+                            static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return std::string_view(buf, static_cast<size_t>(end - buf));
+}
+
+std::string UtcDate(Timestamp t) {
+  char buf[32];
+  return std::string(UtcDate(t, buf));
 }
 
 DailyMetricsView::DailyMetricsView() {
@@ -21,21 +27,19 @@ DailyMetricsView::DailyMetricsView() {
   spec_.measure_columns = {"shipments", "weight_kg_micro", "declared_value_micro"};
 }
 
-void DailyMetricsView::Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const {
+void DailyMetricsView::Contribute(const ShipmentRow& row, ContributionSink& sink) const {
   const Shipment& s = row.shipment;
-  Contribution c;
-  c.key = {row.org,
-           UtcDate(s.created_at),
-           s.carrier_id,
-           s.service,
-           s.origin.Get("country"),
-           s.destination.Get("country"),
-           std::string(ToString(s.status))};
-  c.measures.assign(spec_.measure_columns.size(), 0);
-  c.measures[kShipmentsMeasure] = 1;
-  c.measures[kWeightMeasure] = ToFixedPoint(s.weight_kg);
-  c.measures[kDeclaredValueMeasure] = ToFixedPoint(s.declared_value);
-  out->push_back(std::move(c));
+  char day[32];
+  std::string_view key[] = {
+      row.org,           UtcDate(s.created_at, day), s.carrier_id,
+      s.service,         s.origin.Value("country"),  s.destination.Value("country"),
+      ToString(s.status)};
+  MeasureValue measures[3];
+  size_t n = 0;
+  measures[n++] = {kShipmentsMeasure, 1};
+  if (std::int64_t w = ToFixedPoint(s.weight_kg)) measures[n++] = {kWeightMeasure, w};
+  if (std::int64_t v = ToFixedPoint(s.declared_value)) measures[n++] = {kDeclaredValueMeasure, v};
+  sink.Add(key, std::span(measures, n), {});
 }
 
 }  // namespace mv::core

@@ -16,7 +16,7 @@ class DailyMetricsView final : public AggregateView {
  public:
   DailyMetricsView();
   const AggregateViewSpec& spec() const override { return spec_; }
-  void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const override;
+  void Contribute(const ShipmentRow& row, ContributionSink& sink) const override;
 
   static constexpr size_t kShipmentsMeasure = 0;
   static constexpr size_t kWeightMeasure = 1;
@@ -28,5 +28,7 @@ class DailyMetricsView final : public AggregateView {
 
 // The UTC calendar date of `t`: "2026-11-01".
 std::string UtcDate(Timestamp t);
+// The same into `buf` (at least 11 bytes), without allocating; returns the text.
+std::string_view UtcDate(Timestamp t, char* buf);
 
 }  // namespace mv::core

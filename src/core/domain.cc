@@ -115,11 +115,11 @@ void Address::Set(std::string key, std::optional<std::string> value) {
   }
 }
 
-std::string Address::Get(std::string_view key) const {
+std::string_view Address::Value(std::string_view key) const {
   for (const auto& [k, v] : members_) {
-    if (k == key) return v.value_or("");
+    if (k == key) return v ? std::string_view(*v) : std::string_view();
   }
-  return "";
+  return {};
 }
 
 json AddressToJson(const Address& address) {

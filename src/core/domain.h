@@ -49,7 +49,8 @@ class Address {
   // Sets or replaces a member; nullopt makes it a null member.
   void Set(std::string key, std::optional<std::string> value);
   // The member's value; empty when it is missing or null.
-  std::string Get(std::string_view key) const;
+  std::string Get(std::string_view key) const { return std::string(Value(key)); }
+  std::string_view Value(std::string_view key) const;
   const std::vector<Member>& members() const { return members_; }
   bool empty() const { return members_.empty(); }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "core/exception_queue.h"
 
@@ -148,9 +149,9 @@ std::optional<ShipmentRow> BatchBuilder::After(const ShipmentKey& key, const Tou
 namespace {
 
 // An unambiguous encoding of an aggregate key: each part's length, then its bytes.
-void KeyBytes(const std::vector<std::string>& key, std::string* out) {
+void KeyBytes(std::span<const std::string_view> key, std::string* out) {
   out->clear();
-  for (const auto& part : key) {
+  for (std::string_view part : key) {
     size_t n = part.size();
     do {
       out->push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
@@ -162,31 +163,45 @@ void KeyBytes(const std::vector<std::string>& key, std::string* out) {
 
 }  // namespace
 
+// Sums one view's contributions into the batch, found by the key's encoding: a key's
+// delta is allocated once per batch, its measures added in place.
+class BatchBuilder::Summer final : public ContributionSink {
+ public:
+  Summer(ViewSums* sums, const AggregateViewSpec& spec, int sign, std::string* key_buffer)
+      : sums_(sums), spec_(spec), sign_(sign), key_(key_buffer) {}
+
+  void Add(std::span<const std::string_view> key, std::span<const MeasureValue> measures,
+           std::span<const std::int64_t> maxima) override {
+    KeyBytes(key, key_);
+    auto [slot, added] = sums_->index.try_emplace(*key_, sums_->deltas.size());
+    if (added) {
+      AggregateDelta& fresh = sums_->deltas.emplace_back();
+      fresh.key.assign(key.begin(), key.end());
+      fresh.measures.assign(spec_.measure_columns.size(), 0);
+      fresh.max_added.resize(spec_.max_measures.size());
+      fresh.max_retracted.resize(spec_.max_measures.size());
+    }
+    AggregateDelta& total = sums_->deltas[slot->second];
+    for (auto [i, v] : measures) total.measures[i] += sign_ * v;
+    auto& extreme = sign_ > 0 ? total.max_added : total.max_retracted;
+    for (size_t i = 0; i < maxima.size() && i < extreme.size(); ++i) {
+      if (!extreme[i] || *extreme[i] < maxima[i]) extreme[i] = maxima[i];
+    }
+  }
+
+ private:
+  ViewSums* sums_;
+  const AggregateViewSpec& spec_;
+  int sign_;
+  std::string* key_;
+};
+
 void BatchBuilder::AddContributions(const ShipmentRow& row, int sign) {
   const auto& aggregates = views_.aggregates();
   if (sums_.size() != aggregates.size()) sums_.resize(aggregates.size());
-  std::string key;
   for (size_t v = 0; v < aggregates.size(); ++v) {
-    contributions_.clear();
-    aggregates[v]->Contribute(row, &contributions_);
-    ViewSums& sums = sums_[v];
-    for (auto& c : contributions_) {
-      KeyBytes(c.key, &key);
-      auto [slot, added] = sums.index.try_emplace(key, sums.deltas.size());
-      if (added) {
-        AggregateDelta& fresh = sums.deltas.emplace_back();
-        fresh.key = std::move(c.key);
-        fresh.measures.assign(c.measures.size(), 0);
-        fresh.max_added.resize(c.maxima.size());
-        fresh.max_retracted.resize(c.maxima.size());
-      }
-      AggregateDelta& total = sums.deltas[slot->second];
-      for (size_t i = 0; i < c.measures.size(); ++i) total.measures[i] += sign * c.measures[i];
-      auto& extreme = sign > 0 ? total.max_added : total.max_retracted;
-      for (size_t i = 0; i < c.maxima.size(); ++i) {
-        if (!extreme[i] || *extreme[i] < c.maxima[i]) extreme[i] = c.maxima[i];
-      }
-    }
+    Summer summer(&sums_[v], aggregates[v]->spec(), sign, &key_buffer_);
+    aggregates[v]->Contribute(row, summer);
   }
 }
 

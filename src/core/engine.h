@@ -90,9 +90,11 @@ class BatchBuilder {
   std::vector<DeadLetter> dead_letters_;
   size_t events_ = 0;
   std::map<std::string, Timestamp> oldest_event_by_org_;
+  class Summer;
+
   // Per aggregate view, in ViewSet order; filled by Finish.
   std::vector<ViewSums> sums_;
-  std::vector<Contribution> contributions_;  // scratch, reused
+  std::string key_buffer_;  // scratch, reused
 };
 
 // Projects a shipment document given as JSON text, without tracking events.

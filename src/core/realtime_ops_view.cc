@@ -17,18 +17,18 @@ RealtimeOpsView::RealtimeOpsView() {
                                {"open", "at_risk", "breached", "exceptions"});
 }
 
-void RealtimeOpsView::Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const {
-  Contribution c;
-  c.key = {row.org};
-  c.measures.assign(spec_.measure_columns.size(), 0);
-  c.measures[0] = 1;
-  c.measures[1 + static_cast<size_t>(row.shipment.status)] = 1;
+void RealtimeOpsView::Contribute(const ShipmentRow& row, ContributionSink& sink) const {
+  std::string_view key[] = {row.org};
+  MeasureValue measures[6];
+  size_t n = 0;
+  measures[n++] = {0, 1};
+  measures[n++] = {1 + static_cast<size_t>(row.shipment.status), 1};
   bool open = row.IsOpen();
-  c.measures[kOpenMeasure] = open;
-  c.measures[kAtRiskMeasure] = open && row.sla.status == SlaStatus::kAtRisk;
-  c.measures[kBreachedMeasure] = open && row.sla.status == SlaStatus::kBreached;
-  c.measures[kExceptionsMeasure] = row.shipment.status == ShipmentStatus::kException;
-  out->push_back(std::move(c));
+  if (open) measures[n++] = {kOpenMeasure, 1};
+  if (open && row.sla.status == SlaStatus::kAtRisk) measures[n++] = {kAtRiskMeasure, 1};
+  if (open && row.sla.status == SlaStatus::kBreached) measures[n++] = {kBreachedMeasure, 1};
+  if (row.shipment.status == ShipmentStatus::kException) measures[n++] = {kExceptionsMeasure, 1};
+  sink.Add(key, std::span(measures, n), {});
 }
 
 }  // namespace mv::core

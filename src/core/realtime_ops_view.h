@@ -11,7 +11,7 @@ class RealtimeOpsView final : public AggregateView {
   RealtimeOpsView();
   const AggregateViewSpec& spec() const override { return spec_; }
   // Every shipment contributes exactly one row, keyed by its org.
-  void Contribute(const ShipmentRow& row, std::vector<Contribution>* out) const override;
+  void Contribute(const ShipmentRow& row, ContributionSink& sink) const override;
 
   static constexpr size_t kOpenMeasure = 1 + kShipmentStatusCount;
   static constexpr size_t kAtRiskMeasure = kOpenMeasure + 1;

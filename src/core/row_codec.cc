@@ -203,10 +203,10 @@ std::string EncodeRow(const ShipmentRow& row) {
   w.Byte(static_cast<std::uint8_t>(row.document.status));
   w.Byte(static_cast<std::uint8_t>(row.sla.status));
   w.Time(s.created_at);
-  for (const auto* t : {&s.status_changed_at, &s.promised_delivery_at, &s.picked_up_at,
-                        &s.out_for_delivery_at, &s.delivered_at, &row.document.status_changed_at,
-                        &row.document.picked_up_at, &row.document.out_for_delivery_at,
-                        &row.document.delivered_at, &row.sla.next_change_at}) {
+  for (const auto* t :
+       {&s.status_changed_at, &s.promised_delivery_at, &s.picked_up_at, &s.out_for_delivery_at,
+        &s.delivered_at, &row.document.status_changed_at, &row.document.picked_up_at,
+        &row.document.out_for_delivery_at, &row.document.delivered_at, &row.sla.next_change_at}) {
     if (*t) w.Time(**t);
   }
   if (s.weight_kg) w.Double(*s.weight_kg);
@@ -236,8 +236,7 @@ Result<ShipmentRow> DecodeRow(const std::string& org, std::string_view bytes) {
   s.service = r.Text();
   s.currency = r.Text();
   if (!GetEnum(r, kShipmentStatusCount, &s.status) ||
-      !GetEnum(r, kShipmentStatusCount, &row.document.status) ||
-      !GetEnum(r, 6, &row.sla.status)) {
+      !GetEnum(r, kShipmentStatusCount, &row.document.status) || !GetEnum(r, 6, &row.sla.status)) {
     return Status::Corruption("stored row: bad status");
   }
   s.created_at = r.Time();

@@ -21,8 +21,9 @@ class RawDocs {
   std::string Shipment() {
     std::vector<std::string> members;
     Maybe(members, "id", Id());
-    Maybe(members, "status", Pick({"\"booked\"", "\"delivered\"", "\"exception\"", "\"shipped\"",
-                                   "\"in_transit\"", "null", "3"}));
+    Maybe(members, "status",
+          Pick({"\"booked\"", "\"delivered\"", "\"exception\"", "\"shipped\"", "\"in_transit\"",
+                "null", "3"}));
     Maybe(members, "createdAt", Time());
     Maybe(members, "reference", Str());
     Maybe(members, "customerId", Id());
@@ -33,8 +34,8 @@ class RawDocs {
     Maybe(members, "destination", Address());
     Maybe(members, "weightKg", Number());
     Maybe(members, "declaredValue", Number());
-    for (const char* t :
-         {"statusChangedAt", "promisedDeliveryAt", "pickedUpAt", "outForDeliveryAt", "deliveredAt"}) {
+    for (const char* t : {"statusChangedAt", "promisedDeliveryAt", "pickedUpAt", "outForDeliveryAt",
+                          "deliveredAt"}) {
       Maybe(members, t, Time());
     }
     Maybe(members, "extra", Pick({"{\"a\":[1,2,{\"b\":null}]}", "[]", "true", "\"x\""}));
@@ -46,8 +47,9 @@ class RawDocs {
     Maybe(members, "eventId", Id());
     Maybe(members, "shipmentId", Id());
     Maybe(members, "carrierId", Id());
-    Maybe(members, "code", Pick({"\"PU\"", "\"dl\"", "\"\"", "null", "\"" + std::string(70, 'C') + "\"",
-                                 "\"\\u0050U\""}));
+    Maybe(members, "code",
+          Pick({"\"PU\"", "\"dl\"", "\"\"", "null", "\"" + std::string(70, 'C') + "\"",
+                "\"\\u0050U\""}));
     Maybe(members, "occurredAt", Time());
     Maybe(members, "location", Str());
     Maybe(members, "org", Str());
@@ -77,7 +79,8 @@ class RawDocs {
   std::string Object(std::vector<std::string>& members) {
     std::shuffle(members.begin(), members.end(), rng_);
     std::string out = Chance(2) ? "[" : "{";
-    for (size_t i = 0; i < members.size(); ++i) out += (i ? (Chance(1) ? " , " : ",") : "") + members[i];
+    for (size_t i = 0; i < members.size(); ++i)
+      out += (i ? (Chance(1) ? " , " : ",") : "") + members[i];
     out += "}";
     if (Chance(2)) out += Pick({"x", " ", "{}", "\n"});
     if (Chance(1) && !out.empty()) out.resize(rng_() % out.size());
@@ -95,8 +98,8 @@ class RawDocs {
   }
   std::string Time() {
     return Pick({"\"2026-11-01T10:00:00Z\"", "\"2026-11-01T12:00:00.250+02:00\"",
-                 "\"2026-02-30T10:00:00Z\"", "\"yesterday\"", "1730000000", "\"0001-01-01T00:00:00Z\"",
-                 "\"2026-11-01t10:00:00z\""});
+                 "\"2026-02-30T10:00:00Z\"", "\"yesterday\"", "1730000000",
+                 "\"0001-01-01T00:00:00Z\"", "\"2026-11-01t10:00:00z\""});
   }
   std::string Number() {
     return Pick({"2.5", "0", "-0", "-1", "1e9", "1000000001", "1E2", "3.000000000000001", "1e400",

@@ -563,8 +563,7 @@ FakeViewStore::State FromScratch(const core::ViewSet& views, const Source& src) 
     state.rows[key] = core::RowToJson(row).dump();
     if (auto entry = core::ExceptionEntryFor(row)) state.exceptions[key] = *entry;
     for (const auto& v : views.aggregates()) {
-      std::vector<core::Contribution> out;
-      v->Contribute(row, &out);
+      std::vector<core::Contribution> out = core::ContributionsOf(*v, row);
       const size_t n = v->spec().measure_columns.size();
       for (const auto& c : out) {
         auto& m = state.aggregates[v->spec().name][c.key];

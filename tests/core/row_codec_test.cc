@@ -31,10 +31,10 @@ class RandomState {
     row.document.status = static_cast<ShipmentStatus>(rng_() % kShipmentStatusCount);
     row.sla.status = static_cast<SlaStatus>(rng_() % 6);
     s.created_at = Time();
-    for (auto* t : {&s.status_changed_at, &s.promised_delivery_at, &s.picked_up_at,
-                    &s.out_for_delivery_at, &s.delivered_at, &row.document.status_changed_at,
-                    &row.document.picked_up_at, &row.document.out_for_delivery_at,
-                    &row.document.delivered_at, &row.sla.next_change_at}) {
+    for (auto* t :
+         {&s.status_changed_at, &s.promised_delivery_at, &s.picked_up_at, &s.out_for_delivery_at,
+          &s.delivered_at, &row.document.status_changed_at, &row.document.picked_up_at,
+          &row.document.out_for_delivery_at, &row.document.delivered_at, &row.sla.next_change_at}) {
       if (!Maybe()) *t = Time();
     }
     if (!Maybe()) s.weight_kg = static_cast<double>(rng_() % 100000) / 7.0;

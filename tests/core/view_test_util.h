@@ -38,12 +38,7 @@ inline core::ShipmentRow ViewRow(std::string id = "S-1") {
   return row;
 }
 
-inline std::vector<core::Contribution> ContributionsOf(const core::AggregateView& view,
-                                                       const core::ShipmentRow& row) {
-  std::vector<core::Contribution> out;
-  view.Contribute(row, &out);
-  return out;
-}
+using core::ContributionsOf;
 
 // Measures per key after adding `sign` times each row's contributions; keys whose
 // measures all cancel out are dropped, as the engine and the store do.

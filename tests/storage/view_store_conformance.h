@@ -386,8 +386,8 @@ TEST_P(ViewStoreConformance, EngineConvergesUnderReplay) {
         auto row = core::ProjectDocument(org, it->second, now, core::ProjectionOptions{});
         ASSERT_TRUE(row.ok());
         EXPECT_EQ(Find(org, key.id), *row) << org << "/" << key.id;
-        std::vector<core::Contribution> out;
-        views_.FindAggregate("mv_realtime_ops")->Contribute(*row, &out);
+        std::vector<core::Contribution> out =
+            core::ContributionsOf(*views_.FindAggregate("mv_realtime_ops"), *row);
         for (const auto& d : out) {
           auto& m = want_ops[d.key];
           if (m.empty()) m.assign(d.measures.size(), 0);

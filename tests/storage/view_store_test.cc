@@ -125,11 +125,11 @@ class StatusCountView final : public core::AggregateView {
     spec_.measure_columns = {"shipments", "weight_g"};
   }
   const core::AggregateViewSpec& spec() const override { return spec_; }
-  void Contribute(const core::ShipmentRow& row,
-                  std::vector<core::Contribution>* out) const override {
-    out->push_back({{row.org, std::string(core::ToString(row.shipment.status))},
-                    {1, static_cast<std::int64_t>(row.shipment.weight_kg.value_or(0) * 1000)},
-                    {}});
+  void Contribute(const core::ShipmentRow& row, core::ContributionSink& sink) const override {
+    std::string_view key[] = {row.org, core::ToString(row.shipment.status)};
+    core::MeasureValue measures[] = {
+        {0, 1}, {1, static_cast<std::int64_t>(row.shipment.weight_kg.value_or(0) * 1000)}};
+    sink.Add(key, measures, {});
   }
 
  private:
@@ -704,8 +704,8 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
                         core::ProjectDocument(doc.org, *doc.json, now, options));
     auto found = store->FindShipmentRow({doc.org, doc.id});
     EXPECT_TRUE(found.ok() && *found && **found == row) << doc.org << "/" << doc.id;
-    std::vector<core::Contribution> out;
-    views.FindAggregate("mv_realtime_ops")->Contribute(row, &out);
+    std::vector<core::Contribution> out =
+        core::ContributionsOf(*views.FindAggregate("mv_realtime_ops"), row);
     for (const auto& d : out) {
       auto& m = want_ops[d.key];
       if (m.empty()) m.assign(d.measures.size(), 0);

@@ -4,16 +4,10 @@
 
 namespace mv::storage::sqlite {
 
-std::string IdDictionary::Key(Kind kind, std::string_view text) {
-  std::string key(1, static_cast<char>('0' + static_cast<int>(kind)));
-  key += text;
-  return key;
-}
-
 Result<std::optional<std::int64_t>> IdDictionary::Find(Kind kind, std::string_view text) {
-  std::string key = Key(kind, text);
-  if (auto it = codes_.find(key); it != codes_.end()) return std::optional(it->second);
-  if (auto it = pending_codes_.find(key); it != pending_codes_.end()) {
+  const int k = static_cast<int>(kind);
+  if (auto it = codes_[k].find(text); it != codes_[k].end()) return std::optional(it->second);
+  if (auto it = pending_codes_[k].find(text); it != pending_codes_[k].end()) {
     return std::optional(it->second);
   }
   MV_ASSIGN_OR_RETURN(Statement * st,
@@ -24,7 +18,7 @@ Result<std::optional<std::int64_t>> IdDictionary::Find(Kind kind, std::string_vi
   std::int64_t code = st->ColumnInt(0);
   st->Reset();
   // Found in the database but not in memory: committed by an earlier run.
-  codes_.emplace(std::move(key), code);
+  codes_[k].emplace(std::string(text), code);
   texts_.emplace(code, std::string(text));
   return std::optional(code);
 }
@@ -38,7 +32,7 @@ Result<std::int64_t> IdDictionary::Intern(Kind kind, std::string_view text) {
   MV_RETURN_IF_ERROR(st->Run());
   std::int64_t code = db_->LastInsertRowId();
   pending_.push_back({kind, std::string(text), code});
-  pending_codes_.emplace(Key(kind, text), code);
+  pending_codes_[static_cast<int>(kind)].emplace(std::string(text), code);
   return code;
 }
 
@@ -47,30 +41,30 @@ Result<std::string> IdDictionary::Text(std::int64_t code) {
   for (const Pending& p : pending_) {
     if (p.code == code) return p.text;
   }
-  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare("SELECT kind, text FROM mv_ids WHERE code = ?1"));
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare("SELECT kind, text FROM mv_ids WHERE code = ?1"));
   st->Bind(1, code);
   MV_ASSIGN_OR_RETURN(bool found, st->Step());
   if (!found) return Status::Corruption(fmt::format("views.db: no id with code {}", code));
-  auto kind = static_cast<Kind>(st->ColumnInt(0));
+  auto kind = static_cast<int>(st->ColumnInt(0));
   std::string text = st->ColumnText(1);
   st->Reset();
-  codes_.emplace(Key(kind, text), code);
+  if (kind > 0 && kind < kKinds) codes_[kind].emplace(text, code);
   texts_.emplace(code, text);
   return text;
 }
 
 void IdDictionary::Commit() {
   for (Pending& p : pending_) {
-    codes_.emplace(Key(p.kind, p.text), p.code);
+    codes_[static_cast<int>(p.kind)].emplace(p.text, p.code);
     texts_.emplace(p.code, std::move(p.text));
   }
-  pending_.clear();
-  pending_codes_.clear();
+  Rollback();
 }
 
 void IdDictionary::Rollback() {
   pending_.clear();
-  pending_codes_.clear();
+  for (auto& codes : pending_codes_) codes.clear();
 }
 
 }  // namespace mv::storage::sqlite

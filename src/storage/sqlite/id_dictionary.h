@@ -46,13 +46,20 @@ class IdDictionary {
     std::string text;
     std::int64_t code;
   };
-  static std::string Key(Kind kind, std::string_view text);
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  using Codes = std::unordered_map<std::string, std::int64_t, TextHash, std::equal_to<>>;
+  static constexpr int kKinds = 4;  // indexed by Kind
 
   Database* db_;
-  std::unordered_map<std::string, std::int64_t> codes_;  // committed: Key(kind, text) -> code
+  Codes codes_[kKinds];                                  // committed: text -> code
   std::unordered_map<std::int64_t, std::string> texts_;  // committed: code -> text
   std::vector<Pending> pending_;                         // handed out, not yet committed
-  std::unordered_map<std::string, std::int64_t> pending_codes_;
+  Codes pending_codes_[kKinds];
 };
 
 }  // namespace mv::storage::sqlite

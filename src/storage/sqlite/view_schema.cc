@@ -80,9 +80,10 @@ std::string AggregateTable(const core::AggregateViewSpec& spec, const std::strin
   }
   for (const auto& m : spec.measure_columns) cols += fmt::format("{} INTEGER NOT NULL, ", m);
   for (const auto& m : spec.max_measures) cols += fmt::format("{} INTEGER, ", m.column);
-  return fmt::format("CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({})) "
-                     "WITHOUT ROWID",
-                     t, cols, fmt::join(spec.key_columns, ", "));
+  return fmt::format(
+      "CREATE TABLE {} ({}_schema_version INTEGER NOT NULL, PRIMARY KEY ({})) "
+      "WITHOUT ROWID",
+      t, cols, fmt::join(spec.key_columns, ", "));
 }
 
 std::vector<std::string> AggregateIndexes(const core::AggregateViewSpec& spec,

@@ -16,8 +16,6 @@ using Kind = IdDictionary::Kind;
 
 constexpr std::int64_t kExceptionNoPromiseSort = std::numeric_limits<std::int64_t>::max();
 
-std::string CacheKey(const core::ShipmentKey& key) { return key.org + '\0' + key.id; }
-
 Status SetCheckpoint(Database& db, ChangeToken token, Timestamp now) {
   MV_ASSIGN_OR_RETURN(
       Statement * st,
@@ -179,12 +177,12 @@ Status SqliteViewStore::LoadCatalog() {
 
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
-  std::string cache_key = CacheKey(key);
-  const std::optional<std::string>* cached = rows_.Find(cache_key);
+  const std::optional<std::string>* cached = rows_.Find(key);
   std::optional<std::string> blob;
   if (cached != nullptr) {
     if (!*cached) return std::optional<core::ShipmentRow>();
-    blob = **cached;
+    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, **cached));
+    return std::optional<core::ShipmentRow>(std::move(row));
   } else {
     MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
     if (org) {
@@ -196,7 +194,7 @@ Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
       if (found) blob = std::string(st->ColumnBlob(0));
       st->Reset();
     }
-    rows_.Put(std::move(cache_key), blob);
+    rows_.Put(key, blob);
     if (!blob) return std::optional<core::ShipmentRow>();
   }
   MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, *blob));
@@ -205,8 +203,7 @@ Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
 
 Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummary(
     const core::ShipmentKey& key) {
-  std::string cache_key = CacheKey(key);
-  const std::optional<std::string>* cached = tracking_.Find(cache_key);
+  const std::optional<std::string>* cached = tracking_.Find(key);
   std::optional<std::string> blob;
   if (cached != nullptr) {
     blob = *cached;
@@ -222,7 +219,7 @@ Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummar
       if (found) blob = std::string(st->ColumnBlob(0));
       st->Reset();
     }
-    tracking_.Put(std::move(cache_key), blob);
+    tracking_.Put(key, blob);
   }
   if (!blob) return std::optional<core::TrackingSummary>();
   MV_ASSIGN_OR_RETURN(core::TrackingSummary summary, core::DecodeTrackingSummary(*blob));
@@ -272,7 +269,7 @@ Status SqliteViewStore::UpsertListRows(const std::string& table,
     encoded->push_back(core::EncodeRow(r));
 
     std::string sql;
-    const std::optional<std::string>* known = fresh ? nullptr : rows_.Find(CacheKey({r.org, s.id}));
+    const std::optional<std::string>* known = fresh ? nullptr : rows_.Find({r.org, s.id});
     if (fresh) {
       sql = insert;
     } else if (known == nullptr || !*known) {
@@ -507,13 +504,13 @@ Status SqliteViewStore::WriteViewChanges(const PhysicalTables& tables, const cor
 
 void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch,
                                         std::vector<std::string>& encoded) {
-  for (const auto& key : batch.list_deletes) rows_.Put(CacheKey(key), std::nullopt);
+  for (const auto& key : batch.list_deletes) rows_.Put(key, std::nullopt);
   for (size_t i = 0; i < batch.list_upserts.size(); ++i) {
     const core::ShipmentRow& row = batch.list_upserts[i];
-    rows_.Put(CacheKey({row.org, row.shipment.id}), std::move(encoded[i]));
+    rows_.Put({row.org, row.shipment.id}, std::move(encoded[i]));
   }
   for (const auto& state : batch.tracking_upserts) {
-    tracking_.Put(CacheKey(state.key), core::EncodeTrackingSummary(state.summary));
+    tracking_.Put(state.key, core::EncodeTrackingSummary(state.summary));
   }
 }
 
@@ -562,7 +559,7 @@ Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestam
     MV_ASSIGN_OR_RETURN(std::string org, ids_.Text(code));
     MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(org, blob));
     // The ticker re-reads each due row as its `before`: remember it (it is committed).
-    rows_.Put(CacheKey({org, id}), std::move(blob));
+    rows_.Put({org, id}, std::move(blob));
     rows.push_back(std::move(row));
   }
   return rows;

@@ -15,49 +15,10 @@
 #include "core/view_set.h"
 #include "storage/sqlite/id_dictionary.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/state_cache.h"
 #include "storage/sqlite/view_schema.h"
 
 namespace mv::storage::sqlite {
-
-// A bounded, approximately least-recently-used map: hits in the cold generation move to
-// the hot one; when the hot generation is full it becomes the cold one. Not thread-safe.
-template <typename V>
-class TwoGenerationCache {
- public:
-  explicit TwoGenerationCache(size_t generation_size) : generation_size_(generation_size) {}
-
-  const V* Find(const std::string& key) {
-    if (auto it = hot_.find(key); it != hot_.end()) return &it->second;
-    auto it = cold_.find(key);
-    if (it == cold_.end()) return nullptr;
-    auto node = cold_.extract(it);
-    MakeRoom(node.key());
-    return &hot_.insert(std::move(node)).position->second;
-  }
-  void Put(std::string key, V value) {
-    cold_.erase(key);
-    MakeRoom(key);
-    hot_.insert_or_assign(std::move(key), std::move(value));
-  }
-  void Erase(const std::string& key) {
-    hot_.erase(key);
-    cold_.erase(key);
-  }
-  void Clear() {
-    hot_.clear();
-    cold_.clear();
-  }
-
- private:
-  void MakeRoom(const std::string& key) {
-    if (hot_.size() >= generation_size_ && !hot_.count(key)) {
-      cold_ = std::move(hot_);
-      hot_.clear();
-    }
-  }
-  size_t generation_size_;
-  std::unordered_map<std::string, V> hot_, cold_;
-};
 
 // The embedded view store, `views.db` (layout: view_schema.h): one physical table per
 // view (named by the catalog `mv_catalog`), the checkpoint, the dead letters. Implements
@@ -124,8 +85,8 @@ class SqliteViewStore final : public core::ViewStore {
 
   // Committed projections and tracking summaries, encoded; nullopt: known to be absent.
   static constexpr size_t kCacheGeneration = 50000;
-  TwoGenerationCache<std::optional<std::string>> rows_{kCacheGeneration};
-  TwoGenerationCache<std::optional<std::string>> tracking_{kCacheGeneration};
+  StateCache rows_{kCacheGeneration};
+  StateCache tracking_{kCacheGeneration};
 
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
