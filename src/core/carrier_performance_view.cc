@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -13,16 +14,24 @@ namespace {
 
 using Buckets = CarrierPerformanceView;
 
-// Finite bucket upper bounds in whole hours; the last bucket has none.
-constexpr std::array<std::int64_t, Buckets::kTransitBucketCount - 1> kUpperHours = {
-    2,   4,   6,   8,   10,  12,  14,  16,  18, 20, 22, 24,  // every 2 h to 24
-    28,  32,  36,  40,  44,  48,  52,  56,  60, 64, 68, 72,  // every 4 h to 72
-    84,  96,  108, 120, 132, 144, 156, 168,                  // every 12 h to 168
-    192, 216, 240, 264, 288, 312, 336,                       // every 24 h to 336
-};
-static_assert(kUpperHours.back() == 336);
+constexpr double kMillisPerHour = 3'600'000.0;
+const double kGrowth = (1 + Buckets::kRelativeAccuracy) / (1 - Buckets::kRelativeAccuracy);
+const double kLogGrowth = std::log(kGrowth);
 
-constexpr std::int64_t kMillisPerHour = 3'600'000;
+// The lower bounds of the log buckets in milliseconds, [1] .. [kLogBucketCount], and the
+// overflow bucket's at [kLogBucketCount + 1]. Computed once: the bucket of a transit is
+// found by search, so bucket bounds and membership agree exactly.
+const std::vector<double>& LowerBoundsMillis() {
+  static const std::vector<double> bounds = [] {
+    std::vector<double> b(Buckets::kTransitBucketCount, 0.0);
+    for (size_t k = 1; k < Buckets::kTransitBucketCount; ++k) {
+      b[k] = static_cast<double>(Buckets::kMinTransitMillis) *
+             std::exp(kLogGrowth * static_cast<double>(k - 1));
+    }
+    return b;
+  }();
+  return bounds;
+}
 
 }  // namespace
 
@@ -38,28 +47,32 @@ std::string IsoWeek(Timestamp t) {
 
 CarrierPerformanceView::CarrierPerformanceView() {
   spec_.name = "mv_carrier_performance";
-  spec_.version = 2;
+  spec_.version = 3;
   spec_.key_columns = {"org", "carrier_id", "week"};
   spec_.measure_columns = {"shipped", "delivered", "delivered_on_time"};
   for (size_t i = 0; i < kTransitBucketCount; ++i) {
-    spec_.measure_columns.push_back(fmt::format("transit_b{:02d}", i));
+    spec_.measure_columns.push_back(fmt::format("transit_b{:03d}", i));
   }
-}
-
-const std::vector<double>& CarrierPerformanceView::BucketUpperBoundsHours() {
-  static const std::vector<double> bounds = [] {
-    std::vector<double> b(kUpperHours.begin(), kUpperHours.end());
-    b.push_back(std::numeric_limits<double>::infinity());
-    return b;
-  }();
-  return bounds;
 }
 
 size_t CarrierPerformanceView::TransitBucket(Millis transit) {
-  for (size_t i = 0; i < kUpperHours.size(); ++i) {
-    if (transit.count() < kUpperHours[i] * kMillisPerHour) return i;
-  }
-  return kTransitBucketCount - 1;
+  const std::vector<double>& lower = LowerBoundsMillis();
+  auto t = static_cast<double>(transit.count());
+  if (t < lower[1]) return 0;
+  // The last bucket whose lower bound is <= t.
+  auto it = std::upper_bound(lower.begin() + 1, lower.end(), t);
+  return static_cast<size_t>(it - lower.begin()) - 1;
+}
+
+double CarrierPerformanceView::BucketLowerBoundHours(size_t k) {
+  return k < kTransitBucketCount ? LowerBoundsMillis()[k] / kMillisPerHour : 0.0;
+}
+
+double CarrierPerformanceView::BucketValueHours(size_t k) {
+  if (k == 0) return 0.0;
+  double lower = BucketLowerBoundHours(k);
+  if (k >= kTransitBucketCount - 1) return lower;
+  return 2 * kGrowth * lower / (kGrowth + 1);
 }
 
 void CarrierPerformanceView::Contribute(const ShipmentRow& row, ContributionSink& sink) const {
@@ -90,24 +103,16 @@ std::optional<double> TransitQuantileHours(const std::vector<std::int64_t>& buck
     total += n;
   }
   if (total == 0) return std::nullopt;
-  const std::vector<double>& upper = Buckets::BucketUpperBoundsHours();
-  double rank = q * static_cast<double>(total);
-  std::int64_t before = 0;
-  for (size_t i = 0; i < bucket_counts.size(); ++i) {
-    std::int64_t n = bucket_counts[i];
-    // Skipping empty buckets only matters for rank 0, which would otherwise land in an
-    // empty leading bucket; for rank > 0 the first bucket to reach it is never empty.
-    if (n == 0 || static_cast<double>(before + n) < rank) {
-      before += n;
-      continue;
-    }
-    double lower = i == 0 ? 0.0 : upper[i - 1];
-    if (i == Buckets::kTransitBucketCount - 1) return lower;
-    return lower +
-           (upper[i] - lower) * (rank - static_cast<double>(before)) / static_cast<double>(n);
+  // Nearest rank, 1-based: the smallest sample with at least q of the samples at or
+  // below it.
+  auto rank = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(total)));
+  rank = std::clamp<std::int64_t>(rank, 1, total);
+  std::int64_t seen = 0;
+  for (size_t k = 0; k < bucket_counts.size(); ++k) {
+    seen += bucket_counts[k];
+    if (seen >= rank) return Buckets::BucketValueHours(k);
   }
-  // Unreachable: rank <= total, so the last non-empty bucket reaches it.
-  return std::nullopt;
+  return std::nullopt;  // unreachable: the counts add up to total >= rank
 }
 
 }  // namespace mv::core

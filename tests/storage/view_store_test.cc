@@ -227,7 +227,7 @@ class SqliteViewStoreTest : public ::testing::Test {
 
 TEST_F(SqliteViewStoreTest, FreshOpenCreatesTheCatalogAndCheckpointZero) {
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_carrier_performance v2 mv_carrier_performance__v2_g1 g1",
+            (std::vector<std::string>{"mv_carrier_performance v3 mv_carrier_performance__v3_g1 g1",
                                       "mv_customer_summary v2 mv_customer_summary__v2_g1 g1",
                                       "mv_daily_metrics v2 mv_daily_metrics__v2_g1 g1",
                                       "mv_exception_queue v2 mv_exception_queue__v2_g1 g1",
@@ -236,7 +236,7 @@ TEST_F(SqliteViewStoreTest, FreshOpenCreatesTheCatalogAndCheckpointZero) {
                                       "mv_test_status_counts v1 mv_test_status_counts__v1_g1 g1",
                                       "mv_tracking_state v2 mv_tracking_state__v2_g1 g1"}));
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+            (std::vector<std::string>{"mv_carrier_performance__v3_g1", "mv_customer_summary__v2_g1",
                                       "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
                                       "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
                                       "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
@@ -467,13 +467,13 @@ TEST_F(SqliteViewStoreTest, RebuildCommitSwapsTables) {
   MV_ASSERT_OK(rebuild->Commit(42));  // a rebuild's token may be below the live checkpoint
 
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v2_g2", "mv_customer_summary__v2_g2",
+            (std::vector<std::string>{"mv_carrier_performance__v3_g2", "mv_customer_summary__v2_g2",
                                       "mv_daily_metrics__v2_g2", "mv_exception_queue__v2_g2",
                                       "mv_realtime_ops__v2_g2", "mv_shipment_list__v3_g2",
                                       "mv_test_status_counts__v1_g2", "mv_tracking_state__v2_g2"}))
       << "the old tables are gone";
   EXPECT_EQ(Catalog(),
-            (std::vector<std::string>{"mv_carrier_performance v2 mv_carrier_performance__v2_g2 g2",
+            (std::vector<std::string>{"mv_carrier_performance v3 mv_carrier_performance__v3_g2 g2",
                                       "mv_customer_summary v2 mv_customer_summary__v2_g2 g2",
                                       "mv_daily_metrics v2 mv_daily_metrics__v2_g2 g2",
                                       "mv_exception_queue v2 mv_exception_queue__v2_g2 g2",
@@ -518,7 +518,7 @@ TEST_F(SqliteViewStoreTest, AbandonedRebuildDropsItsShadowTables) {
     MV_ASSERT_OK(rebuild->Write(chunk));
   }
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+            (std::vector<std::string>{"mv_carrier_performance__v3_g1", "mv_customer_summary__v2_g1",
                                       "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
                                       "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
                                       "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
@@ -552,7 +552,7 @@ TEST_F(SqliteViewStoreTest, ReopenAfterACrashMidRebuildDropsOrphanShadowTables) 
           .ok());
   Open();
   EXPECT_EQ(ViewTables(),
-            (std::vector<std::string>{"mv_carrier_performance__v2_g1", "mv_customer_summary__v2_g1",
+            (std::vector<std::string>{"mv_carrier_performance__v3_g1", "mv_customer_summary__v2_g1",
                                       "mv_daily_metrics__v2_g1", "mv_exception_queue__v2_g1",
                                       "mv_realtime_ops__v2_g1", "mv_shipment_list__v3_g1",
                                       "mv_test_status_counts__v1_g1", "mv_tracking_state__v2_g1"}));
