@@ -24,8 +24,9 @@ using std::chrono::days;
 using std::chrono::sys_days;
 
 constexpr int kDefaultDays = 30;
-constexpr int kMaxDays = 366;
 constexpr int kDefaultWeeks = 12;
+constexpr int kDefaultMonths = 12;
+constexpr std::int64_t kMaxPeriods = 10000;
 constexpr size_t kMaxDailyRows = 10000;
 
 // API field name -> column, in the default order.
@@ -59,11 +60,56 @@ std::string FieldList(const std::array<Dimension, N>& dims) {
 std::string DateText(sys_days d) { return core::UtcDate(Timestamp(d)); }
 std::string WeekText(sys_days monday) { return core::IsoWeek(Timestamp(monday)); }
 
+using Interval = storage::sqlite::DailyMetricsQuery::Interval;
+
+// The periods of the daily metrics: the API name of the time dimension, and the first
+// and last day of the period a day is in.
+std::string_view IntervalName(Interval i) {
+  return i == Interval::kWeek ? "week" : i == Interval::kMonth ? "month" : "day";
+}
+
+sys_days PeriodStart(Interval i, sys_days d) {
+  using namespace std::chrono;
+  if (i == Interval::kWeek) return MondayOf(d);
+  if (i == Interval::kMonth) {
+    year_month_day ymd{d};
+    return sys_days(ymd.year() / ymd.month() / 1);
+  }
+  return d;
+}
+
+sys_days PeriodEnd(Interval i, sys_days d) {
+  using namespace std::chrono;
+  if (i == Interval::kWeek) return MondayOf(d) + days(6);
+  if (i == Interval::kMonth) {
+    year_month_day ymd{d};
+    return sys_days(year_month_day_last(ymd.year(), month_day_last(ymd.month())));
+  }
+  return d;
+}
+
+// The number of periods from the one `from` is in to the one `to` is in, both included.
+std::int64_t Periods(Interval i, sys_days from, sys_days to) {
+  using namespace std::chrono;
+  if (i == Interval::kWeek) return (MondayOf(to) - MondayOf(from)).count() / 7 + 1;
+  if (i == Interval::kMonth) {
+    year_month_day a{from}, b{to};
+    return (static_cast<int>(b.year()) - static_cast<int>(a.year())) * 12 +
+           (static_cast<int>(static_cast<unsigned>(b.month())) -
+            static_cast<int>(static_cast<unsigned>(a.month()))) +
+           1;
+  }
+  return (to - from).count() + 1;
+}
+
 // groupBy: a comma-separated list of dimensions (absent: all of them); the chosen ones
-// as (API field, column), in the order given.
-Result<std::vector<Dimension>> GroupBy(const Call& c) {
+// as (API field, column), in the order given. The time dimension may be named `day` or
+// after the interval (`week`, `month`); its field is named after the interval.
+Result<std::vector<Dimension>> GroupBy(const Call& c, Interval interval) {
+  std::vector<Dimension> all(kDailyDimensions.begin(), kDailyDimensions.end());
+  all[0].field = IntervalName(interval);
   MV_ASSIGN_OR_RETURN(auto text, c.params.Text("groupBy"));
-  if (!text) return std::vector<Dimension>(kDailyDimensions.begin(), kDailyDimensions.end());
+  if (!text) return all;
   std::vector<Dimension> out;
   std::set<std::string_view> seen;
   std::string_view rest(*text);
@@ -74,12 +120,13 @@ Result<std::vector<Dimension>> GroupBy(const Call& c) {
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
     const Dimension* found = nullptr;
-    for (const auto& d : kDailyDimensions) {
-      if (d.field == name) found = &d;
+    for (const auto& d : all) {
+      if (d.field == name || (d.column == "day" && name == "day")) found = &d;
     }
     if (found == nullptr) {
-      return Status::InvalidArgument(fmt::format("groupBy: unknown dimension '{}' (one of {})",
-                                                 name, FieldList(kDailyDimensions)));
+      return Status::InvalidArgument(fmt::format(
+          "groupBy: unknown dimension '{}' (one of {}, or day)", name,
+          FieldList(std::array<Dimension, 6>{all[0], all[1], all[2], all[3], all[4], all[5]})));
     }
     if (!seen.insert(found->field).second) {
       return Status::InvalidArgument(fmt::format("groupBy: '{}' given more than once", name));
@@ -95,27 +142,51 @@ Result<std::vector<Dimension>> GroupBy(const Call& c) {
 }  // namespace
 
 void ApiService::AddReports() {
-  // Sums per group of the kept dimensions over the days [from, to] (UTC, inclusive).
+  // Sums per group of the kept dimensions over the days [from, to] (UTC, inclusive), by
+  // day, ISO week or month. The range is widened to whole periods; it may be as long as
+  // the answer stays under kMaxDailyRows rows (and kMaxPeriods periods).
   Add("GET", "/v1/metrics/daily", {.read = true}, [this](Call& c) -> Status {
-    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "from", "to", "groupBy", "minToken"}));
+    MV_RETURN_IF_ERROR(
+        c.params.CheckAllowed({"org", "from", "to", "groupBy", "interval", "minToken"}));
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    MV_ASSIGN_OR_RETURN(auto interval_text, c.params.Text("interval"));
+    Interval interval = Interval::kDay;
+    if (interval_text && *interval_text == "week") {
+      interval = Interval::kWeek;
+    } else if (interval_text && *interval_text == "month") {
+      interval = Interval::kMonth;
+    } else if (interval_text && *interval_text != "day") {
+      return Status::InvalidArgument("interval: unknown value '" + interval_text->substr(0, 32) +
+                                     "' (day, week or month)");
+    }
     MV_ASSIGN_OR_RETURN(auto to, c.params.Date("to"));
     MV_ASSIGN_OR_RETURN(auto from, c.params.Date("from"));
     if (!to) to = std::chrono::floor<days>(b_.clock->Now());
-    if (!from) from = *to - days(kDefaultDays - 1);
+    if (!from) {
+      using namespace std::chrono;
+      year_month_day month_of_to{*to};
+      from = interval == Interval::kWeek ? *to - days(7 * (kDefaultWeeks - 1))
+             : interval == Interval::kMonth
+                 ? sys_days(year_month_day(month_of_to.year() / month_of_to.month() / 1) -
+                            months(kDefaultMonths - 1))
+                 : *to - days(kDefaultDays - 1);
+    }
     if (*from > *to) {
       return Status::InvalidArgument(
           fmt::format("from: {} is after to: {}", DateText(*from), DateText(*to)));
     }
-    if ((*to - *from).count() + 1 > kMaxDays) {
+    from = PeriodStart(interval, *from);
+    to = PeriodEnd(interval, *to);
+    if (std::int64_t n = Periods(interval, *from, *to); n > kMaxPeriods) {
       return Status::InvalidArgument(
-          fmt::format("from, to: the range has {} days; at most {} are allowed",
-                      (*to - *from).count() + 1, kMaxDays));
+          fmt::format("from, to: the range has {} periods of a {}; at most {} are allowed", n,
+                      IntervalName(interval), kMaxPeriods));
     }
-    MV_ASSIGN_OR_RETURN(std::vector<Dimension> dims, GroupBy(c));
+    MV_ASSIGN_OR_RETURN(std::vector<Dimension> dims, GroupBy(c, interval));
     storage::sqlite::DailyMetricsQuery q;
     q.from_day = DateText(*from);
     q.to_day = DateText(*to);
+    q.interval = interval;
     q.max_rows = kMaxDailyRows;
     std::vector<std::string> fields;
     for (const auto& d : dims) {
@@ -133,7 +204,10 @@ void ApiService::AddReports() {
     json rows = json::array();
     for (const auto& row : result.value.rows) rows.push_back(DailyMetricsRowJson(fields, row));
     AnswerRead(c.res, result.token,
-               {{"from", q.from_day}, {"to", q.to_day}, {"rows", std::move(rows)}});
+               {{"from", q.from_day},
+                {"to", q.to_day},
+                {"interval", IntervalName(interval)},
+                {"rows", std::move(rows)}});
     return Status::Ok();
   });
 

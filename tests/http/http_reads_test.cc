@@ -388,10 +388,67 @@ TEST_F(DailyMetricsTest, GroupBySumsOverTheDroppedDimensionsAndOmitsThem) {
   EXPECT_EQ(Rows({{"from", "2026-11-07"}, {"to", "2026-12-01"}}), json::array());
 }
 
+// Weeks (ISO, Monday to Sunday) and months sum their days; the range is widened to whole
+// periods and answered widened. 2026-10-31 (Sat) and 11-01 (Sun) are in 2026-W44; 11-02
+// (Mon), 11-05 and 11-06 in 2026-W45.
+TEST_F(DailyMetricsTest, WeeksAndMonthsSumTheirDaysOverWholePeriods) {
+  Params range = {{"from", "2026-10-31"}, {"to", "2026-11-06"}};
+  auto page = [&](const std::string& interval, const std::string& group_by) {
+    Params p = range;
+    p.emplace_back("interval", interval);
+    p.emplace_back("groupBy", group_by);
+    return Read(key_, "/v1/metrics/daily", p, token_);
+  };
+  json weeks = page("week", "week");
+  EXPECT_EQ(weeks["interval"], "week");
+  EXPECT_EQ(weeks["from"], "2026-10-26");
+  EXPECT_EQ(weeks["to"], "2026-11-08");
+  EXPECT_EQ(weeks["rows"], json::array({{{"week", "2026-W44"},
+                                         {"shipments", 4},
+                                         {"weightKg", 104.75},
+                                         {"declaredValue", 1160.5}},
+                                        {{"week", "2026-W45"},
+                                         {"shipments", 4},
+                                         {"weightKg", 114.5},
+                                         {"declaredValue", 1025}}}));
+  EXPECT_EQ(page("week", "day")["rows"], weeks["rows"]) << "day names the time dimension too";
+  json months = page("month", "month,carrierId");
+  EXPECT_EQ(months["from"], "2026-10-01");
+  EXPECT_EQ(months["to"], "2026-11-30");
+  for (const auto& r : months["rows"]) EXPECT_TRUE(r.contains("month") && r.contains("carrierId"));
+  json by_month = page("month", "month")["rows"];
+  EXPECT_EQ(
+      by_month,
+      json::array(
+          {{{"month", "2026-10"}, {"shipments", 1}, {"weightKg", 100}, {"declaredValue", 1000}},
+           {{"month", "2026-11"},
+            {"shipments", 7},
+            {"weightKg", 119.25},
+            {"declaredValue", 1185.5}}}));
+  // Every dimension by default, the period first and named after the interval.
+  json all = page("week", "")["rows"];
+  EXPECT_EQ(all.size(), 1u);
+  json full = Read(key_, "/v1/metrics/daily",
+                   {{"from", "2026-11-02"}, {"to", "2026-11-02"}, {"interval", "week"}}, token_);
+  ASSERT_FALSE(full["rows"].empty());
+  EXPECT_TRUE(full["rows"][0].contains("week") && full["rows"][0].contains("status"));
+  EXPECT_FALSE(full["rows"][0].contains("day"));
+  // Three years by month is one request; the limit is rows, not days.
+  json years = Read(
+      key_, "/v1/metrics/daily",
+      {{"from", "2024-01-01"}, {"to", "2026-12-31"}, {"interval", "month"}, {"groupBy", "month"}},
+      token_);
+  EXPECT_EQ(years["rows"], by_month);
+}
+
 TEST_F(DailyMetricsTest, DefaultRangeIsTheLast30DaysAndBadRangesAre400) {
-  // 2025-11-06 .. 2026-11-06 is 366 days: allowed; every fixed day of the set is in it.
+  // 2025-11-06 .. 2026-11-06 is 366 days, and longer ranges are fine too.
   EXPECT_EQ(Read(key_, "/v1/metrics/daily",
                  {{"from", "2025-11-06"}, {"to", "2026-11-06"}, {"groupBy", "day"}}, token_)["rows"]
+                .size(),
+            5u);
+  EXPECT_EQ(Read(key_, "/v1/metrics/daily",
+                 {{"from", "2020-01-01"}, {"to", "2026-11-06"}, {"groupBy", "day"}}, token_)["rows"]
                 .size(),
             5u);
   // The default range, in an org of its own (the fixed days above may be recent).
@@ -413,7 +470,9 @@ TEST_F(DailyMetricsTest, DefaultRangeIsTheLast30DaysAndBadRangesAre400) {
 
   const std::vector<std::pair<Params, std::string>> bad = {
       {{{"from", "2026-11-05"}, {"to", "2026-11-01"}}, "from"},
-      {{{"from", "2025-11-05"}, {"to", "2026-11-06"}}, "366"},  // 367 days
+      {{{"from", "1990-01-01"}, {"to", "2026-11-06"}}, "10000"},  // 13459 days
+      {{{"interval", "year"}}, "interval"},
+      {{{"interval", "week"}, {"groupBy", "month"}}, "month"},
       {{{"from", "2026-02-30"}}, "from"},
       {{{"to", "2026-11-1"}}, "to"},
       {{{"from", "2026-11-01T00:00:00Z"}}, "from"},

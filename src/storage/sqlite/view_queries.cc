@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/time.h"
+#include "core/carrier_performance_view.h"
 #include "core/exception_queue.h"
 #include "core/view_set.h"
 
@@ -236,9 +237,20 @@ Result<AtToken<DailyMetricsResult>> ViewQueries::DailyMetrics(const std::string&
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
   MV_ASSIGN_OR_RETURN(std::string table, TableOf(kDailyMetrics));
   // No dimension kept: grouping by org (constant here) gives one row, or none when
-  // nothing matched.
-  std::string group = q.group_by.empty() ? "org" : fmt::format("{}", fmt::join(q.group_by, ", "));
-  std::string select = q.group_by.empty() ? "" : group + ", ";
+  // nothing matched. The day stands for its period: a week as its Monday, a month as
+  // "YYYY-MM" (both sort in time order).
+  using Interval = DailyMetricsQuery::Interval;
+  std::vector<std::string> columns = q.group_by;
+  for (auto& column : columns) {
+    if (column != "day") continue;
+    if (q.interval == Interval::kWeek) {
+      column = "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')";
+    } else if (q.interval == Interval::kMonth) {
+      column = "substr(day, 1, 7)";
+    }
+  }
+  std::string group = columns.empty() ? "org" : fmt::format("{}", fmt::join(columns, ", "));
+  std::string select = columns.empty() ? "" : group + ", ";
   MV_ASSIGN_OR_RETURN(
       Statement * st,
       db_->Prepare(fmt::format(
@@ -258,7 +270,15 @@ Result<AtToken<DailyMetricsResult>> ViewQueries::DailyMetrics(const std::string&
       break;
     }
     DailyMetricsRow r;
-    for (int i = 0; i < n; ++i) r.key.push_back(st->ColumnText(i));
+    for (int i = 0; i < n; ++i) {
+      std::string value = st->ColumnText(i);
+      if (q.group_by[static_cast<size_t>(i)] == "day" && q.interval == Interval::kWeek) {
+        auto monday = ParseRfc3339(value + "T00:00:00Z");
+        if (!monday) return Status::Corruption("mv_daily_metrics: bad day '" + value + "'");
+        value = core::IsoWeek(*monday);
+      }
+      r.key.push_back(std::move(value));
+    }
     r.shipments = st->ColumnInt(n);
     r.weight_kg_micro = st->ColumnInt(n + 1);
     r.declared_value_micro = st->ColumnInt(n + 2);

@@ -51,6 +51,9 @@ struct AggregateRow {
 struct DailyMetricsQuery {
   std::string from_day;  // "YYYY-MM-DD", inclusive
   std::string to_day;    // inclusive
+  // The period "day" groups by: the day itself ("2026-11-01"), its ISO week
+  // ("2026-W45") or its month ("2026-11").
+  enum class Interval { kDay, kWeek, kMonth } interval = Interval::kDay;
   // Key columns of mv_daily_metrics other than org ("day", "carrier_id", ...), in the
   // order rows are grouped and sorted by; empty: one row of totals.
   std::vector<std::string> group_by;
@@ -58,7 +61,7 @@ struct DailyMetricsQuery {
 };
 
 struct DailyMetricsRow {
-  std::vector<std::string> key;  // values of group_by, in order
+  std::vector<std::string> key;  // values of group_by, in order (the day as its period)
   std::int64_t shipments = 0;
   std::int64_t weight_kg_micro = 0;
   std::int64_t declared_value_micro = 0;
