@@ -96,8 +96,25 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
            .Help("Tracking events ignored as duplicates (same org, carrier, eventId)")
            .Register(app->metrics_->registry())
            .Add({});
+  app->source_writes_ = &prometheus::BuildCounter()
+                             .Name("viya_mv_source_writes_total")
+                             .Help("Writes to the embedded source store")
+                             .Register(app->metrics_->registry())
+                             .Add({});
+  app->source_commits_ = &prometheus::BuildCounter()
+                              .Name("viya_mv_source_commits_total")
+                              .Help(
+                                  "Transactions that committed the source writes (concurrent "
+                                  "writes share one)")
+                              .Register(app->metrics_->registry())
+                              .Add({});
   Application* self = app.get();
   app->metrics_->OnCollect([self] {
+    std::int64_t writes = self->source_->writes(), commits = self->source_->write_transactions();
+    self->source_writes_->Increment(static_cast<double>(writes - self->writes_reported_));
+    self->source_commits_->Increment(static_cast<double>(commits - self->commits_reported_));
+    self->writes_reported_ = writes;
+    self->commits_reported_ = commits;
     self->RefreshStreamGauges();
     self->lookup_probe_->Refresh();
     std::int64_t duplicates = self->source_->duplicate_tracking_events();

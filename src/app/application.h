@@ -63,6 +63,10 @@ class Application {
   // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.
   prometheus::Counter* duplicates_ = nullptr;
   std::int64_t duplicates_reported_ = 0;  // guarded by the metrics collection
+  // viya_mv_source_writes_total and viya_mv_source_commits_total (group commit).
+  prometheus::Counter* source_writes_ = nullptr;
+  prometheus::Counter* source_commits_ = nullptr;
+  std::int64_t writes_reported_ = 0, commits_reported_ = 0;  // guarded by the collection
   std::unique_ptr<worker::StreamWorker> worker_;
   // The server outlives the service: the service's last answers go to its event loops.
   std::unique_ptr<net::HttpServer> server_;

@@ -17,7 +17,7 @@ struct Config {
   struct Http {
     std::string listen = "127.0.0.1:8080";
     int threads = 0;                        // I/O threads (reads run on them); 0: one per CPU core
-    int blocking_threads = 4;               // threads for writes and reads that waited for minToken
+    int blocking_threads = 16;              // threads for writes and reads that waited for minToken
     std::int64_t max_connections = 16384;   // more get 503
     std::int64_t max_body_bytes = 8 << 20;  // larger request bodies get 413
     std::int64_t max_header_bytes = 16 << 10;   // larger request heads get 413

@@ -21,10 +21,12 @@ class ChangeSource {
  public:
   virtual ~ChangeSource() = default;
   // Up to `max_events` events with token > `after`, in token order. Waits up to `wait`
-  // (without spinning) when none is available yet and then returns an empty vector.
-  // HistoryLost when changes after `after` are no longer retained.
-  virtual Result<std::vector<ChangeEvent>> Read(ChangeToken after, size_t max_events,
-                                                Millis wait) = 0;
+  // (without spinning) when none is available yet and then returns an empty vector. Once
+  // there are events, lingers up to `linger` more while further changes keep arriving, so
+  // that a burst comes back as one batch. HistoryLost when changes after `after` are no
+  // longer retained.
+  virtual Result<std::vector<ChangeEvent>> Read(ChangeToken after, size_t max_events, Millis wait,
+                                                Millis linger = Millis(0)) = 0;
   // The token of the newest committed change (0 when there is none).
   virtual Result<ChangeToken> LatestToken() = 0;
 };

@@ -17,6 +17,8 @@ using nlohmann::json;
 struct ApiService::Pending {
   net::Request req;
   net::Completion done;
+  net::Executor on_loop;
+  net::Response res;
   std::chrono::steady_clock::time_point started;
   const Route* route = nullptr;
   std::string pattern;  // the route's pattern, for metrics; "unmatched" when none
@@ -65,11 +67,12 @@ net::Response ApiService::ErrorResponse(const Status& status) {
   return res;
 }
 
-void ApiService::Handle(net::Request request, net::Completion done) {
+void ApiService::Handle(net::Request request, net::Completion done, net::Executor on_loop) {
   auto p = std::make_shared<Pending>();
   p->started = std::chrono::steady_clock::now();
   p->req = std::move(request);
   p->done = std::move(done);
+  p->on_loop = std::move(on_loop);
   p->pattern = "unmatched";
   Router::Match match = router_.Find(p->req.method, p->req.path);
   if (match.kind != Router::Match::Kind::kFound) {
@@ -136,7 +139,7 @@ void ApiService::Handle(net::Request request, net::Completion done) {
       }
     }
   }
-  if (options.blocking) {
+  if (p->req.body.size() >= options.offload_body_bytes) {
     Offload(std::move(p));
     return;
   }
@@ -149,14 +152,22 @@ void ApiService::Offload(std::shared_ptr<Pending> p) {
 }
 
 void ApiService::Run(const std::shared_ptr<Pending>& p) {
-  net::Response res;
-  Call call{p->req, res, p->principal, QueryParams(p->req.query), p->path_params};
+  Call call{p->req, p->res, p->principal, QueryParams(p->req.query), p->path_params, {}};
   Status status;
   try {
     status = p->route->handler(call);
   } catch (const std::exception& e) {
     status = Status::Internal(std::string("unhandled exception: ") + e.what());
   }
+  if (status.ok() && call.deferred) {
+    call.deferred([this, p](Status s) { Finish(p, std::move(s)); });
+    return;
+  }
+  Finish(p, std::move(status));
+}
+
+void ApiService::Finish(const std::shared_ptr<Pending>& p, Status status) {
+  net::Response res = std::move(p->res);
   if (!status.ok()) {
     if (HttpStatusOf(status.code()) >= 500) {
       spdlog::error("{} {}: {}", p->req.method, p->pattern, status.ToString());
@@ -213,11 +224,12 @@ void ApiService::AddOperations() {
     return Status::Ok();
   });
   // Collecting reads the source store (staleness), which may wait for a writer.
-  Add("GET", "/metrics", {.access = Access::kPublic, .blocking = true}, [this](Call& c) -> Status {
-    c.res.headers.Set("Content-Type", "text/plain; version=0.0.4");
-    c.res.body = b_.metrics ? b_.metrics->Serialize() : "";
-    return Status::Ok();
-  });
+  Add("GET", "/metrics", {.access = Access::kPublic, .offload_body_bytes = 0},
+      [this](Call& c) -> Status {
+        c.res.headers.Set("Content-Type", "text/plain; version=0.0.4");
+        c.res.body = b_.metrics ? b_.metrics->Serialize() : "";
+        return Status::Ok();
+      });
 }
 
 }  // namespace mv::http

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,7 +36,7 @@ struct ApiOptions {
   size_t max_batch_documents = 10000;
   // Threads for handlers that may block (writes, reads that waited for minToken), and how
   // many such requests may queue for them before the answer is 503.
-  size_t blocking_threads = 4;
+  size_t blocking_threads = 16;
   size_t max_queued = 1024;
 };
 
@@ -63,18 +64,22 @@ class ApiService final : public net::RequestHandler {
   ApiService(ApiBackends backends, ApiOptions options);
   ~ApiService() override;
 
-  void Handle(net::Request request, net::Completion done) override;
+  void Handle(net::Request request, net::Completion done, net::Executor on_loop) override;
   net::Response ErrorResponse(const Status& status) override;
 
  private:
   enum class Access { kPublic, kTenant, kAdmin };
   struct RouteOptions {
     Access access = Access::kTenant;
-    // Writes: run on the blocking threads.
-    bool blocking = false;
+    // Run on the blocking threads when the body has at least this many bytes (0: always);
+    // otherwise on the I/O thread. Writes parse their body here and then hand the store
+    // write over without waiting for it (Call::Defer).
+    size_t offload_body_bytes = SIZE_MAX;
     // Reads: accept `minToken`, answer an ETag and 304 to a matching If-None-Match.
     bool read = false;
   };
+  // Bodies smaller than this are parsed on the I/O thread.
+  static constexpr size_t kInlineBodyBytes = 64 << 10;
   using RouteHandler = std::function<Status(Call&)>;
   struct Route {
     RouteOptions options;
@@ -93,6 +98,8 @@ class ApiService final : public net::RequestHandler {
 
   // Runs the route's handler and answers; on whichever thread calls it.
   void Run(const std::shared_ptr<Pending>& p);
+  // Answers `p` with `status` (its response when Ok, else the error).
+  void Finish(const std::shared_ptr<Pending>& p, Status status);
   void Answer(const std::shared_ptr<Pending>& p, net::Response response);
   // Runs `p` on the blocking threads, or answers 503 when they are saturated.
   void Offload(std::shared_ptr<Pending> p);

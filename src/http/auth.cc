@@ -14,12 +14,12 @@ Result<Principal> Authenticator::Authenticate(const std::string& header) {
   std::string key = header.substr(kBearer.size());
   std::string hash = storage::sqlite::Sha256Hex(key);
   {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     auto it = known_.find(hash);
     if (it != known_.end()) return it->second;
   }
   MV_ASSIGN_OR_RETURN(Principal p, keys_->Authenticate(key));
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   known_.emplace(hash, p);
   return p;
 }

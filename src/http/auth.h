@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -22,7 +23,7 @@ class Authenticator {
 
  private:
   storage::sqlite::ApiKeyStore* keys_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
   std::unordered_map<std::string, Principal> known_;  // key hash -> principal; guarded by mu_
 };
 

@@ -24,6 +24,13 @@ struct Call {
   QueryParams params;
   std::vector<std::string> path_params;  // the route's {placeholders}, in order
 
+  // For handlers that finish later (writes): `start` runs once the handler has returned
+  // Ok; it calls `finish` exactly once, from any thread, after filling `res` (with Ok) or
+  // with the error to answer.
+  using Finish = std::function<void(Status)>;
+  void Defer(std::function<void(Finish)> start) { deferred = std::move(start); }
+  std::function<void(Finish)> deferred;
+
   // The org this request acts for (see ResolveOrg), given the org named in its body.
   Result<std::string> Org(const std::optional<std::string>& body_org = std::nullopt) const {
     MV_ASSIGN_OR_RETURN(auto query_org, params.Id("org"));

@@ -21,6 +21,17 @@ void AnswerWrite(net::Response& res, core::ChangeToken token, json body) {
   WriteJson(res, 200, body);
 }
 
+// The completion of a store write that answers {"token", "count"} (writes of one kind of
+// document): fills `res` and finishes the call, on the store's thread.
+std::function<void(Result<core::ChangeToken>)> AnswerToken(net::Response* res, size_t count,
+                                                           Call::Finish finish) {
+  return [res, count, finish = std::move(finish)](Result<core::ChangeToken> token) {
+    if (!token.ok()) return finish(token.status());
+    AnswerWrite(*res, *token, {{"count", count}});
+    finish(Status::Ok());
+  };
+}
+
 // The optional "org" of a write body (an object, or every element of an array).
 Result<std::optional<std::string>> BodyOrg(const json& body) {
   std::optional<std::string> org;
@@ -46,7 +57,7 @@ Result<std::optional<std::string>> BodyOrg(const json& body) {
 }  // namespace
 
 void ApiService::AddWrites() {
-  Add("POST", "/v1/shipments", {.blocking = true}, [this](Call& c) -> Status {
+  Add("POST", "/v1/shipments", {.offload_body_bytes = kInlineBodyBytes}, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
     MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req.body));
     if (!body.is_object() && !body.is_array()) {
@@ -73,36 +84,54 @@ void ApiService::AddWrites() {
     } else {
       MV_RETURN_IF_ERROR(add(body, ""));
     }
-    MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->UpsertShipments(org, shipments));
-    AnswerWrite(c.res, token, {{"count", shipments.size()}});
+    // The store commits with the other writes of the moment; the answer follows the commit.
+    c.Defer(
+        [this, org, shipments = std::move(shipments), res = &c.res](Call::Finish finish) mutable {
+          size_t count = shipments.size();
+          b_.source->UpsertShipmentsAsync(org, std::move(shipments),
+                                          AnswerToken(res, count, std::move(finish)));
+        });
     return Status::Ok();
   });
 
-  Add("DELETE", "/v1/shipments/{id}", {.blocking = true}, [this](Call& c) -> Status {
-    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-    std::string id = c.path_params[0];
-    if (!core::IsValidId(id)) return Status::InvalidArgument("id: not a valid shipment id");
-    MV_ASSIGN_OR_RETURN(core::ChangeToken token, b_.source->DeleteShipment(org, id));
-    AnswerWrite(c.res, token, {{"count", 1}});
-    return Status::Ok();
-  });
+  Add("DELETE", "/v1/shipments/{id}", {.offload_body_bytes = kInlineBodyBytes},
+      [this](Call& c) -> Status {
+        MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+        MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+        std::string id = c.path_params[0];
+        if (!core::IsValidId(id)) return Status::InvalidArgument("id: not a valid shipment id");
+        c.Defer([this, org, id, res = &c.res](Call::Finish finish) {
+          b_.source->DeleteShipmentAsync(org, id, AnswerToken(res, 1, std::move(finish)));
+        });
+        return Status::Ok();
+      });
 
   // One event, an array, or NDJSON; all or nothing. Duplicates (same org, carrierId and
   // eventId as a stored event or an earlier one in the request) are counted, not stored.
-  Add("POST", "/v1/tracking-events", {.blocking = true}, [this](Call& c) -> Status {
-    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
-    MV_ASSIGN_OR_RETURN(TrackingBody body,
-                        ParseTrackingBody(c.req.body, c.req.headers.Get("Content-Type"),
-                                          options_.max_batch_documents));
-    MV_ASSIGN_OR_RETURN(std::string org, c.Org(body.org));
-    MV_ASSIGN_OR_RETURN(auto written, b_.source->InsertTrackingEvents(org, body.events));
-    AnswerWrite(c.res, written.token,
-                {{"count", body.events.size()},
-                 {"accepted", written.inserted},
-                 {"duplicates", written.duplicates}});
-    return Status::Ok();
-  });
+  Add("POST", "/v1/tracking-events", {.offload_body_bytes = kInlineBodyBytes},
+      [this](Call& c) -> Status {
+        MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+        MV_ASSIGN_OR_RETURN(TrackingBody body,
+                            ParseTrackingBody(c.req.body, c.req.headers.Get("Content-Type"),
+                                              options_.max_batch_documents));
+        MV_ASSIGN_OR_RETURN(std::string org, c.Org(body.org));
+        c.Defer([this, org, events = std::move(body.events),
+                 res = &c.res](Call::Finish finish) mutable {
+          size_t count = events.size();
+          b_.source->InsertTrackingEventsAsync(
+              org, std::move(events),
+              [res, count, finish = std::move(finish)](
+                  Result<storage::sqlite::SourceStore::TrackingWrite> written) {
+                if (!written.ok()) return finish(written.status());
+                AnswerWrite(*res, written->token,
+                            {{"count", count},
+                             {"accepted", written->inserted},
+                             {"duplicates", written->duplicates}});
+                finish(Status::Ok());
+              });
+        });
+        return Status::Ok();
+      });
 
   // PUT of a lookup document (customer, carrier): parse it, store it, answer the token.
   auto put_lookup = [this](auto parse, auto put) {
@@ -112,15 +141,16 @@ void ApiService::AddWrites() {
       MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
       MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
       MV_ASSIGN_OR_RETURN(auto doc, parse(std::string(c.path_params[0]), body));
-      MV_ASSIGN_OR_RETURN(core::ChangeToken token, (b_.source->*put)(org, doc));
-      AnswerWrite(c.res, token, {{"count", 1}});
+      c.Defer([this, put, org, doc, res = &c.res](Call::Finish finish) {
+        (b_.source->*put)(org, doc, AnswerToken(res, 1, std::move(finish)));
+      });
       return Status::Ok();
     };
   };
-  Add("PUT", "/v1/customers/{id}", {.blocking = true},
-      put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomer));
-  Add("PUT", "/v1/carriers/{id}", {.blocking = true},
-      put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrier));
+  Add("PUT", "/v1/customers/{id}", {.offload_body_bytes = kInlineBodyBytes},
+      put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomerAsync));
+  Add("PUT", "/v1/carriers/{id}", {.offload_body_bytes = kInlineBodyBytes},
+      put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrierAsync));
 }
 
 }  // namespace mv::http

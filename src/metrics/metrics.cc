@@ -164,9 +164,21 @@ void HttpProbe::Request(const std::string& method, const std::string& route, int
                                                  "PATCH", "OPTIONS", "CONNECT", "TRACE"};
   static const std::string kOther = "other";
   const std::string& shown = kMethods.count(method) ? method : kOther;
-  requests_.Add({{"method", shown}, {"route", route}, {"status", std::to_string(status)}})
-      .Increment();
-  duration_.Add({{"method", shown}, {"route", route}}, LatencyBuckets()).Observe(seconds);
+  std::string key = shown + ' ' + route + ' ' + std::to_string(status);
+  Series series{};
+  {
+    std::shared_lock lock(series_mu_);
+    if (auto it = series_.find(key); it != series_.end()) series = it->second;
+  }
+  if (series.requests == nullptr) {
+    series.requests =
+        &requests_.Add({{"method", shown}, {"route", route}, {"status", std::to_string(status)}});
+    series.duration = &duration_.Add({{"method", shown}, {"route", route}}, LatencyBuckets());
+    std::unique_lock lock(series_mu_);
+    series_.emplace(std::move(key), series);
+  }
+  series.requests->Increment();
+  series.duration->Observe(seconds);
 }
 
 void HttpProbe::ServerFigures(std::int64_t connections, std::int64_t refused_total,

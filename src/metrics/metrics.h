@@ -11,7 +11,9 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -74,6 +76,13 @@ class HttpProbe {
   prometheus::Counter& bad_requests_;
   std::mutex mu_;
   std::int64_t reported_[3] = {0, 0, 0};  // guarded by mu_
+  // The series of each (method, route, status) seen, found without building labels.
+  struct Series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+  std::shared_mutex series_mu_;
+  std::unordered_map<std::string, Series> series_;  // guarded by series_mu_
 };
 
 // The process's metric registry and its probes. Thread-safe.

@@ -111,10 +111,13 @@ awaitable<Response> Dispatch(RequestHandler* handler, Request request) {
       [handler](auto completion, Request req) {
         auto executor = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
-        handler->Handle(std::move(req), [shared, executor](Response res) {
-          asio::post(executor,
-                     [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
-        });
+        handler->Handle(
+            std::move(req),
+            [shared, executor](Response res) {
+              asio::post(executor,
+                         [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+            },
+            [executor](std::function<void()> work) { asio::post(executor, std::move(work)); });
       },
       use_awaitable, std::move(request));
 }

@@ -64,15 +64,17 @@ Status ParseTarget(std::string_view target, std::vector<std::string>* path,
 
 // Answers a request, on whichever thread the handler chooses; called exactly once.
 using Completion = std::function<void(Response)>;
+// Runs work on the event loop the request arrived on (thread-safe; never inline).
+using Executor = std::function<void(std::function<void()>)>;
 
 // What the server calls for every complete request. Handle() runs on a server I/O thread
 // and must not block for long: work that may wait (a lock, a bounded wait) goes to a
-// thread of the handler's own and calls `done` from there. Implementations are
-// thread-safe.
+// thread of the handler's own and calls `done` from there, or, once the wait is over,
+// comes back to the request's loop through `on_loop`. Implementations are thread-safe.
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  virtual void Handle(Request request, Completion done) = 0;
+  virtual void Handle(Request request, Completion done, Executor on_loop) = 0;
   // The answer to a request the server refuses itself (bad syntax, too large, too many
   // connections), from the Status that says why.
   virtual Response ErrorResponse(const Status& status) = 0;

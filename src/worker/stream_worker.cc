@@ -84,7 +84,9 @@ Result<size_t> StreamWorker::Step(Millis wait) {
       }
     }
   }
-  auto events = source_->Read(checkpoint_.load(), options_.batch_max_events, wait);
+  // A burst is read as one consolidated batch: the source lingers for more.
+  auto events =
+      source_->Read(checkpoint_.load(), options_.batch_max_events, wait, options_.batch_max_wait);
   if (!events.ok() && events.status().code() == StatusCode::kHistoryLost) {
     if (probe_) probe_->Error("history_lost");
     spdlog::error("change stream history lost ({}); rebuilding all views from the source",
@@ -96,17 +98,6 @@ Result<size_t> StreamWorker::Step(Millis wait) {
   if (!events.ok()) return events.status();
   std::vector<core::ChangeEvent> batch = std::move(events).value();
   if (batch.empty()) return size_t{0};
-
-  // Linger briefly for more events so a burst is applied as one consolidated batch.
-  auto deadline = std::chrono::steady_clock::now() + options_.batch_max_wait;
-  while (batch.size() < options_.batch_max_events && options_.batch_max_wait.count() > 0) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    MV_ASSIGN_OR_RETURN(auto more, source_->Read(batch.back().token,
-                                                 options_.batch_max_events - batch.size(), left));
-    if (more.empty()) break;
-    for (auto& e : more) batch.push_back(std::move(e));
-  }
   MV_RETURN_IF_ERROR(ApplyBatch(batch));
   return batch.size();
 }

@@ -370,7 +370,7 @@ TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
                            "[http]\n",
                            "listen = \"127.0.0.1:8080\"\n",
                            "threads = 0\n",
-                           "blocking_threads = 4\n",
+                           "blocking_threads = 16\n",
                            "max_connections = 16384\n",
                            "max_body_bytes = 8388608\n",
                            "max_header_bytes = 16384\n",

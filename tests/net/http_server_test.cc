@@ -30,7 +30,7 @@ class TestHandler final : public RequestHandler {
   ~TestHandler() override {
     for (auto& t : threads_) t.join();
   }
-  void Handle(Request req, Completion done) override {
+  void Handle(Request req, Completion done, Executor on_loop) override {
     ++requests_;
     std::string path = req.path.empty() ? "" : req.path[0];
     Response res;
@@ -48,6 +48,13 @@ class TestHandler final : public RequestHandler {
       threads_.emplace_back([done = std::move(done), ms, res]() mutable {
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         res.body = R"({"slow":true})";
+        done(std::move(res));
+      });
+      return;
+    } else if (path == "loop") {
+      // Back on the request's loop, then answered from there.
+      on_loop([done = std::move(done), res]() mutable {
+        res.body = R"({"loop":true})";
         done(std::move(res));
       });
       return;
@@ -323,6 +330,12 @@ TEST_F(HttpServerTest, DrainFinishesRequestsInFlightAndClosesTheRest) {
   EXPECT_GE(Steady::now() - t0, 200ms) << "Drain returned before the request in flight ended";
   HttpClient late(port());
   EXPECT_EQ(late.Send("GET", "/hello").status, 0) << "a drained server takes no new request";
+}
+
+TEST_F(HttpServerTest, HandlersMayComeBackToTheRequestsLoop) {
+  Start();
+  HttpClient c(port());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Send("GET", "/loop").body, R"({"loop":true})");
 }
 
 TEST_F(HttpServerTest, HandlersMayAnswerFromAnotherThread) {

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "base/time.h"
+#include "core/document_text.h"
 
 namespace mv::storage::sqlite {
 namespace {
@@ -68,14 +70,30 @@ class OplogChangeSource final : public core::ChangeSource {
   OplogChangeSource(std::unique_ptr<Database> db, const Watermark* committed)
       : db_(std::move(db)), committed_(committed) {}
 
-  Result<std::vector<core::ChangeEvent>> Read(ChangeToken after, size_t max_events,
-                                              Millis wait) override {
+  Result<std::vector<core::ChangeEvent>> Read(ChangeToken after, size_t max_events, Millis wait,
+                                              Millis linger) override {
     MV_ASSIGN_OR_RETURN(auto events, ReadOnce(after, max_events));
-    if (!events.empty() || wait.count() <= 0) return events;
-    // Wakes at once for writes of this process; writes of other processes are seen
-    // when the wait ends.
-    committed_->WaitForAbove(after, wait);
-    return ReadOnce(after, max_events);
+    if (events.empty() && wait.count() > 0) {
+      // Wakes at once for writes of this process; writes of other processes are seen
+      // when the wait ends.
+      committed_->WaitForAbove(after, wait);
+      MV_ASSIGN_OR_RETURN(events, ReadOnce(after, max_events));
+    }
+    if (events.empty() || linger.count() <= 0 || events.size() >= max_events) return events;
+    // Linger while commits keep coming (watching the watermark, not the database), then
+    // read what they added at once.
+    auto deadline = std::chrono::steady_clock::now() + linger;
+    ChangeToken last = events.back().token;
+    size_t room = max_events - events.size();
+    for (;;) {
+      ChangeToken seen = committed_->Get();
+      if (seen > last && static_cast<size_t>(seen - last) >= room) break;
+      auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !committed_->WaitForAbove(seen, left)) break;
+    }
+    MV_ASSIGN_OR_RETURN(auto more, ReadOnce(last, room));
+    for (auto& e : more) events.push_back(std::move(e));
+    return events;
   }
 
   Result<ChangeToken> LatestToken() override { return ReadLatestToken(*db_); }
@@ -139,15 +157,22 @@ Result<std::unique_ptr<SourceStore>> SourceStore::Open(const std::string& path, 
                                                        const Options& options) {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
   MV_RETURN_IF_ERROR(db->Exec(kSchema));
-  std::unique_ptr<SourceStore> store(new SourceStore(path, clock, options, std::move(db)));
-  MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*store->writer_));
+  MV_ASSIGN_OR_RETURN(auto reader, Database::Open(path, {}));
+  std::unique_ptr<SourceStore> store(
+      new SourceStore(path, clock, options, std::move(db), std::move(reader)));
+  MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*store->reader_));
   store->committed_.Reset(latest);
   return store;
 }
 
 SourceStore::SourceStore(std::string path, const Clock* clock, Options options,
-                         std::unique_ptr<Database> writer)
-    : path_(std::move(path)), clock_(clock), options_(options), writer_(std::move(writer)) {}
+                         std::unique_ptr<Database> writer, std::unique_ptr<Database> reader)
+    : path_(std::move(path)),
+      clock_(clock),
+      options_(options),
+      writer_(std::move(writer)),
+      writes_(writer_.get()),
+      reader_(std::move(reader)) {}
 
 Result<ChangeToken> SourceStore::AppendOplog(Operation op, Collection collection,
                                              const std::string& org, const std::string& id,
@@ -166,13 +191,23 @@ Result<ChangeToken> SourceStore::AppendOplog(Operation op, Collection collection
   return writer_->LastInsertRowId();
 }
 
-Result<ChangeToken> SourceStore::UpsertShipments(const std::string& org,
-                                                 const std::vector<core::Shipment>& shipments) {
-  if (shipments.empty()) return Status::InvalidArgument("no shipments given");
-  std::lock_guard lock(write_mu_);
+namespace {
+
+// The synchronous form of an asynchronous write: starts it and waits for its outcome.
+template <typename T, typename Start>
+Result<T> Await(Start start) {
+  std::promise<Result<T>> outcome;
+  auto result = outcome.get_future();
+  start([&outcome](Result<T> r) { outcome.set_value(std::move(r)); });
+  return result.get();
+}
+
+}  // namespace
+
+Status SourceStore::WriteShipments(const std::string& org,
+                                   const std::vector<core::Shipment>& shipments,
+                                   ChangeToken* last) {
   Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
-  ChangeToken last = 0;
   for (const core::Shipment& given : shipments) {
     core::Shipment doc = given;
     MV_ASSIGN_OR_RETURN(Statement * get,
@@ -182,8 +217,7 @@ Result<ChangeToken> SourceStore::UpsertShipments(const std::string& org,
     if (!doc.status_changed_at) {
       doc.status_changed_at = now;
       if (exists) {
-        auto old_json = nlohmann::json::parse(get->ColumnView(0), nullptr, false);
-        auto old = core::ParseShipment(old_json);
+        auto old = core::ParseShipmentText(get->ColumnView(0));
         if (old.ok() && old->status == doc.status) doc.status_changed_at = old->status_changed_at;
       }
     }
@@ -196,45 +230,70 @@ Result<ChangeToken> SourceStore::UpsertShipments(const std::string& org,
                          "updated_at = excluded.updated_at"));
     put->Bind(1, org).Bind(2, doc.id).Bind(3, text).Bind(4, ToMillis(now));
     MV_RETURN_IF_ERROR(put->Run());
-    MV_ASSIGN_OR_RETURN(last, AppendOplog(exists ? Operation::kReplace : Operation::kInsert,
-                                          Collection::kShipments, org, doc.id, &text, now));
+    MV_ASSIGN_OR_RETURN(*last, AppendOplog(exists ? Operation::kReplace : Operation::kInsert,
+                                           Collection::kShipments, org, doc.id, &text, now));
   }
-  MV_RETURN_IF_ERROR(txn->Commit());
-  committed_.Advance(last);
-  return last;
+  return Status::Ok();
+}
+
+void SourceStore::UpsertShipmentsAsync(std::string org, std::vector<core::Shipment> shipments,
+                                       TokenDone done) {
+  if (shipments.empty()) {
+    done(Status::InvalidArgument("no shipments given"));
+    return;
+  }
+  struct State {
+    std::string org;
+    std::vector<core::Shipment> shipments;
+    ChangeToken last = 0;
+  };
+  auto state = std::make_shared<State>(State{std::move(org), std::move(shipments)});
+  writes_.Submit(
+      [this, state] { return WriteShipments(state->org, state->shipments, &state->last); },
+      [this, state, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        committed_.Advance(state->last);
+        done(state->last);
+      });
+}
+
+Result<ChangeToken> SourceStore::UpsertShipments(const std::string& org,
+                                                 const std::vector<core::Shipment>& shipments) {
+  return Await<ChangeToken>(
+      [&](TokenDone done) { UpsertShipmentsAsync(org, shipments, std::move(done)); });
+}
+
+void SourceStore::DeleteShipmentAsync(std::string org, std::string id, TokenDone done) {
+  auto token = std::make_shared<ChangeToken>(0);
+  writes_.Submit(
+      [this, org, id, token]() -> Status {
+        MV_ASSIGN_OR_RETURN(Statement * del,
+                            writer_->Prepare("DELETE FROM shipments WHERE org = ?1 AND id = ?2"));
+        del->Bind(1, org).Bind(2, id);
+        MV_RETURN_IF_ERROR(del->Run());
+        if (writer_->Changes() == 0) {
+          return Status::NotFound(fmt::format("shipment '{}' not found", id));
+        }
+        MV_ASSIGN_OR_RETURN(*token, AppendOplog(Operation::kDelete, Collection::kShipments, org, id,
+                                                nullptr, clock_->Now()));
+        return Status::Ok();
+      },
+      [this, token, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        committed_.Advance(*token);
+        done(*token);
+      });
 }
 
 Result<ChangeToken> SourceStore::DeleteShipment(const std::string& org, const std::string& id) {
-  std::lock_guard lock(write_mu_);
-  Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
-  MV_ASSIGN_OR_RETURN(Statement * del,
-                      writer_->Prepare("DELETE FROM shipments WHERE org = ?1 AND id = ?2"));
-  del->Bind(1, org).Bind(2, id);
-  MV_RETURN_IF_ERROR(del->Run());
-  if (writer_->Changes() == 0) return Status::NotFound(fmt::format("shipment '{}' not found", id));
-  MV_ASSIGN_OR_RETURN(ChangeToken token, AppendOplog(Operation::kDelete, Collection::kShipments,
-                                                     org, id, nullptr, now));
-  MV_RETURN_IF_ERROR(txn->Commit());
-  committed_.Advance(token);
-  return token;
+  return Await<ChangeToken>([&](TokenDone done) { DeleteShipmentAsync(org, id, std::move(done)); });
 }
 
-Result<SourceStore::TrackingWrite> SourceStore::InsertTrackingEvents(
-    const std::string& org, const std::vector<core::TrackingEvent>& events) {
-  // The oplog names an event "carrierId/eventId": valid ids keep that unambiguous.
-  for (const core::TrackingEvent& e : events) {
-    if (!core::IsValidId(e.carrier_id) || !core::IsValidId(e.event_id) ||
-        !core::IsValidId(e.shipment_id)) {
-      return Status::InvalidArgument(
-          fmt::format("tracking event '{}/{}' of shipment '{}': invalid id", e.carrier_id,
-                      e.event_id, e.shipment_id));
-    }
-  }
-  std::lock_guard lock(write_mu_);
+Status SourceStore::WriteTrackingEvents(const std::string& org,
+                                        const std::vector<core::TrackingEvent>& events,
+                                        TrackingWrite* out) {
+  *out = TrackingWrite{};
   Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
-  TrackingWrite out;
   ChangeToken last = 0;
   MV_ASSIGN_OR_RETURN(Statement * put,
                       writer_->Prepare("INSERT INTO tracking_events "
@@ -248,51 +307,98 @@ Result<SourceStore::TrackingWrite> SourceStore::InsertTrackingEvents(
     put->Bind(5, ToMillis(e.occurred_at)).Bind(6, text);
     MV_RETURN_IF_ERROR(put->Run());
     if (writer_->Changes() == 0) {
-      ++out.duplicates;
+      ++out->duplicates;
       continue;
     }
-    ++out.inserted;
+    ++out->inserted;
     MV_ASSIGN_OR_RETURN(last, AppendOplog(Operation::kInsert, Collection::kTrackingEvents, org,
                                           e.carrier_id + "/" + e.event_id, &text, now));
   }
   if (last == 0) {
-    // Nothing new: the newest committed token still lets the caller read its writes.
+    // Nothing new: the newest token still lets the caller read its writes.
     MV_ASSIGN_OR_RETURN(last, ReadLatestToken(*writer_));
   }
-  MV_RETURN_IF_ERROR(txn->Commit());
-  out.token = last;
-  committed_.Advance(last);
-  duplicate_tracking_events_ += out.duplicates;
-  return out;
+  out->token = last;
+  return Status::Ok();
 }
 
-Result<ChangeToken> SourceStore::PutDocument(Collection collection, const std::string& org,
-                                             const std::string& id, const std::string& doc) {
-  std::lock_guard lock(write_mu_);
-  Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
-  std::string table = TableOf(collection);
-  MV_ASSIGN_OR_RETURN(Statement * put,
-                      writer_->Prepare(fmt::format(
-                          "INSERT INTO {} (org, id, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
-                          "ON CONFLICT (org, id) DO UPDATE SET doc = excluded.doc, "
-                          "updated_at = excluded.updated_at",
-                          table)));
-  put->Bind(1, org).Bind(2, id).Bind(3, doc).Bind(4, ToMillis(now));
-  MV_RETURN_IF_ERROR(put->Run());
-  MV_ASSIGN_OR_RETURN(ChangeToken token,
-                      AppendOplog(Operation::kReplace, collection, org, id, &doc, now));
-  MV_RETURN_IF_ERROR(txn->Commit());
-  committed_.Advance(token);
-  return token;
+void SourceStore::InsertTrackingEventsAsync(std::string org,
+                                            std::vector<core::TrackingEvent> events,
+                                            std::function<void(Result<TrackingWrite>)> done) {
+  // The oplog names an event "carrierId/eventId": valid ids keep that unambiguous.
+  for (const core::TrackingEvent& e : events) {
+    if (!core::IsValidId(e.carrier_id) || !core::IsValidId(e.event_id) ||
+        !core::IsValidId(e.shipment_id)) {
+      done(
+          Status::InvalidArgument(fmt::format("tracking event '{}/{}' of shipment '{}': invalid id",
+                                              e.carrier_id, e.event_id, e.shipment_id)));
+      return;
+    }
+  }
+  struct State {
+    std::string org;
+    std::vector<core::TrackingEvent> events;
+    TrackingWrite out;
+  };
+  auto state = std::make_shared<State>(State{std::move(org), std::move(events), {}});
+  writes_.Submit(
+      [this, state] { return WriteTrackingEvents(state->org, state->events, &state->out); },
+      [this, state, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        committed_.Advance(state->out.token);
+        duplicate_tracking_events_ += state->out.duplicates;
+        done(state->out);
+      });
+}
+
+Result<SourceStore::TrackingWrite> SourceStore::InsertTrackingEvents(
+    const std::string& org, const std::vector<core::TrackingEvent>& events) {
+  return Await<TrackingWrite>([&](std::function<void(Result<TrackingWrite>)> done) {
+    InsertTrackingEventsAsync(org, events, std::move(done));
+  });
+}
+
+void SourceStore::PutDocumentAsync(Collection collection, std::string org, std::string id,
+                                   std::string doc, TokenDone done) {
+  auto token = std::make_shared<ChangeToken>(0);
+  writes_.Submit(
+      [this, collection, org, id, doc, token]() -> Status {
+        Timestamp now = clock_->Now();
+        MV_ASSIGN_OR_RETURN(Statement * put,
+                            writer_->Prepare(fmt::format(
+                                "INSERT INTO {} (org, id, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                                "ON CONFLICT (org, id) DO UPDATE SET doc = excluded.doc, "
+                                "updated_at = excluded.updated_at",
+                                TableOf(collection))));
+        put->Bind(1, org).Bind(2, id).Bind(3, doc).Bind(4, ToMillis(now));
+        MV_RETURN_IF_ERROR(put->Run());
+        MV_ASSIGN_OR_RETURN(*token,
+                            AppendOplog(Operation::kReplace, collection, org, id, &doc, now));
+        return Status::Ok();
+      },
+      [this, token, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        committed_.Advance(*token);
+        done(*token);
+      });
+}
+
+void SourceStore::PutCustomerAsync(std::string org, const core::Customer& c, TokenDone done) {
+  PutDocumentAsync(Collection::kCustomers, std::move(org), c.id, core::CustomerToJson(c).dump(),
+                   std::move(done));
+}
+
+void SourceStore::PutCarrierAsync(std::string org, const core::Carrier& c, TokenDone done) {
+  PutDocumentAsync(Collection::kCarriers, std::move(org), c.id, core::CarrierToJson(c).dump(),
+                   std::move(done));
 }
 
 Result<ChangeToken> SourceStore::PutCustomer(const std::string& org, const core::Customer& c) {
-  return PutDocument(Collection::kCustomers, org, c.id, core::CustomerToJson(c).dump());
+  return Await<ChangeToken>([&](TokenDone done) { PutCustomerAsync(org, c, std::move(done)); });
 }
 
 Result<ChangeToken> SourceStore::PutCarrier(const std::string& org, const core::Carrier& c) {
-  return PutDocument(Collection::kCarriers, org, c.id, core::CarrierToJson(c).dump());
+  return Await<ChangeToken>([&](TokenDone done) { PutCarrierAsync(org, c, std::move(done)); });
 }
 
 namespace {
@@ -317,21 +423,21 @@ Result<std::optional<T>> GetDocument(Database& db, std::mutex& mu, const char* t
 Result<std::optional<core::Shipment>> SourceStore::GetShipment(const std::string& org,
                                                                const std::string& id) {
   return GetDocument<core::Shipment>(
-      *writer_, write_mu_, "shipments", org, id,
+      *reader_, reader_mu_, "shipments", org, id,
       [](const nlohmann::json& j) { return core::ParseShipment(j); });
 }
 
 Result<std::optional<core::Customer>> SourceStore::GetCustomer(const std::string& org,
                                                                const std::string& id) {
   return GetDocument<core::Customer>(
-      *writer_, write_mu_, "customers", org, id,
+      *reader_, reader_mu_, "customers", org, id,
       [&](const nlohmann::json& j) { return core::ParseCustomer(id, j); });
 }
 
 Result<std::optional<core::Carrier>> SourceStore::GetCarrier(const std::string& org,
                                                              const std::string& id) {
   return GetDocument<core::Carrier>(
-      *writer_, write_mu_, "carriers", org, id,
+      *reader_, reader_mu_, "carriers", org, id,
       [&](const nlohmann::json& j) { return core::ParseCarrier(id, j); });
 }
 
@@ -339,55 +445,58 @@ Result<std::int64_t> SourceStore::PruneOplog() {
   Timestamp cutoff = clock_->Now() - options_.oplog_retention;
   ChangeToken through = 0;
   {
-    std::lock_guard lock(write_mu_);
-    // wall_time grows with seq (one writer), so the retained entries are a suffix.
+    std::lock_guard lock(reader_mu_);
+    // wall_time grows with seq (writes take their time in commit order), so the retained
+    // entries are a suffix.
+    MV_ASSIGN_OR_RETURN(auto snapshot, reader_->BeginRead());
     MV_ASSIGN_OR_RETURN(
         Statement * st,
-        writer_->Prepare("SELECT seq FROM oplog WHERE wall_time >= ?1 ORDER BY seq LIMIT 1"));
+        reader_->Prepare("SELECT seq FROM oplog WHERE wall_time >= ?1 ORDER BY seq LIMIT 1"));
     st->Bind(1, ToMillis(cutoff));
     MV_ASSIGN_OR_RETURN(bool row, st->Step());
     if (row) {
       through = st->ColumnInt(0) - 1;
     } else {
       st->Reset();
-      MV_ASSIGN_OR_RETURN(through, ReadLatestToken(*writer_));
+      MV_ASSIGN_OR_RETURN(through, ReadLatestToken(*reader_));
     }
     st->Reset();
+    MV_RETURN_IF_ERROR(snapshot->Commit());
   }
   return PruneOplogThrough(through);
 }
 
 Result<std::int64_t> SourceStore::PruneOplogThrough(ChangeToken token) {
-  std::lock_guard lock(write_mu_);
-  MV_ASSIGN_OR_RETURN(auto txn, writer_->BeginWrite());
-  MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*writer_));
-  MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*writer_));
-  token = std::min(token, latest);  // history not yet written cannot be lost
-  if (token <= pruned) return std::int64_t{0};
-  MV_ASSIGN_OR_RETURN(Statement * del, writer_->Prepare("DELETE FROM oplog WHERE seq <= ?1"));
-  del->Bind(1, token);
-  MV_RETURN_IF_ERROR(del->Run());
-  std::int64_t removed = writer_->Changes();
-  MV_ASSIGN_OR_RETURN(
-      Statement * mark,
-      writer_->Prepare("INSERT INTO source_meta (key, value) VALUES ('pruned_through', ?1) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
-  mark->Bind(1, token);
-  MV_RETURN_IF_ERROR(mark->Run());
-  MV_RETURN_IF_ERROR(txn->Commit());
+  std::int64_t removed = 0;
+  MV_RETURN_IF_ERROR(writes_.Run([&]() -> Status {
+    MV_ASSIGN_OR_RETURN(ChangeToken pruned, ReadPrunedThrough(*writer_));
+    MV_ASSIGN_OR_RETURN(ChangeToken latest, ReadLatestToken(*writer_));
+    ChangeToken through = std::min(token, latest);  // history not yet written cannot be lost
+    if (through <= pruned) return Status::Ok();
+    MV_ASSIGN_OR_RETURN(Statement * del, writer_->Prepare("DELETE FROM oplog WHERE seq <= ?1"));
+    del->Bind(1, through);
+    MV_RETURN_IF_ERROR(del->Run());
+    removed = writer_->Changes();
+    MV_ASSIGN_OR_RETURN(
+        Statement * mark,
+        writer_->Prepare("INSERT INTO source_meta (key, value) VALUES ('pruned_through', ?1) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+    mark->Bind(1, through);
+    return mark->Run();
+  }));
   return removed;
 }
 
 Result<ChangeToken> SourceStore::PrunedThrough() {
-  std::lock_guard lock(write_mu_);
-  return ReadPrunedThrough(*writer_);
+  std::lock_guard lock(reader_mu_);
+  return ReadPrunedThrough(*reader_);
 }
 
 Result<std::map<std::string, Timestamp>> SourceStore::OldestChangeByOrgAfter(ChangeToken after) {
-  std::lock_guard lock(write_mu_);
+  std::lock_guard lock(reader_mu_);
   MV_ASSIGN_OR_RETURN(
       Statement * st,
-      writer_->Prepare("SELECT org, MIN(wall_time) FROM oplog WHERE seq > ?1 GROUP BY org"));
+      reader_->Prepare("SELECT org, MIN(wall_time) FROM oplog WHERE seq > ?1 GROUP BY org"));
   st->Bind(1, after);
   std::map<std::string, Timestamp> oldest;
   for (;;) {

@@ -131,13 +131,18 @@ Result<Statement*> Database::Prepare(const std::string& sql) {
   return raw;
 }
 
+Status Database::Run(const char* sql) {
+  MV_ASSIGN_OR_RETURN(Statement * st, Prepare(sql));
+  return st->Run();
+}
+
 Result<std::unique_ptr<Database::Transaction>> Database::BeginWrite() {
-  MV_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  MV_RETURN_IF_ERROR(Run("BEGIN IMMEDIATE"));
   return std::make_unique<Transaction>(this);
 }
 
 Result<std::unique_ptr<Database::Transaction>> Database::BeginRead() {
-  MV_RETURN_IF_ERROR(Exec("BEGIN"));
+  MV_RETURN_IF_ERROR(Run("BEGIN"));
   return std::make_unique<Transaction>(this);
 }
 
@@ -147,7 +152,7 @@ Database::Transaction::~Transaction() {
 
 Status Database::Transaction::Commit() {
   done_ = true;
-  Status s = db_->Exec("COMMIT");
+  Status s = db_->Run("COMMIT");
   if (!s.ok()) (void)db_->Exec("ROLLBACK");
   return s;
 }

@@ -84,6 +84,9 @@ class Database {
   Result<Statement*> Prepare(const std::string& sql);
   // Drops cached statements (after tables they name were dropped or renamed).
   void ForgetStatements() { cache_.clear(); }
+  // Runs one statement without parameters through the statement cache (BEGIN, COMMIT,
+  // SAVEPOINT: statements run so often that preparing them each time shows).
+  Status Run(const char* sql);
 
   // BEGIN IMMEDIATE .. COMMIT; the destructor of an uncommitted transaction rolls back.
   class Transaction {
