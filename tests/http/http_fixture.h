@@ -11,7 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -141,7 +144,45 @@ class HttpApiFixture : public ::testing::Test {
     if (!body.empty()) headers.emplace_back("Content-Type", content_type);
     HttpReply reply = Client().Send(method, target, headers, body);
     if (reply.status == 0) ADD_FAILURE() << method << " " << target << ": no response";
+    Record(method, target, reply);
     return reply;
+  }
+
+  // With VIYA_MV_HTTP_RECORD=FILE, every exchange is appended to FILE as a JSON line, for
+  // the contract check against docs/openapi.yaml (tools/openapi/check-responses.mjs).
+  static void Record(const std::string& method, const std::string& target, const HttpReply& reply) {
+    static const char* path = std::getenv("VIYA_MV_HTTP_RECORD");
+    if (path == nullptr || *path == '\0' || reply.status == 0) return;
+    json line = {{"method", method}, {"target", target}, {"status", reply.status}};
+    json headers = json::object();
+    for (const auto& [name, value] : reply.headers) {
+      std::string lower = name;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      headers[lower] = value;
+    }
+    line["headers"] = headers;
+    if (net::EqualsIgnoreCase(reply.Header("Content-Encoding"), "gzip")) {
+      static const char* kDigits =
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      std::string b64;
+      const std::string& in = reply.body;
+      for (size_t i = 0; i < in.size(); i += 3) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+        b64 += kDigits[(v >> 18) & 63];
+        b64 += kDigits[(v >> 12) & 63];
+        b64 += i + 1 < in.size() ? kDigits[(v >> 6) & 63] : '=';
+        b64 += i + 2 < in.size() ? kDigits[v & 63] : '=';
+      }
+      line["bodyBase64"] = b64;
+    } else {
+      line["body"] = reply.body;
+    }
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    std::ofstream out(path, std::ios::app);
+    out << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
 
   HttpReply Get(const std::string& target, const std::string& key) {

@@ -447,7 +447,25 @@ export function checkExchange(spec, record) {
   const { segments, query } = parseTarget(target);
   const matches = matchPath(spec, segments);
   if (matches.length === 0) {
-    problems.push('no path of the document matches');
+    // A path the API does not have: the answer must be a 404 with the error body.
+    if (status !== 404) {
+      problems.push(`no path of the document matches (answered ${status}, not 404)`);
+    } else {
+      let body = null;
+      try {
+        body = JSON.parse(text ?? '');
+      } catch {
+        problems.push('the 404 of an unknown path is not JSON');
+      }
+      if (body !== null) {
+        const validate = spec.compile({ $ref: '#/components/schemas/Error' }, 'unknown path 404');
+        if (!validate(body)) {
+          problems.push(`the 404 of an unknown path: ${formatAjvErrors(validate.errors)}`);
+        } else if (body.error.code !== 'not_found') {
+          problems.push(`the 404 of an unknown path has code ${body.error.code}, not not_found`);
+        }
+      }
+    }
     return { problems, operation: null };
   }
   const m = method.toLowerCase();

@@ -271,11 +271,17 @@ test('a field the answer does not have fails (fixed field sets)', () => {
   assert.match(r.failures[1], /must NOT have additional properties 'total'/);
 });
 
-test('an unknown route fails', () => {
-  const r = run([error('GET', '/v2/shipments', 404, 'not_found')]);
+test('an unknown route must be answered 404 with the error body', () => {
+  const ok = run([error('GET', '/v2/shipments', 404, 'not_found')]);
+  assert.equal(ok.code, 0, ok.stdout);
+  const r = run([
+    error('GET', '/v2/shipments', 200, 'not_found'),
+    error('GET', '/v2/orders', 404, 'invalid_argument'),
+  ]);
   assert.equal(r.code, 1);
-  assert.match(r.failures[0], /^FAIL line 1: GET \/v2\/shipments 404: no path of the document matches$/);
-  assert.match(r.stdout, /^1 exchanges, 0 operations covered, 1 failures$/m);
+  assert.match(r.failures[0], /^FAIL line 1: GET \/v2\/shipments 200: no path of the document matches \(answered 200, not 404\)$/);
+  assert.match(r.failures[1], /has code invalid_argument, not not_found/);
+  assert.match(r.stdout, /^2 exchanges, 0 operations covered, 2 failures$/m);
 });
 
 test('a method the path does not document fails unless it is the 405 answer', () => {
