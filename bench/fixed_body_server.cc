@@ -50,7 +50,8 @@ asio::awaitable<void> Serve(tcp::socket socket) {
   socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> Accept(tcp::acceptor& acceptor, std::vector<std::unique_ptr<asio::io_context>>& loops) {
+asio::awaitable<void> Accept(tcp::acceptor& acceptor,
+                             std::vector<std::unique_ptr<asio::io_context>>& loops) {
   for (size_t next = 0;; ++next) {
     auto& loop = *loops[next % loops.size()];
     tcp::socket socket = co_await acceptor.async_accept(loop.get_executor(), asio::use_awaitable);
@@ -70,8 +71,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<asio::io_context>> loops;
   for (int i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
-  tcp::acceptor acceptor(*loops[0], {asio::ip::make_address("127.0.0.1"),
-                                     static_cast<unsigned short>(port)});
+  tcp::acceptor acceptor(*loops[0],
+                         {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   std::printf("listening on %d\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
   asio::co_spawn(*loops[0], Accept(acceptor, loops), asio::detached);

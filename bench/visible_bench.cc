@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
     if (auto v = value("--prefix=")) f.prefix = v;
   }
   if (f.port <= 0 || f.key.empty() || f.rate <= 0) {
-    fmt::print(stderr, "usage: visible_bench --port=P --key=KEY [--rate=N] [--seconds=S] "
-                       "[--connections=C] [--prefix=P]\n");
+    fmt::print(stderr,
+               "usage: visible_bench --port=P --key=KEY [--rate=N] [--seconds=S] "
+               "[--connections=C] [--prefix=P]\n");
     return 2;
   }
   HeaderList auth = {{"Authorization", "Bearer " + f.key}};

@@ -65,8 +65,9 @@ TEST(GroupCommit, AFailedCommitFailsEveryWriteOfItsGroup) {
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t (k INTEGER PRIMARY KEY) ").ok());
   // A deferred foreign key fails at commit, not at the write.
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE c (p INTEGER REFERENCES t (k) DEFERRABLE INITIALLY "
-                          "DEFERRED)")
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TABLE c (p INTEGER REFERENCES t (k) DEFERRABLE INITIALLY "
+                         "DEFERRED)")
                   .ok());
   GroupCommit writes(db->get());
   Status s = writes.Run([&]() { return (*db)->Exec("INSERT INTO c (p) VALUES (42)"); });
