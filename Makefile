@@ -45,3 +45,32 @@ format:
 
 clean:
 	rm -rf build
+
+# libFuzzer targets (clang, ASan + UBSan + LSan), one per parser of outside input: each runs
+# FUZZ_SECONDS on a working copy of its corpus in $(FUZZ_DIR)/corpus (seeded from
+# fuzz/corpus); fails if any finds a crash. See fuzz/README.md.
+FUZZ_DIR     ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= $(JOBS)
+FUZZ_TARGETS ?= shipment_json tracking_event_json tracking_body query_params cursors rfc3339 \
+                config_toml http_request row_codec
+FUZZ_STAMP   := $(FUZZ_DIR)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-merge
+
+fuzz-deps:
+	@./scripts/install-deps.sh --fuzz
+
+$(FUZZ_STAMP): | fuzz-deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) $(CMAKE_GEN) -DVIYA_MV_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+fuzz-build: fuzz-deps $(FUZZ_STAMP)
+	cmake --build $(FUZZ_DIR) -j $(FUZZ_JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	@./fuzz/run.sh run $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Keeps what the last `make fuzz` found that adds coverage, in fuzz/corpus (to commit).
+fuzz-merge: fuzz-build
+	@./fuzz/run.sh merge $(FUZZ_DIR) $(FUZZ_TARGETS)

@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages viya-mv needs to build and test. Idempotent: a machine
 # that already has them returns at once without touching the package lists.
+# --fuzz: also clang and its sanitizer/libFuzzer runtimes, for `make fuzz`.
 set -euo pipefail
+
+fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) fuzz=1 ;;
+    *)
+      echo "usage: $0 [--fuzz]" >&2
+      exit 2
+      ;;
+  esac
+done
 
 packages=(
   g++ cmake make ninja-build pkg-config
@@ -11,6 +23,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 curl clang-format
 )
+if ((fuzz)); then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -23,6 +24,8 @@ namespace mv::app {
 namespace {
 
 constexpr std::string_view kEnvPrefix = "VIYA_MV_";
+// What LoadConfigText's error messages name the document ("config:3:1: unknown key 'x'").
+constexpr std::string_view kTextOrigin = "config";
 // VIYA_MV_* variables that other parts of viya-mv read; the loader leaves them alone.
 constexpr std::array<std::string_view, 2> kForeignEnv = {"VIYA_MV_MONGODB_URI", "VIYA_MV_CONFIG"};
 
@@ -541,7 +544,7 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 // Parses `text` as TOML; a syntax error becomes InvalidArgument "path:line:col: what".
-Result<toml::table> ParseToml(const std::string& path, const std::string& text) {
+Result<toml::table> ParseToml(const std::string& path, std::string_view text) {
 #if TOML_EXCEPTIONS
   try {
     return toml::parse(text, path);
@@ -558,8 +561,9 @@ Result<toml::table> ParseToml(const std::string& path, const std::string& text) 
 #endif
 }
 
-Status ApplyFile(const std::string& path, Settings& settings, TrackingCodes& codes) {
-  MV_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+// Applies the TOML document `text`; `path` names it in error messages.
+Status ApplyText(const std::string& path, std::string_view text, Settings& settings,
+                 TrackingCodes& codes) {
   MV_ASSIGN_OR_RETURN(const toml::table root, ParseToml(path, text));
   return ApplyDocument(path, root, settings, codes);
 }
@@ -638,16 +642,30 @@ Result<Config> BuildConfig(const Settings& settings) {
   return config;
 }
 
-}  // namespace
-
-Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
+// LoadConfig and LoadConfigText: the document `text` (none: defaults only), named `path` in
+// error messages, then the `env` overrides.
+Result<Config> Load(const std::string& path, const std::optional<std::string_view>& text,
+                    const std::map<std::string, std::string>& env) {
   Settings settings = DefaultSettings();
   TrackingCodes codes;
-  if (!path.empty()) MV_RETURN_IF_ERROR(ApplyFile(path, settings, codes));
+  if (text) MV_RETURN_IF_ERROR(ApplyText(path, *text, settings, codes));
   MV_RETURN_IF_ERROR(ApplyEnv(env, settings));
   MV_ASSIGN_OR_RETURN(Config config, BuildConfig(settings));
   config.tracking.codes = std::move(codes);
   return config;
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
+  if (path.empty()) return Load(path, std::nullopt, env);
+  MV_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+  return Load(path, text, env);
+}
+
+Result<Config> LoadConfigText(std::string_view toml,
+                              const std::map<std::string, std::string>& env) {
+  return Load(std::string(kTextOrigin), toml, env);
 }
 
 std::map<std::string, std::string> ViyaEnvironment() {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -68,6 +69,9 @@ struct Config {
 // Reads `path` (TOML; empty path: defaults only), then applies `env` overrides.
 // InvalidArgument naming the key for an unknown key, a wrong type or a bad value.
 Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env);
+// LoadConfig from the TOML document `toml` instead of a file; error messages name it
+// "config" where LoadConfig names the file ("config:3:1: unknown key 'x'").
+Result<Config> LoadConfigText(std::string_view toml, const std::map<std::string, std::string>& env);
 // The process environment's VIYA_MV_* variables.
 std::map<std::string, std::string> ViyaEnvironment();
 // The effective configuration as a TOML document that LoadConfig reads back unchanged.
