@@ -19,7 +19,7 @@ packages=(
   g++ cmake make ninja-build pkg-config
   libsqlite3-dev libssl-dev
   prometheus-cpp-dev libboost-dev zlib1g-dev libxxhash-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev
+  nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 curl clang-format
 )

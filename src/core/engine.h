@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/aggregate_sums.h"
 #include "core/change_event.h"
 #include "core/document_text.h"
 #include "core/interfaces.h"
@@ -40,10 +41,6 @@ class BatchBuilder {
   Status Add(const ChangeEvent& event);
   // Re-evaluates a stored row at `now` (the SLA ticker feeds due rows through here).
   Status Reevaluate(const ShipmentRow& stored);
-  // Adds a shipment as a snapshot sees it, as if nothing were stored (rebuilds). Returns
-  // InvalidArgument naming the first document that cannot be used; the rest of the
-  // shipment (its valid events, or its document) is still added.
-  Status AddSnapshot(const SourceShipment& shipment);
 
   // The consolidated batch; `token` becomes its checkpoint when given. Leaves the builder
   // empty, ready for the next batch.
@@ -68,21 +65,13 @@ class BatchBuilder {
   Status AddShipmentChange(const ChangeEvent& event);
   Status AddTrackingEvent(const ChangeEvent& event);
   std::optional<ShipmentRow> After(const ShipmentKey& key, const Touched& entry) const;
-  void AddContributions(const ShipmentRow& row, int sign);
 
   struct KeyHash {
     size_t operator()(const ShipmentKey& k) const {
       return std::hash<std::string>()(k.org) * 31 + std::hash<std::string>()(k.id);
     }
   };
-  // The summed contributions to one aggregate view: a delta per key, found by the key's
-  // encoding (KeyBytes).
-  struct ViewSums {
-    std::unordered_map<std::string, size_t> index;  // KeyBytes(key) -> position in deltas
-    std::vector<AggregateDelta> deltas;
-  };
 
-  const ViewSet& views_;
   ProjectionOptions options_;
   ProjectionLookup* lookup_;
   Timestamp now_;
@@ -90,11 +79,7 @@ class BatchBuilder {
   std::vector<DeadLetter> dead_letters_;
   size_t events_ = 0;
   std::map<std::string, Timestamp> oldest_event_by_org_;
-  class Summer;
-
-  // Per aggregate view, in ViewSet order; filled by Finish.
-  std::vector<ViewSums> sums_;
-  std::string key_buffer_;  // scratch, reused
+  AggregateSums sums_;  // filled by Finish
 };
 
 // Projects a shipment document given as JSON text, without tracking events.
