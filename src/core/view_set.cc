@@ -1,5 +1,8 @@
 #include "core/view_set.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "core/carrier_performance_view.h"
 #include "core/customer_summary_view.h"
 #include "core/daily_metrics_view.h"
@@ -15,6 +18,15 @@ ViewSet ViewSet::Default() {
   set.AddAggregate(std::make_unique<CarrierPerformanceView>());
   set.AddAggregate(std::make_unique<CustomerSummaryView>());
   return set;
+}
+
+void ViewSet::AddAggregate(std::unique_ptr<AggregateView> view) {
+  const auto& keys = view->spec().key_columns;
+  if (keys.empty() || keys.front() != "org") {
+    std::fprintf(stderr, "view %s is not keyed by org first\n", view->spec().name.c_str());
+    std::abort();
+  }
+  aggregates_.push_back(std::move(view));
 }
 
 const AggregateView* ViewSet::FindAggregate(const std::string& name) const {

@@ -31,7 +31,10 @@ class ViewSet {
   // no such view.
   int VersionOf(const std::string& name) const;
 
-  void AddAggregate(std::unique_ptr<AggregateView> view) { aggregates_.push_back(std::move(view)); }
+  // Every aggregate is keyed by org first: a tenant's rows are its own, and a rebuild,
+  // scanning in (org, id) order, has an org's rows complete once it has passed the org.
+  // Aborts for a view keyed otherwise (a programming error).
+  void AddAggregate(std::unique_ptr<AggregateView> view);
 
  private:
   std::vector<std::unique_ptr<AggregateView>> aggregates_;

@@ -27,8 +27,11 @@ struct WorkerOptions {
   // a snapshot rather than by replaying the stream from the start. Off: always replay
   // (benchmarks of the stream itself, and tests of replay from token 0).
   bool snapshot_new_views = true;
-  // Rows per transaction while a rebuild fills its shadow tables.
-  size_t rebuild_chunk_rows = 5000;
+  // Shipments per transaction while a rebuild fills its shadow tables.
+  size_t rebuild_chunk_rows = 10000;
+  // A rebuild sums aggregate rows in memory and writes them at the end, or earlier (as
+  // deltas added to what it wrote) once it holds this many keys.
+  size_t rebuild_max_aggregate_keys = 250000;
   // Wait after a failed batch before retrying it; doubles up to the maximum.
   Millis retry_backoff{100};
   Millis retry_backoff_max{10000};

@@ -14,6 +14,7 @@
 
 #include "core/engine.h"
 #include "core/realtime_ops_view.h"
+#include "core/snapshot_builder.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
 #include "storage/view_store_conformance.h"
@@ -662,7 +663,7 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
 
   // Rebuild from a snapshot; concurrent writes land after the snapshot's token.
   MV_ASSERT_OK_AND_ASSIGN(auto rebuild, store->BeginRebuild());
-  core::BatchBuilder snapshot(views, options, nullptr, now);
+  core::SnapshotBuilder snapshot(views, options, now);
   int seen = 0;
   MV_ASSERT_OK_AND_ASSIGN(
       core::ChangeToken token,
@@ -677,10 +678,11 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
           MV_RETURN_IF_ERROR(source->DeleteShipment("acme", "S-7").status());
           MV_RETURN_IF_ERROR(source->DeleteShipment("globex", "S-0").status());
         }
-        return snapshot.AddSnapshot(doc);
+        return snapshot.Add(doc);
       }));
   EXPECT_EQ(token, 11);
-  MV_ASSERT_OK(rebuild->Write(snapshot.Finish(std::nullopt)));
+  MV_ASSERT_OK(rebuild->Write(snapshot.TakeRows()));
+  MV_ASSERT_OK(rebuild->Write(snapshot.TakeAggregates()));
   MV_ASSERT_OK(rebuild->Commit(token));
   rebuild.reset();
 

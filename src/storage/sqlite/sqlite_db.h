@@ -64,12 +64,16 @@ class Database {
     int busy_timeout_ms = 5000;
     int cache_size_kib = 64 * 1024;
     // Off by default: with another connection writing, SQLite unmaps and remaps at every
-    // read transaction, which cost the worker ~20% of its CPU (docs/benchmarks.md).
+    // read transaction, which cost the worker ~20% of its CPU (docs/benchmarks.md). Long
+    // single transactions (snapshot scans, index builds) gain from it.
     std::int64_t mmap_bytes = 0;
     // Checkpoint the WAL on commit once it has this many pages; 0 leaves checkpoints to
     // the owner (see Database::Checkpoint).
     int wal_autocheckpoint_pages = 1000;
   };
+
+  // SQLite's default ceiling on a map (SQLITE_MAX_MMAP_SIZE); beyond it, pages are read.
+  static constexpr std::int64_t kMaxMmapBytes = 0x7fff0000;
 
   static Result<std::unique_ptr<Database>> Open(const std::string& path, const Options& options);
   Database(const Database&) = delete;
