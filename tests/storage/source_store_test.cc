@@ -424,20 +424,73 @@ TEST_F(SourceStoreTest, TrackingEventsSurviveAReopen) {
   EXPECT_EQ(w.duplicates, 1);
 }
 
-TEST_F(SourceStoreTest, OpenReplacesTheOldTrackingEventIndex) {
+// A source.db of storage layout 1 (rowid tables, events clustered by their id) is moved
+// to layout 2 on open, with every document, event and token kept.
+TEST_F(SourceStoreTest, OpenMovesALayoutOneSourceToLayoutTwo) {
+  Upsert("acme", {Ship("S-2"), Ship("S-1")});
+  Track("acme", {Event("dhl", "E-2", "S-1", "2026-11-02T10:00:00Z"),
+                 Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z"),
+                 Event("ups", "E-9", "S-3", "2026-11-02T08:00:00Z")});
+  ASSERT_TRUE(store_->PutCustomer("acme", core::Customer{"C-1", "Ann"}).ok());
+  std::vector<Scanned> before = Scan(std::nullopt);
   store_.reset();
-  ASSERT_TRUE(Raw()
-                  ->Exec("DROP INDEX tracking_events_by_shipment_time; "
-                         "CREATE INDEX tracking_events_by_shipment ON tracking_events "
-                         "(org, shipment_id)")
-                  .ok());
+  {
+    // Rewrite the file as release 1 left it.
+    auto db = Raw();
+    ASSERT_TRUE(db->Exec(R"sql(
+      BEGIN;
+      CREATE TABLE s1 (org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+        updated_at INTEGER NOT NULL, PRIMARY KEY (org, id));
+      INSERT INTO s1 SELECT * FROM shipments; DROP TABLE shipments;
+      ALTER TABLE s1 RENAME TO shipments;
+      CREATE TABLE c1 (org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+        updated_at INTEGER NOT NULL, PRIMARY KEY (org, id));
+      INSERT INTO c1 SELECT * FROM customers; DROP TABLE customers;
+      ALTER TABLE c1 RENAME TO customers;
+      CREATE TABLE t1 (org TEXT NOT NULL, carrier_id TEXT NOT NULL, event_id TEXT NOT NULL,
+        shipment_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (org, carrier_id, event_id));
+      INSERT INTO t1 SELECT org, carrier_id, event_id, shipment_id, occurred_at, doc
+        FROM tracking_events;
+      DROP TABLE tracking_events;
+      ALTER TABLE t1 RENAME TO tracking_events;
+      CREATE INDEX tracking_events_by_shipment ON tracking_events (org, shipment_id);
+      COMMIT;)sql")
+                    .ok());
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'"), 1);
+
   Open();
-  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                  "name IN ('shipments', 'customers', 'carriers', 'tracking_events') AND "
+                  "sql LIKE '%WITHOUT ROWID%'"),
+            4);
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE name LIKE '%layout1%' OR "
                   "name = 'tracking_events_by_shipment'"),
             0);
-  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                  "name = 'tracking_events_by_shipment_time'"),
-            1);
+  EXPECT_EQ(Scan(std::nullopt), before);
+  EXPECT_EQ(Count("SELECT count(*) FROM customers"), 1);
+  EXPECT_EQ(store_->committed().Get(), 6);
+  // An event's identity still dedupes, even with another occurredAt.
+  SourceStore::TrackingWrite w =
+      Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-03T09:00:00Z"),
+                     Event("dhl", "E-3", "S-1", "2026-11-02T11:00:00Z")});
+  EXPECT_EQ(w.inserted, 1);
+  EXPECT_EQ(w.duplicates, 1);
+  EXPECT_EQ(w.token, 7);
+  // Opening again changes nothing.
+  Open();
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 4);
+}
+
+TEST_F(SourceStoreTest, AnEventIdSeenWithAnotherTimeIsADuplicate) {
+  Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z")});
+  SourceStore::TrackingWrite w =
+      Track("acme", {Event("dhl", "E-1", "S-1", "2026-11-05T09:00:00Z"),
+                     Event("dhl", "E-1", "S-2", "2026-11-02T09:00:00Z")});
+  EXPECT_EQ(w.inserted, 0);
+  EXPECT_EQ(w.duplicates, 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 1);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 #include "storage/sqlite/source_store.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -17,29 +19,79 @@ using core::ChangeToken;
 using core::Collection;
 using core::Operation;
 
+// Layout 2: every table is clustered by the key the rebuild scans it in (WITHOUT ROWID),
+// so a snapshot reads documents and events in order, without a lookup per row; a
+// tracking event's identity is a unique index.
+constexpr int kSourceLayout = 2;
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS shipments (
   org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (org, id));
+  PRIMARY KEY (org, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS customers (
   org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (org, id));
+  PRIMARY KEY (org, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS carriers (
   org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (org, id));
-CREATE TABLE IF NOT EXISTS tracking_events (
-  org TEXT NOT NULL, carrier_id TEXT NOT NULL, event_id TEXT NOT NULL,
-  shipment_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, doc TEXT NOT NULL,
-  PRIMARY KEY (org, carrier_id, event_id));
+  PRIMARY KEY (org, id)) WITHOUT ROWID;
 -- A shipment's events in EventOrder, for ScanShipments' merge join without a sort.
-DROP INDEX IF EXISTS tracking_events_by_shipment;
-CREATE INDEX IF NOT EXISTS tracking_events_by_shipment_time
-  ON tracking_events (org, shipment_id, occurred_at, carrier_id, event_id);
+CREATE TABLE IF NOT EXISTS tracking_events (
+  org TEXT NOT NULL, shipment_id TEXT NOT NULL, occurred_at INTEGER NOT NULL,
+  carrier_id TEXT NOT NULL, event_id TEXT NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (org, shipment_id, occurred_at, carrier_id, event_id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS tracking_events_by_id
+  ON tracking_events (org, carrier_id, event_id);
 CREATE TABLE IF NOT EXISTS oplog (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, wall_time INTEGER NOT NULL, op TEXT NOT NULL,
   collection TEXT NOT NULL, org TEXT NOT NULL, doc_id TEXT NOT NULL, doc TEXT);
 CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
+
+// Moves the tables of a layout-1 source.db (rowid tables, events clustered by their id)
+// to layout 2, in one transaction: copies each table in its new key's order, drops the
+// old one. A no-op for a source.db of layout 2, or a new one.
+Status MigrateLayout(Database& db) {
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'tracking_events'"));
+  MV_ASSIGN_OR_RETURN(bool exists, st->Step());
+  bool old = exists && st->ColumnView(0).find("WITHOUT ROWID") == std::string_view::npos;
+  st->Reset();
+  if (!old) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(Statement * count, db.Prepare("SELECT count(*) FROM tracking_events"));
+  MV_RETURN_IF_ERROR(count->Step().status());
+  spdlog::warn("source.db: moving to storage layout {} ({} tracking events); this happens once",
+               kSourceLayout, count->ColumnInt(0));
+  count->Reset();
+  auto started = std::chrono::steady_clock::now();
+  db.ForgetStatements();
+  MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+  for (const char* table : {"shipments", "customers", "carriers"}) {
+    MV_RETURN_IF_ERROR(db.Exec(
+        fmt::format("ALTER TABLE {0} RENAME TO {0}_layout1; "
+                    "CREATE TABLE {0} (org TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
+                    "updated_at INTEGER NOT NULL, PRIMARY KEY (org, id)) WITHOUT ROWID; "
+                    "INSERT INTO {0} (org, id, doc, updated_at) SELECT org, id, doc, updated_at "
+                    "FROM {0}_layout1 ORDER BY org, id; "
+                    "DROP TABLE {0}_layout1;",
+                    table)));
+  }
+  MV_RETURN_IF_ERROR(db.Exec(
+      "DROP INDEX IF EXISTS tracking_events_by_shipment; "
+      "DROP INDEX IF EXISTS tracking_events_by_shipment_time; "
+      "ALTER TABLE tracking_events RENAME TO tracking_events_layout1; "
+      "CREATE TABLE tracking_events (org TEXT NOT NULL, shipment_id TEXT NOT NULL, "
+      "occurred_at INTEGER NOT NULL, carrier_id TEXT NOT NULL, event_id TEXT NOT NULL, "
+      "doc TEXT NOT NULL, PRIMARY KEY (org, shipment_id, occurred_at, carrier_id, event_id)) "
+      "WITHOUT ROWID; "
+      "INSERT INTO tracking_events (org, shipment_id, occurred_at, carrier_id, event_id, doc) "
+      "SELECT org, shipment_id, occurred_at, carrier_id, event_id, doc "
+      "FROM tracking_events_layout1 ORDER BY org, shipment_id, occurred_at, carrier_id, event_id; "
+      "DROP TABLE tracking_events_layout1;"));
+  MV_RETURN_IF_ERROR(txn->Commit());
+  spdlog::warn("source.db: storage layout {} in {:.1f} s", kSourceLayout,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return Status::Ok();
+}
 
 const char* TableOf(Collection c) {
   switch (c) {
@@ -156,6 +208,7 @@ Result<ChangeToken> ReadLatestToken(Database& db) {
 Result<std::unique_ptr<SourceStore>> SourceStore::Open(const std::string& path, const Clock* clock,
                                                        const Options& options) {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
+  MV_RETURN_IF_ERROR(MigrateLayout(*db));
   MV_RETURN_IF_ERROR(db->Exec(kSchema));
   MV_ASSIGN_OR_RETURN(auto reader, Database::Open(path, {}));
   std::unique_ptr<SourceStore> store(
@@ -299,7 +352,7 @@ Status SourceStore::WriteTrackingEvents(const std::string& org,
                       writer_->Prepare("INSERT INTO tracking_events "
                                        "(org, carrier_id, event_id, shipment_id, occurred_at, doc) "
                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                                       "ON CONFLICT (org, carrier_id, event_id) DO NOTHING"));
+                                       "ON CONFLICT DO NOTHING"));
   for (const core::TrackingEvent& e : events) {
     std::string text = core::TrackingEventToJson(e).dump();
     put->Reset();
@@ -557,7 +610,11 @@ class KeyedCursor {
 Result<ChangeToken> SourceStore::ScanShipments(
     const std::optional<std::string>& org,
     const std::function<Status(const core::SourceShipment&)>& fn) {
-  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
+  // A connection of its own, mapped: the scan is one long read transaction, so the map is
+  // not remapped as other connections commit.
+  Database::Options options;
+  options.mmap_bytes = Database::kMaxMmapBytes;
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, options));
   MV_ASSIGN_OR_RETURN(auto txn, db->BeginRead());
   // The token and the documents come from the same read transaction: the snapshot is
   // exactly the state after that token.
