@@ -68,23 +68,51 @@ std::optional<Timestamp> ParseRfc3339(std::string_view s) {
   return time_point_cast<milliseconds>(t);
 }
 
-std::string FormatRfc3339(Timestamp t) {
+void AppendRfc3339(std::string* out, Timestamp t) {
   using namespace std::chrono;
   auto days = floor<std::chrono::days>(t);
   year_month_day ymd{days};
   hh_mm_ss hms{t - days};
-  char buf[40];
+  int year = int(ymd.year());
   long long ms = hms.subseconds().count();
-  if (ms != 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", int(ymd.year()),
-                  unsigned(ymd.month()), unsigned(ymd.day()), (long long)hms.hours().count(),
-                  (long long)hms.minutes().count(), (long long)hms.seconds().count(), ms);
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", int(ymd.year()),
-                  unsigned(ymd.month()), unsigned(ymd.day()), (long long)hms.hours().count(),
-                  (long long)hms.minutes().count(), (long long)hms.seconds().count());
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    int n =
+        std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld", year,
+                      unsigned(ymd.month()), unsigned(ymd.day()), (long long)hms.hours().count(),
+                      (long long)hms.minutes().count(), (long long)hms.seconds().count());
+    out->append(buf, static_cast<size_t>(n));
+    if (ms != 0) {
+      n = std::snprintf(buf, sizeof buf, ".%03lld", ms);
+      out->append(buf, static_cast<size_t>(n));
+    }
+    out->push_back('Z');
+    return;
   }
-  return buf;
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&](int at, unsigned v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, unsigned(ymd.month()), 2);
+  put(8, unsigned(ymd.day()), 2);
+  put(11, static_cast<unsigned>(hms.hours().count()), 2);
+  put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+  put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+  size_t n = 19;
+  if (ms != 0) {
+    put(20, static_cast<unsigned>(ms), 3);
+    n = 23;
+  }
+  out->append(buf, n);
+  out->push_back('Z');
+}
+
+std::string FormatRfc3339(Timestamp t) {
+  std::string out;
+  out.reserve(24);
+  AppendRfc3339(&out, t);
+  return out;
 }
 
 }  // namespace mv

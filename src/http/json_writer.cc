@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 namespace mv::http {
 namespace {
 
@@ -28,6 +30,13 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return 0;
 }
 
+// Bytes copied as they are: printable ASCII other than '"' and '\\'.
+constexpr auto kPlainAscii = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 }  // namespace
 
 void JsonWriter::AppendQuoted(std::string* out, std::string_view s) {
@@ -36,7 +45,7 @@ void JsonWriter::AppendQuoted(std::string* out, std::string_view s) {
   size_t plain = 0;  // start of the run of bytes copied as they are
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    if (kPlainAscii[c]) {
       ++i;
       continue;
     }
@@ -133,6 +142,13 @@ void JsonWriter::Double(double v) {
   BeforeValue();
   // The shortest text that reads back as the same double.
   fmt::format_to(std::back_inserter(*out_), "{}", v);
+}
+
+void JsonWriter::Time(Timestamp t) {
+  BeforeValue();
+  out_->push_back('"');
+  AppendRfc3339(out_, t);
+  out_->push_back('"');
 }
 
 void JsonWriter::Bool(bool v) {

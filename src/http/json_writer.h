@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/time.h"
+
 // Writes JSON text straight into a string, for answers rendered per request from stored
 // rows: no document tree is built. Strings are escaped per RFC 8259; bytes that are not
 // UTF-8 become U+FFFD, so the output is always valid JSON. Callers pair Begin/End and give
@@ -22,6 +24,8 @@ class JsonWriter {
   void String(std::string_view s);
   void Int(std::int64_t v);
   void Double(double v);
+  // An RFC 3339 UTC timestamp string (FormatRfc3339).
+  void Time(Timestamp t);
   void Bool(bool v);
   void Null();
   // A value that is already JSON text.

@@ -111,7 +111,7 @@ void ApiService::AddReads() {
     int schema_version = kRealtimeOpsVersion;
     if (!rows.value.empty()) {
       const auto& measures = rows.value.front().measures;
-      for (size_t i = 0; i < measures.size() && i < m.size(); ++i) m[i] = measures[i].second;
+      for (size_t i = 0; i < measures.size() && i < m.size(); ++i) m[i] = measures[i];
       schema_version = rows.value.front().schema_version;
     }
     std::string body;

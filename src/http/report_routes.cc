@@ -12,6 +12,7 @@
 #include "core/daily_metrics_view.h"
 #include "http/api_service.h"
 #include "http/call.h"
+#include "http/json_writer.h"
 #include "http/names.h"
 #include "http/response.h"
 #include "http/rows.h"
@@ -19,7 +20,6 @@
 namespace mv::http {
 namespace {
 
-using nlohmann::json;
 using std::chrono::days;
 using std::chrono::sys_days;
 
@@ -201,13 +201,21 @@ void ApiService::AddReports() {
                       "group by fewer dimensions (groupBy)",
                       kMaxDailyRows));
     }
-    json rows = json::array();
-    for (const auto& row : result.value.rows) rows.push_back(DailyMetricsRowJson(fields, row));
-    AnswerRead(c.res, result.token,
-               {{"from", q.from_day},
-                {"to", q.to_day},
-                {"interval", IntervalName(interval)},
-                {"rows", std::move(rows)}});
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("from");
+    w.String(q.from_day);
+    w.Key("to");
+    w.String(q.to_day);
+    w.Key("interval");
+    w.String(IntervalName(interval));
+    w.Key("rows");
+    w.BeginArray();
+    for (const auto& row : result.value.rows) WriteDailyMetricsRow(w, fields, row);
+    w.EndArray();
+    w.EndObject();
+    AnswerRead(c.res, result.token, std::move(body));
     return Status::Ok();
   });
 
@@ -231,10 +239,20 @@ void ApiService::AddReports() {
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto result, lease->CarrierPerformance(org, q));
     Names names(b_.lookups, org);
-    json rows = json::array();
-    for (const auto& row : result.value) rows.push_back(CarrierPerformanceRowJson(row, names));
-    AnswerRead(c.res, result.token,
-               {{"from", q.from_week}, {"to", q.to_week}, {"rows", std::move(rows)}});
+    std::string body;
+    JsonWriter w(&body);
+    std::vector<std::int64_t> buckets;
+    w.BeginObject();
+    w.Key("from");
+    w.String(q.from_week);
+    w.Key("to");
+    w.String(q.to_week);
+    w.Key("rows");
+    w.BeginArray();
+    for (const auto& row : result.value) WriteCarrierPerformanceRow(w, row, names, buckets);
+    w.EndArray();
+    w.EndObject();
+    AnswerRead(c.res, result.token, std::move(body));
     return Status::Ok();
   });
 
@@ -268,12 +286,21 @@ void ApiService::AddReports() {
     MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
     MV_ASSIGN_OR_RETURN(auto page, lease->CustomerSummary(org, q, after));
     Names names(b_.lookups, org);
-    json items = json::array();
-    for (const auto& row : page.value.rows) items.push_back(CustomerSummaryItem(row, names));
-    AnswerRead(c.res, page.token,
-               {{"items", std::move(items)},
-                {"nextCursor", page.value.next ? json(EncodeCustomerCursor(sort, *page.value.next))
-                                               : json(nullptr)}});
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("items");
+    w.BeginArray();
+    for (const auto& row : page.value.rows) WriteCustomerSummaryItem(w, row, names);
+    w.EndArray();
+    w.Key("nextCursor");
+    if (page.value.next) {
+      w.String(EncodeCustomerCursor(sort, *page.value.next));
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+    AnswerRead(c.res, page.token, std::move(body));
     return Status::Ok();
   });
 }

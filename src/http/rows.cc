@@ -36,7 +36,7 @@ void WriteAddress(JsonWriter& w, const core::Address& address) {
 void WriteTime(JsonWriter& w, const char* key, const std::optional<Timestamp>& t) {
   if (!t) return;
   w.Key(key);
-  w.String(FormatRfc3339(*t));
+  w.Time(*t);
 }
 
 void WriteText(JsonWriter& w, const char* key, const std::string& text) {
@@ -76,7 +76,7 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
   }
   WriteText(w, "currency", s.currency);
   w.Key("createdAt");
-  w.String(FormatRfc3339(s.created_at));
+  w.Time(s.created_at);
   WriteTime(w, "promisedDeliveryAt", s.promised_delivery_at);
   WriteTime(w, "pickedUpAt", s.picked_up_at);
   WriteTime(w, "outForDeliveryAt", s.out_for_delivery_at);
@@ -87,7 +87,7 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
   w.String(core::ToString(row.sla.status));
   w.Key("nextChangeAt");
   if (row.sla.next_change_at) {
-    w.String(FormatRfc3339(*row.sla.next_change_at));
+    w.Time(*row.sla.next_change_at);
   } else {
     w.Null();
   }
@@ -98,7 +98,7 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
     w.Key("code");
     w.String(row.last_event->code);
     w.Key("occurredAt");
-    w.String(FormatRfc3339(row.last_event->occurred_at));
+    w.Time(row.last_event->occurred_at);
     w.Key("location");
     w.String(row.last_event->location);
     w.EndObject();
@@ -122,53 +122,92 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
   w.EndObject();
 }
 
-json DailyMetricsRowJson(const std::vector<std::string>& fields,
-                         const storage::sqlite::DailyMetricsRow& row) {
-  json out = json::object();
-  for (size_t i = 0; i < fields.size() && i < row.key.size(); ++i) out[fields[i]] = row.key[i];
-  out["shipments"] = row.shipments;
-  out["weightKg"] = core::FromFixedPoint(row.weight_kg_micro);
-  out["declaredValue"] = core::FromFixedPoint(row.declared_value_micro);
-  return out;
+void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
+                          const storage::sqlite::DailyMetricsRow& row) {
+  w.BeginObject();
+  for (size_t i = 0; i < fields.size() && i < row.key.size(); ++i) {
+    w.Key(fields[i]);
+    w.String(row.key[i]);
+  }
+  w.Key("shipments");
+  w.Int(row.shipments);
+  w.Key("weightKg");
+  w.Double(core::FromFixedPoint(row.weight_kg_micro));
+  w.Key("declaredValue");
+  w.Double(core::FromFixedPoint(row.declared_value_micro));
+  w.EndObject();
 }
 
-json CarrierPerformanceRowJson(const storage::sqlite::AggregateRow& row, Names& names) {
+void WriteCarrierPerformanceRow(JsonWriter& w, const storage::sqlite::AggregateRow& row,
+                                Names& names, std::vector<std::int64_t>& buckets) {
   using View = core::CarrierPerformanceView;
-  auto measure = [&](size_t i) { return i < row.measures.size() ? row.measures[i].second : 0; };
-  std::vector<std::int64_t> buckets;
+  auto measure = [&](size_t i) { return i < row.measures.size() ? row.measures[i] : 0; };
+  buckets.clear();
   for (size_t i = View::kFirstBucketMeasure; i < row.measures.size(); ++i) {
-    buckets.push_back(row.measures[i].second);
+    buckets.push_back(row.measures[i]);
   }
   std::int64_t delivered = measure(View::kDeliveredMeasure);
   std::int64_t on_time = measure(View::kDeliveredOnTimeMeasure);
-  auto quantile = [&](double q) -> json {
-    auto hours = core::TransitQuantileHours(buckets, q);
-    return hours ? json(*hours) : json(nullptr);
+  auto quantile = [&](const char* key, double q) {
+    w.Key(key);
+    if (auto hours = core::TransitQuantileHours(buckets, q)) {
+      w.Double(*hours);
+    } else {
+      w.Null();
+    }
   };
   std::string carrier = row.key.size() > 0 ? row.key[0] : "";
-  return {{"carrierId", carrier},
-          {"carrierName", names.CarrierName(carrier)},
-          {"week", row.key.size() > 1 ? row.key[1] : ""},
-          {"shipped", measure(View::kShippedMeasure)},
-          {"delivered", delivered},
-          {"deliveredOnTime", on_time},
-          {"onTimeRate", delivered > 0
-                             ? json(static_cast<double>(on_time) / static_cast<double>(delivered))
-                             : json(nullptr)},
-          {"transitHours", {{"p50", quantile(0.5)}, {"p95", quantile(0.95)}}}};
+  w.BeginObject();
+  w.Key("carrierId");
+  w.String(carrier);
+  w.Key("carrierName");
+  WriteJsonValue(w, names.CarrierName(carrier));
+  w.Key("week");
+  w.String(row.key.size() > 1 ? row.key[1] : "");
+  w.Key("shipped");
+  w.Int(measure(View::kShippedMeasure));
+  w.Key("delivered");
+  w.Int(delivered);
+  w.Key("deliveredOnTime");
+  w.Int(on_time);
+  w.Key("onTimeRate");
+  if (delivered > 0) {
+    w.Double(static_cast<double>(on_time) / static_cast<double>(delivered));
+  } else {
+    w.Null();
+  }
+  w.Key("transitHours");
+  w.BeginObject();
+  quantile("p50", 0.5);
+  quantile("p95", 0.95);
+  w.EndObject();
+  w.EndObject();
 }
 
-json CustomerSummaryItem(const storage::sqlite::CustomerSummaryRow& row, Names& names) {
-  return {{"customerId", row.customer_id},
-          {"customerName", names.CustomerName(row.customer_id)},
-          {"shipments", row.shipments},
-          {"open", row.open},
-          {"delivered", row.delivered},
-          {"exceptions", row.exceptions},
-          {"declaredValue", core::FromFixedPoint(row.declared_value_micro)},
-          {"lastShipmentAt", row.last_shipment_at
-                                 ? json(FormatRfc3339(FromMillis(*row.last_shipment_at)))
-                                 : json(nullptr)}};
+void WriteCustomerSummaryItem(JsonWriter& w, const storage::sqlite::CustomerSummaryRow& row,
+                              Names& names) {
+  w.BeginObject();
+  w.Key("customerId");
+  w.String(row.customer_id);
+  w.Key("customerName");
+  WriteJsonValue(w, names.CustomerName(row.customer_id));
+  w.Key("shipments");
+  w.Int(row.shipments);
+  w.Key("open");
+  w.Int(row.open);
+  w.Key("delivered");
+  w.Int(row.delivered);
+  w.Key("exceptions");
+  w.Int(row.exceptions);
+  w.Key("declaredValue");
+  w.Double(core::FromFixedPoint(row.declared_value_micro));
+  w.Key("lastShipmentAt");
+  if (row.last_shipment_at) {
+    w.Time(FromMillis(*row.last_shipment_at));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
 }
 
 }  // namespace mv::http

@@ -24,14 +24,16 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
 
 // A /v1/metrics/daily row: `fields` are the API names of the row's key values, in order;
 // weights and values in units (not fixed point).
-nlohmann::json DailyMetricsRowJson(const std::vector<std::string>& fields,
-                                   const storage::sqlite::DailyMetricsRow& row);
+void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
+                          const storage::sqlite::DailyMetricsRow& row);
 
 // A /v1/carriers/performance row from an mv_carrier_performance row keyed
-// (carrier_id, week) with the view's measures in spec order.
-nlohmann::json CarrierPerformanceRowJson(const storage::sqlite::AggregateRow& row, Names& names);
+// (carrier_id, week) with the view's measures in spec order; `buckets` is scratch.
+void WriteCarrierPerformanceRow(JsonWriter& w, const storage::sqlite::AggregateRow& row,
+                                Names& names, std::vector<std::int64_t>& buckets);
 
 // A /v1/customers/summary item.
-nlohmann::json CustomerSummaryItem(const storage::sqlite::CustomerSummaryRow& row, Names& names);
+void WriteCustomerSummaryItem(JsonWriter& w, const storage::sqlite::CustomerSummaryRow& row,
+                              Names& names);
 
 }  // namespace mv::http

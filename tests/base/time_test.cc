@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace {
@@ -139,6 +141,32 @@ TEST(FormatRfc3339, MillisecondsArePaddedToThreeDigits) {
 TEST(FormatRfc3339, BeforeTheEpoch) {
   EXPECT_EQ(FormatRfc3339(FromMillis(-1)), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(FormatRfc3339(FromMillis(-86400000)), "1969-12-31T00:00:00Z");
+}
+
+// The hand-written formatter against printf's, over instants from year -50 to 10050.
+TEST(FormatRfc3339, AgreesWithPrintfEverywhere) {
+  std::mt19937_64 rng(7);
+  const std::int64_t lo = -64'000'000'000'000, hi = 255'000'000'000'000;
+  for (int i = 0; i < 200000; ++i) {
+    std::int64_t ms = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
+    if (i % 3 == 0) ms -= ms % 1000;  // whole seconds too
+    mv::Timestamp t = FromMillis(ms);
+    using namespace std::chrono;
+    auto days = floor<std::chrono::days>(t);
+    year_month_day ymd{days};
+    hh_mm_ss hms{t - days};
+    char want[64];
+    int n =
+        std::snprintf(want, sizeof want, "%04d-%02u-%02uT%02lld:%02lld:%02lld", int(ymd.year()),
+                      unsigned(ymd.month()), unsigned(ymd.day()), (long long)hms.hours().count(),
+                      (long long)hms.minutes().count(), (long long)hms.seconds().count());
+    if (hms.subseconds().count() != 0) {
+      std::snprintf(want + n, sizeof want - n, ".%03lld", (long long)hms.subseconds().count());
+    }
+    std::string got;
+    mv::AppendRfc3339(&got, t);
+    ASSERT_EQ(got, std::string(want) + "Z") << ms;
+  }
 }
 
 TEST(Rfc3339, RoundTripFromInstants) {

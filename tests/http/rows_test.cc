@@ -16,9 +16,6 @@
 namespace mv::testing {
 namespace {
 
-using http::CarrierPerformanceRowJson;
-using http::CustomerSummaryItem;
-using http::DailyMetricsRowJson;
 using http::JsonWriter;
 using http::Names;
 using http::WriteShipmentItem;
@@ -33,6 +30,29 @@ json ShipmentItem(const core::ShipmentRow& row, Names& names,
   json item = json::parse(text, nullptr, false);
   EXPECT_FALSE(item.is_discarded()) << "not JSON: " << text;
   return item;
+}
+
+// What a row writer writes, parsed back.
+template <typename Write>
+json Written(Write write) {
+  std::string text;
+  JsonWriter w(&text);
+  write(w);
+  json item = json::parse(text, nullptr, false);
+  EXPECT_FALSE(item.is_discarded()) << "not JSON: " << text;
+  return item;
+}
+
+json CarrierPerformanceRowJson(const storage::sqlite::AggregateRow& row, Names& names) {
+  std::vector<std::int64_t> buckets;
+  return Written([&](JsonWriter& w) { http::WriteCarrierPerformanceRow(w, row, names, buckets); });
+}
+json CustomerSummaryItem(const storage::sqlite::CustomerSummaryRow& row, Names& names) {
+  return Written([&](JsonWriter& w) { http::WriteCustomerSummaryItem(w, row, names); });
+}
+json DailyMetricsRowJson(const std::vector<std::string>& fields,
+                         const storage::sqlite::DailyMetricsRow& row) {
+  return Written([&](JsonWriter& w) { http::WriteDailyMetricsRow(w, fields, row); });
 }
 
 class RowsTest : public ::testing::Test {
@@ -168,12 +188,12 @@ TEST_F(RowsTest, CarrierPerformanceRowFigures) {
   core::CarrierPerformanceView view;
   storage::sqlite::AggregateRow row;
   row.key = {"dhl", "2026-W45"};
-  for (const auto& column : view.spec().measure_columns) row.measures.emplace_back(column, 0);
-  row.measures[0].second = 5;  // shipped
-  row.measures[1].second = 4;  // delivered
-  row.measures[2].second = 3;  // on time
-  row.measures[3 + core::CarrierPerformanceView::TransitBucket(std::chrono::hours(2))].second = 2;
-  row.measures.back().second = 2;  // beyond 180 days
+  row.measures.assign(view.spec().measure_columns.size(), 0);
+  row.measures[0] = 5;  // shipped
+  row.measures[1] = 4;  // delivered
+  row.measures[2] = 3;  // on time
+  row.measures[3 + core::CarrierPerformanceView::TransitBucket(std::chrono::hours(2))] = 2;
+  row.measures.back() = 2;  // beyond 180 days
   json got = CarrierPerformanceRowJson(row, names);
   EXPECT_EQ(got["carrierId"], "dhl");
   EXPECT_EQ(got["carrierName"], "DHL");
@@ -187,8 +207,8 @@ TEST_F(RowsTest, CarrierPerformanceRowFigures) {
   EXPECT_NEAR(got["transitHours"]["p50"].get<double>(), 2.0, 0.04);
   EXPECT_GE(got["transitHours"]["p95"].get<double>(), 180 * 24.0);
 
-  for (auto& m : row.measures) m.second = 0;
-  row.measures[0].second = 1;
+  for (auto& m : row.measures) m = 0;
+  row.measures[0] = 1;
   json empty = CarrierPerformanceRowJson(row, names);
   EXPECT_TRUE(empty["onTimeRate"].is_null()) << empty;
   EXPECT_EQ(empty["transitHours"], json({{"p50", nullptr}, {"p95", nullptr}})) << empty;

@@ -369,8 +369,7 @@ TEST_F(ViewQueriesTest, AggregateRowsNamesMeasuresInSpecOrder) {
   EXPECT_EQ(rows->value[0].key, std::vector<std::string>{"acme"});
   ASSERT_EQ(rows->value[0].measures.size(), view.spec().measure_columns.size());
   for (size_t i = 0; i < m.size(); ++i) {
-    EXPECT_EQ(rows->value[0].measures[i].first, view.spec().measure_columns[i]);
-    EXPECT_EQ(rows->value[0].measures[i].second, m[i]);
+    EXPECT_EQ(rows->value[0].measures[i], m[i]);
   }
 }
 
@@ -577,12 +576,11 @@ TEST_F(ReportQueriesTest, CarrierPerformanceSelectsWeeksAndCarriersInOrder) {
   ASSERT_EQ(got->value.size(), 3u);
   const AggregateRow& dhl45 = got->value[1];
   ASSERT_EQ(dhl45.measures.size(), n);
-  for (size_t i = 0; i < n; ++i) EXPECT_EQ(dhl45.measures[i].first, view.spec().measure_columns[i]);
-  EXPECT_EQ(dhl45.measures[0].second, 4);
-  EXPECT_EQ(dhl45.measures[1].second, 4);
-  EXPECT_EQ(dhl45.measures[2].second, 3);
-  EXPECT_EQ(dhl45.measures[3 + 12].second, 4);
-  EXPECT_EQ(dhl45.measures[3 + 11].second, 0);
+  EXPECT_EQ(dhl45.measures[0], 4);
+  EXPECT_EQ(dhl45.measures[1], 4);
+  EXPECT_EQ(dhl45.measures[2], 3);
+  EXPECT_EQ(dhl45.measures[3 + 12], 4);
+  EXPECT_EQ(dhl45.measures[3 + 11], 0);
   EXPECT_EQ(dhl45.schema_version, view.spec().version);
 
   q.carrier_id = "dhl";

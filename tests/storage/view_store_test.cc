@@ -725,7 +725,7 @@ TEST(EmbeddedBackend, RebuildFromASnapshotThenResumingTheStreamConverges) {
     MV_ASSERT_OK_AND_ASSIGN(auto rows, queries->AggregateRows("mv_realtime_ops", org));
     for (const auto& r : rows.value) {
       std::vector<std::int64_t> m;
-      for (const auto& [name, v] : r.measures) m.push_back(v);
+      m.insert(m.end(), r.measures.begin(), r.measures.end());
       got_ops[r.key] = m;
     }
   }

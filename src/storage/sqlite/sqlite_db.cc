@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 namespace mv::storage::sqlite {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
@@ -77,7 +79,20 @@ std::string_view Statement::ColumnView(int col) const {
   return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
+namespace {
+
+// Once per process, before the first connection: SQLite's memory statistics take a global
+// mutex on every allocation, which readers on many threads contend for (half the CPU of a
+// busy report endpoint went to it); nothing here reads them.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
+  ConfigureSqliteOnce();
   sqlite3* handle = nullptr;
   int flags =
       options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

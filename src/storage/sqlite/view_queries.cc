@@ -208,10 +208,8 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
       AggregateRow r;
       r.key.push_back(org);
       for (int i = 0; i < k; ++i) r.key.push_back(st->ColumnText(i));
-      for (int i = 0; i < m; ++i) {
-        r.measures.emplace_back(spec->measure_columns[static_cast<size_t>(i)],
-                                st->ColumnInt(k + i));
-      }
+      r.measures.reserve(static_cast<size_t>(m));
+      for (int i = 0; i < m; ++i) r.measures.push_back(st->ColumnInt(k + i));
       r.schema_version = static_cast<int>(st->ColumnInt(k + m));
       out.value.push_back(std::move(r));
     }
@@ -312,9 +310,8 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::CarrierPerformance(
     if (!row) break;
     AggregateRow r;
     r.key = {st->ColumnText(0), st->ColumnText(1)};
-    for (int i = 0; i < measures; ++i) {
-      r.measures.emplace_back(spec->measure_columns[static_cast<size_t>(i)], st->ColumnInt(2 + i));
-    }
+    r.measures.reserve(static_cast<size_t>(measures));
+    for (int i = 0; i < measures; ++i) r.measures.push_back(st->ColumnInt(2 + i));
     r.schema_version = static_cast<int>(st->ColumnInt(2 + measures));
     out.value.push_back(std::move(r));
   }

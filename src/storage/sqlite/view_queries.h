@@ -42,7 +42,7 @@ struct ShipmentPage {
 
 struct AggregateRow {
   std::vector<std::string> key;
-  std::vector<std::pair<std::string, std::int64_t>> measures;
+  std::vector<std::int64_t> measures;  // in the view spec's measure_columns order
   int schema_version = 0;
 };
 
