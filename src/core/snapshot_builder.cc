@@ -27,7 +27,8 @@ Status SnapshotBuilder::Add(const SourceShipment& shipment) {
   if (shipment.json) {
     auto doc = ParseShipmentText(*shipment.json);
     if (doc.ok()) {
-      ShipmentRow row = Project(shipment.org, *doc, tracking ? &*tracking : nullptr, now_, options_);
+      ShipmentRow row =
+          Project(shipment.org, *doc, tracking ? &*tracking : nullptr, now_, options_);
       sums_.Add(row, +1);
       if (auto queued = ExceptionEntryFor(row)) {
         rows_.exception_upserts.push_back({{shipment.org, shipment.id}, std::move(*queued)});
@@ -37,7 +38,8 @@ Status SnapshotBuilder::Add(const SourceShipment& shipment) {
       first_error = doc.status();
     }
   }
-  if (tracking) rows_.tracking_upserts.push_back({{shipment.org, shipment.id}, std::move(*tracking)});
+  if (tracking)
+    rows_.tracking_upserts.push_back({{shipment.org, shipment.id}, std::move(*tracking)});
   return first_error;
 }
 

@@ -81,11 +81,11 @@ class ChunkWriter {
   core::ViewRebuild* rebuild_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<core::ViewBatch> pending_;  // guarded by mu_; set while waiting or written
-  bool closed_ = false;                     // guarded by mu_
-  Status status_ = Status::Ok();            // guarded by mu_
+  std::optional<core::ViewBatch> pending_;      // guarded by mu_; set while waiting or written
+  bool closed_ = false;                         // guarded by mu_
+  Status status_ = Status::Ok();                // guarded by mu_
   std::chrono::steady_clock::duration busy_{};  // guarded by mu_
-  std::thread thread_;                      // last: starts once the rest is built
+  std::thread thread_;                          // last: starts once the rest is built
 };
 
 }  // namespace mv::worker
