@@ -47,6 +47,13 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
       }
     }
   }
+  // Also before: an org's staleness series exists once a reader can see its first
+  // change (the store wakes minToken waiters as it commits).
+  if (probe_) {
+    std::vector<std::string> orgs;
+    for (const auto& [org, oldest] : batch.oldest_event_by_org) orgs.push_back(org);
+    probe_->OrgsSeen(orgs);
+  }
   MV_RETURN_IF_ERROR(store_->Apply(batch));
   checkpoint_.store(events.back().token);
 
@@ -58,9 +65,6 @@ Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
   }
   if (probe_) {
     probe_->BatchApplied(events.size(), SecondsSince(started), lags);
-    std::vector<std::string> orgs;
-    for (const auto& [org, oldest] : batch.oldest_event_by_org) orgs.push_back(org);
-    probe_->OrgsSeen(orgs);
     for (const auto& letter : batch.dead_letters) {
       probe_->Error("poison", core::ViewSet::kShipmentList);
       spdlog::warn("dead letter: {} {}/{} at token {}: {}", core::ToString(letter.collection),

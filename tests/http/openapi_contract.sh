@@ -9,6 +9,10 @@ binary="$1"
 root="$2"
 records="$(mktemp "${TMPDIR:-/tmp}/viya-mv-exchanges-XXXXXX.jsonl")"
 trap 'rm -f "$records"' EXIT
-VIYA_MV_HTTP_RECORD="$records" "$binary" --gtest_brief=1 >/dev/null
+# --gtest_brief: only failures are printed, so a failing run says which test and why.
+if ! VIYA_MV_HTTP_RECORD="$records" "$binary" --gtest_brief=1; then
+  echo "openapi_contract: the end-to-end suite failed while recording (above)" >&2
+  exit 1
+fi
 echo "recorded $(wc -l < "$records") exchanges"
 "$root/scripts/check-openapi.sh" "$records"

@@ -51,10 +51,14 @@ void GroupCommit::Loop() {
     }
     lock.unlock();
     RunBatch(batch);
+    {
+      // Counted before any writer hears back, so a writer sees its own write counted.
+      std::lock_guard count(mu_);
+      ++transactions_;
+      writes_ += static_cast<std::int64_t>(batch.size());
+    }
     for (Write& w : batch) w.done(std::move(w.status));
     lock.lock();
-    ++transactions_;
-    writes_ += static_cast<std::int64_t>(batch.size());
   }
 }
 
