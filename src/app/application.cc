@@ -59,8 +59,10 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   MV_ASSIGN_OR_RETURN(app->source_,
                       storage::sqlite::SourceStore::Open(source_path, clock, source_options));
   MV_ASSIGN_OR_RETURN(app->change_source_, app->source_->NewChangeSource());
-  MV_ASSIGN_OR_RETURN(app->view_store_,
-                      storage::sqlite::SqliteViewStore::Open(views_path, &app->views_, clock));
+  storage::sqlite::SqliteViewStore::Options view_options;
+  view_options.cache_mib = static_cast<int>(c.storage.views_cache_mb);
+  MV_ASSIGN_OR_RETURN(app->view_store_, storage::sqlite::SqliteViewStore::Open(
+                                            views_path, &app->views_, clock, view_options));
   app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
   MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
 

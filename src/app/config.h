@@ -43,6 +43,13 @@ struct Config {
     std::int64_t prune_interval_seconds = 60;
   } oplog;
 
+  struct Storage {
+    // views.db page cache of the worker, MiB. Above ~1M shipments the stream's events/s
+    // follows how much of the view indexes this holds (docs/benchmarks.md); it is also
+    // most of the process's memory.
+    std::int64_t views_cache_mb = 64;
+  } storage;
+
   struct Sla {
     std::int64_t at_risk_window_minutes = 240;
     std::int64_t tick_interval_ms = 1000;

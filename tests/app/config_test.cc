@@ -23,12 +23,13 @@ using Env = std::map<std::string, std::string>;
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, stream, oplog, sla, lookup, tracking, log] = c;
+  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, log] = c;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
   const auto& [batch_events, batch_wait, idle_wait] = stream;
   const auto& [retention, prune] = oplog;
+  const auto& [views_cache] = storage;
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
   const auto& [codes] = tracking;
@@ -37,7 +38,7 @@ auto Fields(const Config& c) {
       std::tie(data_dir, listen, level),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, retention, prune),
+      std::tie(batch_events, batch_wait, idle_wait, retention, prune, views_cache),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
 }
 
@@ -72,6 +73,7 @@ Config NonDefaultConfig() {
   c.stream.idle_wait_ms = 7;
   c.oplog.retention_hours = 1;
   c.oplog.prune_interval_seconds = 5;
+  c.storage.views_cache_mb = 1 << 20;
   c.sla.at_risk_window_minutes = 30;
   c.sla.tick_interval_ms = 250;
   c.lookup.cache_ttl_seconds = 315'360'000;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <mutex>
 
 namespace mv::storage::sqlite {
@@ -112,6 +113,21 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   if (!options.read_only) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   MV_RETURN_IF_ERROR(db->Exec(pragmas));
   return db;
+}
+
+Result<std::int64_t> Database::TruncateWal() {
+  std::int64_t before = WalBytes();
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "wal_checkpoint(TRUNCATE)");
+  return before;
+}
+
+std::int64_t Database::WalBytes() const {
+  const char* file = sqlite3_db_filename(db_, "main");
+  if (file == nullptr || *file == '\0') return 0;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(std::string(file) + "-wal", ec);
+  return ec ? 0 : static_cast<std::int64_t>(size);
 }
 
 Database::~Database() {

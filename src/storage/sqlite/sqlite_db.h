@@ -111,6 +111,12 @@ class Database {
 
   // A passive WAL checkpoint: copies what it can without waiting for readers or writers.
   Status Checkpoint() { return Exec("PRAGMA wal_checkpoint(PASSIVE)"); }
+  // A truncating WAL checkpoint: waits (up to the busy timeout) for the writer and for
+  // readers of older snapshots, copies every frame, and truncates the WAL to zero bytes.
+  // Returns the WAL's size in bytes before it was truncated.
+  Result<std::int64_t> TruncateWal();
+  // The WAL's size in bytes as the file system has it (0 when there is none).
+  std::int64_t WalBytes() const;
 
   std::int64_t LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
   int Changes() const { return sqlite3_changes(db_); }

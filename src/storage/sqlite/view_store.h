@@ -36,9 +36,20 @@ class SqliteViewStore final : public core::ViewStore {
   // Opens (creating when new) views.db and its catalog; drops shadow tables left behind
   // by an interrupted rebuild. Views stored by another definition version (an older
   // release) are dropped and start over empty, with RebuildRequired().
+  struct Options {
+    // The worker connection's page cache. The stream's writes touch one leaf of every
+    // index per row: once the indexes outgrow this, every row costs page reads, and
+    // events/s falls (docs/benchmarks.md, "the stream at 1M shipments").
+    int cache_mib = 64;
+  };
   static Result<std::unique_ptr<SqliteViewStore>> Open(const std::string& path,
                                                        const core::ViewSet* views,
-                                                       const Clock* clock);
+                                                       const Clock* clock, const Options& options);
+  static Result<std::unique_ptr<SqliteViewStore>> Open(const std::string& path,
+                                                       const core::ViewSet* views,
+                                                       const Clock* clock) {
+    return Open(path, views, clock, Options{});
+  }
 
   Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& key) override;
   Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
@@ -62,6 +73,8 @@ class SqliteViewStore final : public core::ViewStore {
       : db_(std::move(db)), views_(views), clock_(clock), ids_(db_.get()) {}
   Status LoadCatalog();
   void CheckpointLoop(std::unique_ptr<Database> db);
+  // The WAL size past which the checkpointer truncates it (see CheckpointLoop).
+  static constexpr std::int64_t kWalTruncateBytes = 64 << 20;
   // Writes `batch`'s view changes into `tables` inside the caller's transaction; the
   // encoded rows written go to `encoded` (for the row cache once committed). `fresh`
   // tables (a rebuild) take inserts only.
