@@ -32,8 +32,29 @@ test-asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
 
-bench: build
+# Benchmarks, each figure beside its baseline measured in the same run (docs/benchmarks.md).
+# BENCH_SHIPMENTS sizes the rebuild and stream figures (1M: ~5 min with the PostgreSQL
+# baseline, 10M: ~1 h and ~15 GB in BENCH_DIR); HTTP_SHIPMENTS the serving ones.
+BENCH_DIR       ?= /tmp/viya-mv-bench
+BENCH_SHIPMENTS ?= 1000000
+HTTP_SHIPMENTS  ?= 100000
+
+.PHONY: bench-deps bench-pipeline bench-rebuild bench-http
+bench: bench-pipeline bench-rebuild bench-http
+
+bench-deps:
+	@./scripts/install-deps.sh --bench
+
+bench-pipeline: build
 	$(BUILD_DIR)/bench/pipeline_bench
+
+bench-rebuild: build bench-deps
+	$(BUILD_DIR)/bench/rebuild_bench --shipments=$(BENCH_SHIPMENTS) --reps=2 --apply=100000 \
+	  --dir=$(BENCH_DIR)/source-$(BENCH_SHIPMENTS) --csv=$(BENCH_DIR)/csv-$(BENCH_SHIPMENTS)
+	bench/postgres_refresh.sh $(BENCH_DIR)/csv-$(BENCH_SHIPMENTS)
+
+bench-http: build bench-deps
+	bench/http_bench.py --build=$(BUILD_DIR) --shipments=$(HTTP_SHIPMENTS)
 
 # Formatting is checked, never argued about.
 lint:

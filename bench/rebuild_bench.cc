@@ -4,7 +4,13 @@
 // carriers that take weeks on some lanes, out-of-order and unknown scans).
 //
 //   rebuild_bench [--shipments=1000000] [--events=4] [--dir=DIR] [--reps=1] [--keep]
-//                 [--csv=DIR]
+//                 [--csv=DIR] [--phases] [--apply=EVENTS] [--views-cache-mib=64]
+//
+// --apply: after the rebuild, the stream worker applies EVENTS new tracking events to the
+// views of that size, twice: to recent shipments (the newest 8% of ids, two weeks of six
+// months: platform ids such as MongoDB's ObjectId grow with time, and carriers scan what
+// is on its way), then to
+// shipments drawn uniformly; events/s, CPU per event, RSS and the WAL beside views.db.
 //
 // With --dir, the generated source.db is kept there and reused by later runs with the
 // same --shipments and --events. --csv writes shipments.csv and events.csv (the same data
@@ -22,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
@@ -58,6 +65,8 @@ struct Flags {
   bool keep = false;
   std::string csv;
   bool phases = false;
+  size_t apply = 0;  // change events applied after the rebuild, per pattern
+  int views_cache_mib = SqliteViewStore::Options{}.cache_mib;  // the worker's page cache
 };
 
 [[noreturn]] void Fail(std::string_view what) {
@@ -303,6 +312,57 @@ std::optional<size_t> Reusable(const fs::path& path, const Flags& f) {
   return events;
 }
 
+// Appends `n` tracking events for existing shipments to the source, as the platform would:
+// `recent` picks among the newest 8% of each org's ids, otherwise uniformly. Returns the
+// token of the last.
+core::ChangeToken AppendEvents(SourceStore* src, Database* raw, const Flags& f, size_t n,
+                               bool recent, Timestamp now, std::mt19937_64& rng) {
+  static const std::array<std::string_view, 3> kCodes = {"IT", "OFD", "DL"};
+  std::vector<double> weights;
+  for (int k = 0; k < 20; ++k) weights.push_back(1.0 / (k + 1));
+  std::discrete_distribution<int> pick_org(weights.begin(), weights.end());
+  auto* next = Must(raw->Prepare("SELECT id FROM shipments WHERE org = ?1 AND id >= ?2 "
+                                 "ORDER BY id LIMIT 1"),
+                    "prepare");
+  std::map<std::string, std::vector<TrackingEvent>> by_org;
+  // New event ids on every run: a reused source.db already holds the last run's.
+  const auto salt = std::chrono::steady_clock::now().time_since_epoch().count();
+  core::ChangeToken last = 0;
+  size_t made = 0;
+  auto flush = [&] {
+    for (auto& [org, events] : by_org) {
+      if (events.empty()) continue;
+      last = Must(src->InsertTrackingEvents(org, events), "insert events").token;
+      events.clear();
+    }
+  };
+  while (made < n) {
+    std::string org = fmt::format("org-{:02d}", pick_org(rng));
+    size_t first = recent ? f.shipments - f.shipments * 8 / 100 : 0;
+    size_t at = first + rng() % (f.shipments - first);
+    next->Reset();
+    next->Bind(1, org).Bind(2, fmt::format("S-{:08d}", at));
+    if (!Must(next->Step(), "pick")) continue;
+    std::string id = next->ColumnText(0);
+    by_org[org].push_back({fmt::format("A-{}-{}-{}", salt, recent ? "r" : "u", made), id, "dhl",
+                           std::string(kCodes[rng() % kCodes.size()]),
+                           now - std::chrono::minutes(rng() % 600), "NL"});
+    if (++made % 2000 == 0) flush();
+  }
+  next->Reset();
+  flush();
+  return last;
+}
+
+double RssMib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
@@ -317,9 +377,13 @@ int Main(int argc, char** argv) {
     } else if (auto v = value("--dir=")) {
       f.dir = v;
     } else if (auto v = value("--reps=")) {
-      f.reps = std::max(1, std::atoi(v));
+      f.reps = std::max(0, std::atoi(v));  // 0: no rebuild (--apply on the views.db in --dir)
     } else if (auto v = value("--csv=")) {
       f.csv = v;
+    } else if (auto v = value("--apply=")) {
+      f.apply = std::stoull(v);
+    } else if (auto v = value("--views-cache-mib=")) {
+      f.views_cache_mib = std::max(1, std::atoi(v));
     } else if (a == "--phases") {
       f.phases = true;
     } else if (a == "--keep") {
@@ -327,7 +391,8 @@ int Main(int argc, char** argv) {
     } else {
       fmt::print(stderr,
                  "usage: rebuild_bench [--shipments=N] [--events=PER_SHIPMENT] [--dir=DIR] "
-                 "[--reps=N] [--keep] [--csv=DIR] [--phases]\n");
+                 "[--reps=N] [--keep] [--csv=DIR] [--phases] [--apply=EVENTS] "
+                 "[--views-cache-mib=MIB]\n");
       return 2;
     }
   }
@@ -392,7 +457,10 @@ int Main(int argc, char** argv) {
   for (int rep = 0; rep < f.reps; ++rep) {
     fs::path vpath = fs::path(f.dir) / "views.db";
     for (const auto& suffix : {"", "-wal", "-shm"}) fs::remove(vpath.string() + suffix);
-    auto store = Must(SqliteViewStore::Open(vpath.string(), &views, &clock), "open views");
+    SqliteViewStore::Options store_options;
+    store_options.cache_mib = f.views_cache_mib;
+    auto store =
+        Must(SqliteViewStore::Open(vpath.string(), &views, &clock, store_options), "open views");
     auto changes = Must(src->NewChangeSource(), "change source");
     worker::StreamWorker w(changes.get(), src.get(), store.get(), &views, {}, &clock, nullptr, {});
     ResetPeakRss();
@@ -412,6 +480,36 @@ int Main(int argc, char** argv) {
         "views.db {:.0f} MB = {:.0f} B per shipment\n",
         rep + 1, wall, cpu, wall * 1e6 / static_cast<double>(f.shipments), peak, peak_anon,
         views_bytes / 1e6, views_bytes / static_cast<double>(f.shipments));
+  }
+  if (f.apply > 0) {
+    fs::path vpath = fs::path(f.dir) / "views.db";
+    SqliteViewStore::Options store_options;
+    store_options.cache_mib = f.views_cache_mib;
+    auto store =
+        Must(SqliteViewStore::Open(vpath.string(), &views, &clock, store_options), "open views");
+    auto changes = Must(src->NewChangeSource(), "change source");
+    worker::StreamWorker w(changes.get(), src.get(), store.get(), &views, {}, &clock, nullptr, {});
+    auto raw = Must(Database::Open(source.string(), {}), "open source");
+    std::mt19937_64 rng(7);
+    for (bool recent : {true, false}) {
+      core::ChangeToken last =
+          AppendEvents(src.get(), raw.get(), f, f.apply, recent, clock.Now(), rng);
+      double cpu0 = CpuSeconds();
+      auto t0 = std::chrono::steady_clock::now();
+      double peak_rss = 0;
+      while (Must(store->Checkpoint(), "checkpoint") < last) {
+        Must(w.Step(Millis(0)).status(), "apply");
+        peak_rss = std::max(peak_rss, RssMib());
+      }
+      double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double cpu = CpuSeconds() - cpu0;
+      fmt::print(
+          "  apply, {} shipments: {:.0f} events/s ({} events in {:.2f} s, {:.0f} us CPU per "
+          "event); RSS up to {:.0f} MiB; views.db-wal {:.0f} MB\n",
+          recent ? "recent" : "uniform", static_cast<double>(f.apply) / wall, f.apply, wall,
+          cpu * 1e6 / static_cast<double>(f.apply), peak_rss,
+          static_cast<double>(FileBytes(vpath.string() + "-wal")) / 1e6);
+    }
   }
   if (temporary && !f.keep) fs::remove_all(f.dir);
   return 0;

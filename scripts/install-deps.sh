@@ -2,14 +2,17 @@
 # Installs the Debian packages viya-mv needs to build and test. Idempotent: a machine
 # that already has them returns at once without touching the package lists.
 # --fuzz: also clang and its sanitizer/libFuzzer runtimes, for `make fuzz`.
+# --bench: also wrk and PostgreSQL 15 (the baselines of bench/), for `make bench`.
 set -euo pipefail
 
 fuzz=0
+bench=0
 for arg in "$@"; do
   case "$arg" in
     --fuzz) fuzz=1 ;;
+    --bench) bench=1 ;;
     *)
-      echo "usage: $0 [--fuzz]" >&2
+      echo "usage: $0 [--fuzz] [--bench]" >&2
       exit 2
       ;;
   esac
@@ -25,6 +28,14 @@ packages=(
 )
 if ((fuzz)); then
   packages+=(clang libclang-rt-14-dev)
+fi
+if ((bench)); then
+  packages+=(wrk postgresql-15 python3)
+fi
+# The OpenAPI checks (scripts/check-openapi.sh) run on Node.js and npm: Debian's when the
+# machine has none of its own (a Node.js installed otherwise is left alone).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
 fi
 
 missing=()
