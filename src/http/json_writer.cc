@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cassert>
 
 namespace mv::http {
 namespace {
@@ -100,10 +102,7 @@ void JsonWriter::BeforeValue() {
     after_key_ = false;
     return;
   }
-  if (depth_ > 0) {
-    if (has_items_[depth_ - 1]) out_->push_back(',');
-    has_items_[depth_ - 1] = true;
-  }
+  Separate();
 }
 
 void JsonWriter::Open(char c) {
@@ -118,11 +117,26 @@ void JsonWriter::Close(char c) {
   out_->push_back(c);
 }
 
-void JsonWriter::Key(std::string_view key) {
+void JsonWriter::Separate() {
   if (depth_ > 0) {
     if (has_items_[depth_ - 1]) out_->push_back(',');
     has_items_[depth_ - 1] = true;
   }
+}
+
+void JsonWriter::Key(std::string_view key) {
+  Separate();
+  // Keys are the API's own member names: plain ASCII, nothing to escape.
+  assert(std::all_of(key.begin(), key.end(),
+                     [](char c) { return kPlainAscii[static_cast<unsigned char>(c)]; }));
+  out_->push_back('"');
+  out_->append(key);
+  out_->append("\":", 2);
+  after_key_ = true;
+}
+
+void JsonWriter::EscapedKey(std::string_view key) {
+  Separate();
   AppendQuoted(out_, key);
   out_->push_back(':');
   after_key_ = true;
@@ -135,13 +149,16 @@ void JsonWriter::String(std::string_view s) {
 
 void JsonWriter::Int(std::int64_t v) {
   BeforeValue();
-  fmt::format_to(std::back_inserter(*out_), "{}", v);
+  fmt::format_int text(v);
+  out_->append(text.data(), text.size());
 }
 
 void JsonWriter::Double(double v) {
   BeforeValue();
-  // The shortest text that reads back as the same double.
-  fmt::format_to(std::back_inserter(*out_), "{}", v);
+  // The shortest text that reads back as the same double (at most 24 characters).
+  char text[32];
+  char* end = fmt::format_to_n(text, sizeof text, "{}", v).out;
+  out_->append(text, end);
 }
 
 void JsonWriter::Time(Timestamp t) {

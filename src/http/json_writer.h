@@ -20,7 +20,11 @@ class JsonWriter {
   void EndObject() { Close('}'); }
   void BeginArray() { Open('['); }
   void EndArray() { Close(']'); }
+  // `key` must be plain printable ASCII without '"' or '\\' (the API's member names): it
+  // is written as it is.
   void Key(std::string_view key);
+  // Any key, escaped as a string is (keys that come from documents).
+  void EscapedKey(std::string_view key);
   void String(std::string_view s);
   void Int(std::int64_t v);
   void Double(double v);
@@ -38,6 +42,8 @@ class JsonWriter {
   void Open(char c);
   void Close(char c);
   void BeforeValue();
+  // The comma before the next item of the open container, when it has one already.
+  void Separate();
 
   static constexpr int kMaxDepth = 32;
   std::string* out_;

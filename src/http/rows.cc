@@ -23,7 +23,7 @@ void WriteJsonValue(JsonWriter& w, const json& v) {
 void WriteAddress(JsonWriter& w, const core::Address& address) {
   w.BeginObject();
   for (const auto& [key, value] : address.members()) {
-    w.Key(key);
+    w.EscapedKey(key);
     if (value) {
       w.String(*value);
     } else {
