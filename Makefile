@@ -56,6 +56,14 @@ bench-rebuild: build bench-deps
 bench-http: build bench-deps
 	bench/http_bench.py --build=$(BUILD_DIR) --shipments=$(HTTP_SHIPMENTS)
 
+# A long mixed load over many keep-alive connections, sampled from outside (bench/soak.py);
+# fails on any failed request. Not part of `make test`.
+SOAK_MINUTES     ?= 30
+SOAK_CONNECTIONS ?= 200
+.PHONY: soak
+soak: build
+	bench/soak.py --build=$(BUILD_DIR) --minutes=$(SOAK_MINUTES) --connections=$(SOAK_CONNECTIONS)
+
 # Formatting is checked, never argued about.
 lint:
 	@command -v clang-format >/dev/null 2>&1 || { echo "lint: clang-format not installed, skipped"; exit 0; }; \

@@ -130,6 +130,8 @@ def load(port, key, shipments, orgs, rng):
                     "weightKg": round(rng.uniform(0.1, 30), 1),
                     "declaredValue": round(rng.uniform(1, 5000), 2), "currency": "EUR",
                     "createdAt": rfc3339(created),
+                    # Booked when created: the carrier events after it move the status.
+                    "statusChangedAt": rfc3339(created),
                     "promisedDeliveryAt": rfc3339(created + int(transit * 1.2) + 86400),
                 })
                 pickup = created + 1800 + rng.randrange(86400)
@@ -222,6 +224,24 @@ def hold_idle(port, n):
     return socks
 
 
+def answer_note(client, paths):
+    """The median answer size over the first paths of a case, and how many items or rows
+    they hold, so a case that answers nothing cannot pass for a fast one."""
+    sizes, counts = [], []
+    for p in paths[:20]:
+        _, body = client.status("GET", p)
+        sizes.append(len(json.dumps(body)))
+        for field in ("items", "rows"):
+            if isinstance(body, dict) and isinstance(body.get(field), list):
+                counts.append(len(body[field]))
+    note = f"answer ~{statistics.median(sizes) / 1000:.1f} KB"
+    if counts:
+        note += f", {statistics.median(counts):.0f} {'items' if 'items' in body else 'rows'}"
+        if max(counts) == 0:
+            sys.exit(f"http_bench: {paths[0]} answers nothing: the case would measure an empty answer")
+    return note
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -309,7 +329,7 @@ def main():
             script = wrk_script(paths, key) if paths else None
             rate, _ = median_rate(args.reps, lambda: wrk(port, path or "/", args.seconds,
                                                           args.connections, args.threads, script))
-            rows.append((name, rate, None))
+            rows.append((name, rate, answer_note(client, paths or [path])))
             if script:
                 os.unlink(script)
         # 304: the same realtime read with the ETag the client holds.
