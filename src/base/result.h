@@ -18,7 +18,9 @@ class [[nodiscard]] Result {
   }
 
   bool ok() const { return value_.has_value(); }
-  const Status& status() const { return status_; }
+  const Status& status() const& { return status_; }
+  // By value on a temporary, so `Make().status()` outlives the Result it came from.
+  Status status() && { return std::move(status_); }
 
   T& value() & {
     assert(ok());

@@ -343,15 +343,20 @@ Status SqliteViewStore::ApplyAggregateDeltas(const core::AggregateViewSpec& spec
   // over a column the delta leaves alone is not touched (views without indexes set every
   // measure: their row is rewritten either way). Column i < n_measures is measure i, the
   // rest are the max measures.
+  // Whether the upsert of `changed` sets column c: bit c of the mask, or every column when
+  // the mask is all ones (views of more than 64 columns are never masked).
+  auto sets = [](std::uint64_t changed, size_t c) {
+    return c < 64 ? ((changed >> c) & 1) != 0 : changed == ~std::uint64_t{0};
+  };
   auto upsert_sql = [&](std::uint64_t changed) {
     std::string updates;
     for (size_t i = 0; i < n_measures; ++i) {
-      if (!(changed & (std::uint64_t{1} << i))) continue;
+      if (!sets(changed, i)) continue;
       updates += fmt::format("{0}{1} = {1} + excluded.{1}", updates.empty() ? "" : ", ",
                              spec.measure_columns[i]);
     }
     for (size_t j = 0; j < spec.max_measures.size(); ++j) {
-      if (!(changed & (std::uint64_t{1} << (n_measures + j)))) continue;
+      if (!sets(changed, n_measures + j)) continue;
       updates += fmt::format(
           "{0}{1} = CASE WHEN excluded.{1} IS NULL THEN {1} WHEN {1} IS NULL OR excluded.{1} > "
           "{1} THEN excluded.{1} ELSE {1} END",
