@@ -37,27 +37,9 @@ import sys
 import tempfile
 import time
 
+from bench_util import finish, free_port, rfc3339, rss_mib, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, path="/healthz", timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", path)
-            if c.getresponse().status < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    sys.exit(f"http_bench: nothing answers on port {port}")
 
 
 class Client:
@@ -88,10 +70,6 @@ COUNTRIES = ["NL", "DE", "BE", "FR", "GB", "ES", "IT", "PL", "SE", "US", "BR", "
 CARRIERS = ["dhl", "ups", "fedex", "postnl", "dpd", "gls", "tnt", "correios"]
 SERVICES = ["express", "standard", "economy"]
 NOW = 1796083200  # 2026-12-01T00:00:00Z
-
-
-def rfc3339(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def org_sizes(shipments, orgs):
@@ -242,14 +220,6 @@ def answer_note(client, paths):
     return note
 
 
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build/release"))
@@ -379,16 +349,7 @@ def main():
         print("files: " + ", ".join(f"{f} {b / 1e6:.0f} MB ({b / args.shipments:.0f} B per shipment)"
                                     for f, b in sizes.items()))
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if args.keep:
-            print(f"data folder kept: {data}", file=sys.stderr)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+        finish(procs, data, args.keep)
 
 
 if __name__ == "__main__":

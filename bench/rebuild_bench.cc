@@ -90,26 +90,25 @@ double CpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// Peak resident memory since the last reset, in MiB (VmHWM; reset through clear_refs).
-double PeakRssMib() {
+// A field of /proc/self/status given in kB ("VmRSS", "VmHWM", "RssAnon"), in MiB.
+double StatusMib(std::string_view field) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::stod(line.substr(field.size() + 1)) / 1024.0;
+    }
   }
   return 0;
 }
+
+// Peak resident memory since the last reset, in MiB (VmHWM; reset through clear_refs).
+double PeakRssMib() { return StatusMib("VmHWM"); }
 void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // The resident anonymous memory (heap, stacks) in MiB: RSS without mapped file pages.
-double RssAnonMib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stod(line.substr(8)) / 1024.0;
-  }
-  return 0;
-}
+double RssAnonMib() { return StatusMib("RssAnon"); }
 
 // Samples RssAnon every 20 ms on a thread of its own while alive; the kernel keeps no
 // high-water mark of it.
@@ -354,15 +353,6 @@ core::ChangeToken AppendEvents(SourceStore* src, Database* raw, const Flags& f, 
   return last;
 }
 
-double RssMib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
-
 int Main(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
@@ -499,7 +489,7 @@ int Main(int argc, char** argv) {
       double peak_rss = 0;
       while (Must(store->Checkpoint(), "checkpoint") < last) {
         Must(w.Step(Millis(0)).status(), "apply");
-        peak_rss = std::max(peak_rss, RssMib());
+        peak_rss = std::max(peak_rss, StatusMib("VmRSS"));
       }
       double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double cpu = CpuSeconds() - cpu0;

@@ -24,8 +24,6 @@ import json
 import os
 import random
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,19 +31,11 @@ import tempfile
 import threading
 import time
 
+from bench_util import finish, free_port, rfc3339, rss_mib, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATUSES = ["booked", "picked_up", "in_transit", "out_for_delivery", "delivered"]
 CODES = ["PU", "IT", "OFD", "DL", "EX", "SCAN"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rfc3339(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 class Stats:
@@ -180,15 +170,10 @@ class Worker(threading.Thread):
 
 
 def proc_sample(pid, data):
-    rss = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
-    wal = os.path.getsize(os.path.join(data, "views.db-wal")) if os.path.exists(
-        os.path.join(data, "views.db-wal")) else 0
-    return rss, fds, wal / 1e6
+    """(RSS MiB, open file descriptors, views.db-wal MB) of the server."""
+    wal = os.path.join(data, "views.db-wal")
+    return (rss_mib(pid), len(os.listdir(f"/proc/{pid}/fd")),
+            (os.path.getsize(wal) if os.path.exists(wal) else 0) / 1e6)
 
 
 def metric(port, name):
@@ -223,18 +208,7 @@ def main():
         log = open(os.path.join(data, "serve.log"), "w")
         server = subprocess.Popen([binary, "serve", "--data", data, "--http", f"127.0.0.1:{port}"],
                                   stdout=log, stderr=log)
-        deadline = time.time() + 30
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                sys.exit("soak: the server did not start")
-            time.sleep(0.1)
+        wait_for(port)
         rng = random.Random(7)
         ids = {o: [f"S-{n:06d}" for n in range(max(1, args.shipments // args.orgs))] for o in orgs}
         now = int(time.time())
@@ -296,12 +270,7 @@ def main():
         if stats.errors:
             sys.exit(1)
     finally:
-        if server is not None:
-            server.kill()
-        if args.keep:
-            print(f"data folder kept: {data}", file=sys.stderr)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+        finish([server] if server else [], data, args.keep)
 
 
 if __name__ == "__main__":
