@@ -37,9 +37,8 @@ class SqliteViewStore final : public core::ViewStore {
   // by an interrupted rebuild. Views stored by another definition version (an older
   // release) are dropped and start over empty, with RebuildRequired().
   struct Options {
-    // The worker connection's page cache. The stream's writes touch one leaf of every
-    // index per row: once the indexes outgrow this, every row costs page reads, and
-    // events/s falls (docs/benchmarks.md, "the stream at 1M shipments").
+    // The worker connection's page cache. Pages it misses are read from the OS page
+    // cache (docs/benchmarks.md, "The stream at size").
     int cache_mib = 64;
   };
   static Result<std::unique_ptr<SqliteViewStore>> Open(const std::string& path,
