@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -353,6 +354,24 @@ core::ChangeToken AppendEvents(SourceStore* src, Database* raw, const Flags& f, 
   return last;
 }
 
+// A views.db and the stream worker over it, as `serve` opens them (no metrics).
+// Members are destroyed worker first.
+struct Worker {
+  Worker(const fs::path& views_db, SourceStore* src, const core::ViewSet& views, const Clock& clock,
+         const Flags& f) {
+    SqliteViewStore::Options options;
+    options.cache_mib = f.views_cache_mib;
+    store = Must(SqliteViewStore::Open(views_db.string(), &views, &clock, options), "open views");
+    changes = Must(src->NewChangeSource(), "change source");
+    worker = std::make_unique<worker::StreamWorker>(changes.get(), src, store.get(), &views,
+                                                    core::ProjectionOptions{}, &clock, nullptr,
+                                                    worker::WorkerOptions{});
+  }
+  std::unique_ptr<SqliteViewStore> store;
+  std::unique_ptr<core::ChangeSource> changes;
+  std::unique_ptr<worker::StreamWorker> worker;
+};
+
 int Main(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
@@ -447,22 +466,17 @@ int Main(int argc, char** argv) {
   for (int rep = 0; rep < f.reps; ++rep) {
     fs::path vpath = fs::path(f.dir) / "views.db";
     for (const auto& suffix : {"", "-wal", "-shm"}) fs::remove(vpath.string() + suffix);
-    SqliteViewStore::Options store_options;
-    store_options.cache_mib = f.views_cache_mib;
-    auto store =
-        Must(SqliteViewStore::Open(vpath.string(), &views, &clock, store_options), "open views");
-    auto changes = Must(src->NewChangeSource(), "change source");
-    worker::StreamWorker w(changes.get(), src.get(), store.get(), &views, {}, &clock, nullptr, {});
+    std::optional<Worker> p(std::in_place, vpath, src.get(), views, clock, f);
     ResetPeakRss();
     AnonPeak anon;
     double cpu0 = CpuSeconds();
     auto t0 = std::chrono::steady_clock::now();
-    Must(w.Rebuild().status(), "rebuild");
+    Must(p->worker->Rebuild().status(), "rebuild");
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double cpu = CpuSeconds() - cpu0;
     double peak = PeakRssMib();
     double peak_anon = anon.Stop();
-    store.reset();  // closes (and checkpoints) views.db
+    p.reset();  // closes (and checkpoints) views.db
     double views_bytes = static_cast<double>(FileBytes(vpath) + FileBytes(vpath.string() + "-wal"));
     fmt::print(
         "  rep {}: {:.2f} s wall, {:.2f} s CPU (all threads), {:.1f} s per million shipments; "
@@ -473,12 +487,7 @@ int Main(int argc, char** argv) {
   }
   if (f.apply > 0) {
     fs::path vpath = fs::path(f.dir) / "views.db";
-    SqliteViewStore::Options store_options;
-    store_options.cache_mib = f.views_cache_mib;
-    auto store =
-        Must(SqliteViewStore::Open(vpath.string(), &views, &clock, store_options), "open views");
-    auto changes = Must(src->NewChangeSource(), "change source");
-    worker::StreamWorker w(changes.get(), src.get(), store.get(), &views, {}, &clock, nullptr, {});
+    Worker p(vpath, src.get(), views, clock, f);
     auto raw = Must(Database::Open(source.string(), {}), "open source");
     std::mt19937_64 rng(7);
     for (bool recent : {true, false}) {
@@ -487,8 +496,8 @@ int Main(int argc, char** argv) {
       double cpu0 = CpuSeconds();
       auto t0 = std::chrono::steady_clock::now();
       double peak_rss = 0;
-      while (Must(store->Checkpoint(), "checkpoint") < last) {
-        Must(w.Step(Millis(0)).status(), "apply");
+      while (Must(p.store->Checkpoint(), "checkpoint") < last) {
+        Must(p.worker->Step(Millis(0)).status(), "apply");
         peak_rss = std::max(peak_rss, StatusMib("VmRSS"));
       }
       double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
