@@ -10,6 +10,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "InvalidArgument";
     case StatusCode::kNotFound:
       return "NotFound";
+    case StatusCode::kConflict:
+      return "Conflict";
     case StatusCode::kUnauthenticated:
       return "Unauthenticated";
     case StatusCode::kPermissionDenied:

@@ -12,6 +12,7 @@ enum class StatusCode {
   kOk,
   kInvalidArgument,   // the caller's input is wrong (-> 400)
   kNotFound,          // (-> 404)
+  kConflict,          // the state of a resource forbids it now (-> 409)
   kUnauthenticated,   // no or unknown credentials (-> 401)
   kPermissionDenied,  // credentials do not allow this (-> 403)
   kPayloadTooLarge,   // (-> 413)
@@ -35,6 +36,7 @@ class [[nodiscard]] Status {
     return {StatusCode::kInvalidArgument, std::move(m)};
   }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Unauthenticated(std::string m) {
     return {StatusCode::kUnauthenticated, std::move(m)};
   }

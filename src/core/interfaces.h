@@ -11,6 +11,7 @@
 #include "core/shipment_row.h"
 #include "core/tracking.h"
 #include "core/view_batch.h"
+#include "core/view_scope.h"
 
 // The interfaces a backend implements (DESIGN.md section 2). The engine and the worker
 // see only these; they never know which backend they run on.
@@ -51,6 +52,8 @@ class SourceReader {
   virtual Result<ChangeToken> ScanShipments(
       const std::optional<std::string>& org,
       const std::function<Status(const SourceShipment&)>& fn) = 0;
+  // About how many shipments (of `org`, or of all orgs) a scan would visit: for progress.
+  virtual Result<std::int64_t> CountShipments(const std::optional<std::string>& org) = 0;
 };
 
 // Point reads of the lookup collections (customers, carriers), for the lookup caches.
@@ -73,14 +76,32 @@ class ProjectionLookup {
   virtual Result<std::optional<TrackingSummary>> FindTrackingSummary(const ShipmentKey& key) = 0;
 };
 
-// A shadow copy of the views being built by a rebuild. Nothing is visible until Commit.
-class ViewRebuild {
+// A shadow copy of the views in a scope: filled from a snapshot, caught up with the
+// changes that arrived meanwhile (its ProjectionLookup reads the shadow's own rows), then
+// swapped in (a rebuild) or compared with the live views (reconciliation). Nothing is
+// visible until Commit; an uncommitted shadow is dropped with this object. Used by the
+// view store's one writer thread.
+class ViewRebuild : public ProjectionLookup {
  public:
-  virtual ~ViewRebuild() = default;
-  // Adds rows and aggregate contributions (chunks may repeat aggregate keys; they add up).
+  ~ViewRebuild() override = default;
+  // Adds snapshot rows and aggregate contributions (chunks may repeat aggregate keys;
+  // they add up).
   virtual Status Write(const ViewBatch& chunk) = 0;
-  // Atomically replaces the live views with the shadow and sets the checkpoint to `token`.
+  // Applies a batch of caught-up changes to the shadow, as ViewStore::Apply does to the
+  // live views; the batch's token and dead letters are ignored (the live views had them).
+  virtual Status Apply(const ViewBatch& batch) = 0;
+  // The shadow's rows whose SLA status is due to change at or before `now`.
+  virtual Result<std::vector<ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) = 0;
+  // The orgs that may have rows in the live views or the shadow.
+  virtual Result<std::vector<std::string>> Orgs() = 0;
+  // Compares the shadow's rows of `org` with the live ones, per view in scope.
+  virtual Result<std::vector<ViewDrift>> Compare(const std::string& org) = 0;
+  // Atomically replaces the live views of the whole scope with the shadow and sets the
+  // checkpoint to `token`.
   virtual Status Commit(ChangeToken token) = 0;
+  // Atomically replaces the rows of `part` (views and org within the scope) of the live
+  // views with the shadow's; the checkpoint stays. May be called for several parts.
+  virtual Status CommitPart(const ViewScope& part) = 0;
 };
 
 // Where the views, their checkpoint and the dead letters live. Used by one writer (the
@@ -93,11 +114,16 @@ class ViewStore : public ProjectionLookup {
   virtual Status Apply(const ViewBatch& batch) = 0;
   // Rows whose SLA status is due to change at or before `now`, at most `limit`.
   virtual Result<std::vector<ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) = 0;
-  // Starts a full rebuild into shadow tables.
-  virtual Result<std::unique_ptr<ViewRebuild>> BeginRebuild() = 0;
+  // Starts a shadow of `scope` (see ViewRebuild).
+  virtual Result<std::unique_ptr<ViewRebuild>> BeginRebuild(const ViewScope& scope) = 0;
+  Result<std::unique_ptr<ViewRebuild>> BeginRebuild() { return BeginRebuild(ViewScope{}); }
   // True when the views were created empty (new, or an older definition was dropped) and
   // have applied nothing yet: a rebuild from a snapshot then beats replaying the stream.
   virtual bool RebuildRequired() { return false; }
+  // The shipments whose stored row could not be read since the last call: the engine
+  // took them for absent (re-deriving them from the source), so the aggregates of their
+  // org may be off until it is rebuilt.
+  virtual std::vector<ShipmentKey> TakeUnreadableRows() { return {}; }
 };
 
 }  // namespace mv::core

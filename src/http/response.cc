@@ -14,6 +14,8 @@ int HttpStatusOf(StatusCode code) {
       return 403;
     case StatusCode::kNotFound:
       return 404;
+    case StatusCode::kConflict:
+      return 409;
     case StatusCode::kPayloadTooLarge:
       return 413;
     case StatusCode::kDeadlineExceeded:
@@ -41,6 +43,8 @@ std::string ErrorCodeOf(StatusCode code) {
       return "permission_denied";
     case StatusCode::kNotFound:
       return "not_found";
+    case StatusCode::kConflict:
+      return "conflict";
     case StatusCode::kPayloadTooLarge:
       return "payload_too_large";
     case StatusCode::kDeadlineExceeded:

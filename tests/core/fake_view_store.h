@@ -15,10 +15,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/time.h"
+#include "core/exception_queue.h"
 #include "core/interfaces.h"
 #include "core/shipment_row.h"
 #include "core/view_set.h"
@@ -69,11 +71,7 @@ class FakeViewStore final : public core::ViewStore {
   Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& key) override {
     ++lookups_;
     if (fail_lookups_) return Status::IOError("injected lookup failure");
-    auto it = state_.rows.find(key);
-    if (it == state_.rows.end()) return std::optional<core::ShipmentRow>();
-    auto json = nlohmann::json::parse(it->second, nullptr, false);
-    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
-    return std::optional<core::ShipmentRow>(std::move(row));
+    return FindRowIn(state_, key);
   }
 
   Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
@@ -93,8 +91,139 @@ class FakeViewStore final : public core::ViewStore {
   }
 
   Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override {
+    return DueIn(state_, now, limit);
+  }
+
+  using core::ViewStore::BeginRebuild;
+  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild(const core::ViewScope& scope) override {
+    return std::unique_ptr<core::ViewRebuild>(new Rebuild(this, scope));
+  }
+
+ private:
+  class Rebuild final : public core::ViewRebuild {
+   public:
+    Rebuild(FakeViewStore* store, core::ViewScope scope)
+        : store_(store), scope_(std::move(scope)) {}
+    Result<std::optional<core::ShipmentRow>> FindShipmentRow(
+        const core::ShipmentKey& key) override {
+      return FindRowIn(shadow_, key);
+    }
+    Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
+        const core::ShipmentKey& key) override {
+      auto it = shadow_.tracking.find(key);
+      if (it == shadow_.tracking.end()) return std::optional<core::TrackingSummary>();
+      return std::optional(it->second);
+    }
+    Status Write(const core::ViewBatch& chunk) override { return store_->ApplyTo(&shadow_, chunk); }
+    Status Apply(const core::ViewBatch& batch) override { return store_->ApplyTo(&shadow_, batch); }
+    Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override {
+      return DueIn(shadow_, now, limit);
+    }
+    Result<std::vector<std::string>> Orgs() override {
+      if (scope_.org) return std::vector<std::string>{*scope_.org};
+      std::set<std::string> orgs;
+      for (const State* s : {&store_->state_, &shadow_}) {
+        for (const auto& [key, text] : s->rows) orgs.insert(key.org);
+        for (const auto& [key, t] : s->tracking) orgs.insert(key.org);
+      }
+      return std::vector<std::string>(orgs.begin(), orgs.end());
+    }
+    Result<std::vector<core::ViewDrift>> Compare(const std::string& org) override {
+      std::vector<core::ViewDrift> out;
+      const State& live = store_->state_;
+      auto add = [&](const std::string& view, const auto& a, const auto& b, auto org_of) {
+        if (!scope_.Includes(view)) return;
+        out.push_back(DiffOf(view, org, a, b, org_of));
+      };
+      auto key_org = [](const core::ShipmentKey& k) { return k.org; };
+      add(core::ViewSet::kShipmentList, shadow_.rows, live.rows, key_org);
+      add(core::ViewSet::kTrackingState, shadow_.tracking, live.tracking, key_org);
+      add(core::kExceptionQueueView, shadow_.exceptions, live.exceptions, key_org);
+      for (const auto& view : store_->views_->aggregates()) {
+        const std::string& name = view->spec().name;
+        static const AggregateTable kEmpty;
+        auto find = [&](const State& s) -> const AggregateTable& {
+          auto it = s.aggregates.find(name);
+          return it == s.aggregates.end() ? kEmpty : it->second;
+        };
+        add(name, find(shadow_), find(live),
+            [](const std::vector<std::string>& k) { return k.front(); });
+      }
+      return out;
+    }
+    Status Commit(core::ChangeToken token) override {
+      if (scope_.org || !scope_.AllViews()) return CommitPart(scope_);
+      shadow_.token = token;
+      shadow_.dead_letters = store_->state_.dead_letters;
+      store_->state_ = std::move(shadow_);
+      return Status::Ok();
+    }
+    Status CommitPart(const core::ViewScope& part) override {
+      State& live = store_->state_;
+      auto in_part = [&](const std::string& org) { return !part.org || org == *part.org; };
+      auto copy = [&](const std::string& view, auto& to, const auto& from, auto org_of) {
+        if (!part.Includes(view) || !scope_.Includes(view)) return;
+        std::erase_if(to, [&](const auto& entry) { return in_part(org_of(entry.first)); });
+        for (const auto& entry : from) {
+          if (in_part(org_of(entry.first))) to.insert(entry);
+        }
+      };
+      auto key_org = [](const core::ShipmentKey& k) { return k.org; };
+      copy(core::ViewSet::kShipmentList, live.rows, shadow_.rows, key_org);
+      copy(core::ViewSet::kTrackingState, live.tracking, shadow_.tracking, key_org);
+      copy(core::kExceptionQueueView, live.exceptions, shadow_.exceptions, key_org);
+      for (const auto& view : store_->views_->aggregates()) {
+        const std::string& name = view->spec().name;
+        copy(name, live.aggregates[name], shadow_.aggregates[name],
+             [](const std::vector<std::string>& k) { return k.front(); });
+      }
+      return Status::Ok();
+    }
+
+   private:
+    template <typename Map, typename OrgOf>
+    static core::ViewDrift DiffOf(const std::string& view, const std::string& org,
+                                  const Map& source, const Map& live, OrgOf org_of) {
+      core::ViewDrift d;
+      d.view = view;
+      d.org = org;
+      auto of_org = [&](const Map& m) {
+        std::map<typename Map::key_type, typename Map::mapped_type> out;
+        for (const auto& [k, v] : m) {
+          if (org_of(k) == org) out.emplace(k, v);
+        }
+        return out;
+      };
+      auto a = of_org(source);
+      auto b = of_org(live);
+      d.source_rows = static_cast<std::int64_t>(a.size());
+      d.view_rows = static_cast<std::int64_t>(b.size());
+      for (const auto& [k, v] : a) {
+        auto it = b.find(k);
+        if (it == b.end() || !(it->second == v)) ++d.mismatched;
+      }
+      for (const auto& [k, v] : b) d.mismatched += a.count(k) == 0 ? 1 : 0;
+      d.checksum_match = d.mismatched == 0;
+      return d;
+    }
+
+    FakeViewStore* store_;
+    core::ViewScope scope_;
+    State shadow_;
+  };
+
+  static Result<std::optional<core::ShipmentRow>> FindRowIn(const State& s,
+                                                            const core::ShipmentKey& key) {
+    auto it = s.rows.find(key);
+    if (it == s.rows.end()) return std::optional<core::ShipmentRow>();
+    auto json = nlohmann::json::parse(it->second, nullptr, false);
+    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::RowFromJson(key.org, json));
+    return std::optional<core::ShipmentRow>(std::move(row));
+  }
+
+  static Result<std::vector<core::ShipmentRow>> DueIn(const State& s, Timestamp now, size_t limit) {
     std::vector<core::ShipmentRow> due;
-    for (const auto& [key, text] : state_.rows) {
+    for (const auto& [key, text] : s.rows) {
       MV_ASSIGN_OR_RETURN(core::ShipmentRow row,
                           core::RowFromJson(key.org, nlohmann::json::parse(text, nullptr, false)));
       if (row.sla.next_change_at && *row.sla.next_change_at <= now) due.push_back(std::move(row));
@@ -105,26 +234,6 @@ class FakeViewStore final : public core::ViewStore {
     if (due.size() > limit) due.resize(limit);
     return due;
   }
-
-  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild() override {
-    return std::unique_ptr<core::ViewRebuild>(new Rebuild(this));
-  }
-
- private:
-  class Rebuild final : public core::ViewRebuild {
-   public:
-    explicit Rebuild(FakeViewStore* store) : store_(store) {}
-    Status Write(const core::ViewBatch& chunk) override { return store_->ApplyTo(&shadow_, chunk); }
-    Status Commit(core::ChangeToken token) override {
-      shadow_.token = token;
-      store_->state_ = std::move(shadow_);
-      return Status::Ok();
-    }
-
-   private:
-    FakeViewStore* store_;
-    State shadow_;
-  };
 
   Status ApplyTo(State* s, const core::ViewBatch& batch) {
     for (const auto& [view, deltas] : batch.aggregate_deltas) {

@@ -382,20 +382,38 @@ TEST_F(SqliteViewStoreTest, FindShipmentRowRoundTrip) {
   EXPECT_FALSE(other);
 }
 
-TEST_F(SqliteViewStoreTest, CorruptStoredRowIsCorruption) {
+TEST_F(SqliteViewStoreTest, UnreadableRowIsTakenForAbsentAndReported) {
   core::ViewBatch b;
-  b.list_upserts = {Row("acme", "S-1"), Row("acme", "S-2")};
+  core::ShipmentRow due = Row("acme", "S-3");
+  due.sla.next_change_at = T("2029-01-01T00:00:00Z");
+  b.list_upserts = {Row("acme", "S-1"), Row("acme", "S-2"), due};
   MV_ASSERT_OK(store_->Apply(b));
   ASSERT_TRUE(
       Raw()->Exec("UPDATE mv_shipment_list__v3_g1 SET row = x'0102' WHERE id = 'S-1'").ok());
+  ASSERT_TRUE(Raw()->Exec("UPDATE mv_shipment_list__v3_g1 SET row = x'03' WHERE id = 'S-3'").ok());
   // The store remembers what it committed; a reopened store reads the damaged disk.
   Open();
-  EXPECT_EQ(store_->FindShipmentRow({"acme", "S-1"}).status().code(), StatusCode::kCorruption);
+  EXPECT_TRUE(store_->TakeUnreadableRows().empty());
+  // The stream does not stall on it: the row reads as absent (the engine re-derives it
+  // from the source) and is reported once.
+  MV_ASSERT_OK_AND_ASSIGN(auto damaged, store_->FindShipmentRow({"acme", "S-1"}));
+  EXPECT_FALSE(damaged);
   MV_ASSERT_OK_AND_ASSIGN(auto fine, store_->FindShipmentRow({"acme", "S-2"}));
   EXPECT_TRUE(fine);
-  // The ticker's read reports it too rather than skipping it.
-  EXPECT_EQ(store_->DueForSlaChange(T("2030-01-01T00:00:00Z"), 10).status().code(),
-            StatusCode::kCorruption);
+  // The ticker skips it and reports it too (each key once).
+  MV_ASSERT_OK_AND_ASSIGN(auto rows, store_->DueForSlaChange(T("2030-01-01T00:00:00Z"), 10));
+  for (const auto& row : rows) EXPECT_EQ(row.shipment.id, "S-2");
+  EXPECT_EQ(store_->TakeUnreadableRows(),
+            (std::vector<core::ShipmentKey>{{"acme", "S-1"}, {"acme", "S-3"}}));
+  EXPECT_TRUE(store_->TakeUnreadableRows().empty());
+  // Writing the re-derived row over it repairs it.
+  core::ViewBatch repair;
+  repair.list_upserts = {Row("acme", "S-1")};
+  MV_ASSERT_OK(store_->Apply(repair));
+  Open();
+  MV_ASSERT_OK_AND_ASSIGN(auto repaired, store_->FindShipmentRow({"acme", "S-1"}));
+  ASSERT_TRUE(repaired);
+  EXPECT_EQ(*repaired, Row("acme", "S-1"));
 }
 
 TEST_F(SqliteViewStoreTest, RememberedRowsFollowCommitsDeletesAndRebuilds) {

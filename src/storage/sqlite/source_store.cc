@@ -561,6 +561,18 @@ Result<std::map<std::string, Timestamp>> SourceStore::OldestChangeByOrgAfter(Cha
   return oldest;
 }
 
+Result<std::int64_t> SourceStore::CountShipments(const std::optional<std::string>& org) {
+  std::lock_guard lock(reader_mu_);
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      reader_->Prepare(org ? "SELECT count(*) FROM shipments WHERE org = ?1"
+                                           : "SELECT count(*) FROM shipments"));
+  if (org) st->Bind(1, *org);
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  std::int64_t count = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return count;
+}
+
 Result<std::unique_ptr<core::ChangeSource>> SourceStore::NewChangeSource() {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
   return std::unique_ptr<core::ChangeSource>(new OplogChangeSource(std::move(db), &committed_));

@@ -100,6 +100,7 @@ class SourceStore final : public core::SourceReader, public core::LookupReader {
   Result<core::ChangeToken> ScanShipments(
       const std::optional<std::string>& org,
       const std::function<Status(const core::SourceShipment&)>& fn) override;
+  Result<std::int64_t> CountShipments(const std::optional<std::string>& org) override;
 
   const std::string& path() const { return path_; }
 

@@ -241,4 +241,54 @@ Result<std::string> DumpTable(Database& db, const std::string& table) {
   return out;
 }
 
+Status ScanOrgRows(
+    Database& db, const std::string& table, std::int64_t org_code,
+    const std::function<Status(std::string_view key, std::string_view content)>& fn) {
+  MV_ASSIGN_OR_RETURN(Statement * info,
+                      db.Prepare("SELECT name, pk FROM pragma_table_info(?1) ORDER BY pk, cid"));
+  info->Bind(1, table);
+  std::vector<std::string> keys;
+  std::string content;
+  bool has_org = false;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, info->Step());
+    if (!row) break;
+    std::string name = info->ColumnText(0);
+    has_org = has_org || name == "org";
+    if (info->ColumnInt(1) == 0) {
+      content += fmt::format("{}quote({})", content.empty() ? "" : " || '|' || ", name);
+    } else if (name != "org") {
+      keys.push_back(name);
+    }
+  }
+  info->Reset();
+  // An aggregate of one row per org (mv_realtime_ops) has no key after the org.
+  if (!has_org || content.empty()) return Status::NotFound("no view table " + table);
+  if (keys.empty()) keys.push_back("''");  // one row per org: the empty key
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db.Prepare(fmt::format("SELECT {0}, {1} FROM {2} WHERE org = ?1 ORDER BY {0}",
+                                             fmt::join(keys, ", "), content, table)));
+  st->Bind(1, org_code);
+  std::string key;
+  const int n = static_cast<int>(keys.size());
+  Status status = Status::Ok();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) {
+      status = row.status();
+      break;
+    }
+    if (!*row) break;
+    key.clear();
+    for (int c = 0; c < n; ++c) {
+      if (c > 0) key += '\0';
+      key += st->ColumnView(c);
+    }
+    status = fn(key, st->ColumnView(n));
+    if (!status.ok()) break;
+  }
+  st->Reset();
+  return status;
+}
+
 }  // namespace mv::storage::sqlite

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,7 +71,14 @@ std::vector<std::string> ShipmentListDdl(const std::string& table);
 // (which matches no row).
 std::string CodeOf(int kind, int param);
 
-// Rows of a table ordered by its key, one line each; for tests and reconciliation.
+// Rows of a table ordered by its key, one line each; for tests.
 Result<std::string> DumpTable(Database& db, const std::string& table);
+
+// Calls `fn` for every row of org `org_code` in view table `table`, in key order: `key`
+// is the row's key columns after the org, joined by '\0' (so that comparing keys as
+// bytes follows the table's order), `content` every other column, quoted. For
+// reconciliation, which merges two tables of one schema.
+Status ScanOrgRows(Database& db, const std::string& table, std::int64_t org_code,
+                   const std::function<Status(std::string_view key, std::string_view content)>& fn);
 
 }  // namespace mv::storage::sqlite

@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include "base/time.h"
 #include "core/row_codec.h"
@@ -185,30 +188,57 @@ Status SqliteViewStore::LoadCatalog() {
   return txn->Commit();
 }
 
+Result<std::optional<std::string>> SqliteViewStore::ReadStateBlob(const std::string& table,
+                                                                  const char* id_column,
+                                                                  const char* blob_column,
+                                                                  const core::ShipmentKey& key) {
+  MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
+  if (!org) return std::optional<std::string>();  // an org without a code has no rows
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare(fmt::format("SELECT {} FROM {} WHERE org = ?1 AND {} = ?2",
+                                               blob_column, table, id_column)));
+  st->Bind(1, *org).Bind(2, key.id);
+  MV_ASSIGN_OR_RETURN(bool found, st->Step());
+  std::optional<std::string> blob;
+  if (found) blob = std::string(st->ColumnBlob(0));
+  st->Reset();
+  return blob;
+}
+
+void SqliteViewStore::Unreadable(const core::ShipmentKey& key, const char* what,
+                                 const Status& why) {
+  spdlog::error(
+      "views.db: the stored {} of {}/{} cannot be read ({}); re-deriving it from the "
+      "source",
+      what, key.org, key.id, why.message());
+  unreadable_.push_back(key);
+}
+
+std::vector<core::ShipmentKey> SqliteViewStore::TakeUnreadableRows() {
+  std::vector<core::ShipmentKey> keys = std::exchange(unreadable_, {});
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 Result<std::optional<core::ShipmentRow>> SqliteViewStore::FindShipmentRow(
     const core::ShipmentKey& key) {
   const std::optional<std::string>* cached = rows_.Find(key);
   std::optional<std::string> blob;
   if (cached != nullptr) {
-    if (!*cached) return std::optional<core::ShipmentRow>();
-    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, **cached));
-    return std::optional<core::ShipmentRow>(std::move(row));
+    blob = *cached;
   } else {
-    MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
-    if (org) {
-      MV_ASSIGN_OR_RETURN(Statement * st,
-                          db_->Prepare(fmt::format("SELECT row FROM {} WHERE org = ?1 AND id = ?2",
-                                                   tables_.shipment_list)));
-      st->Bind(1, *org).Bind(2, key.id);
-      MV_ASSIGN_OR_RETURN(bool found, st->Step());
-      if (found) blob = std::string(st->ColumnBlob(0));
-      st->Reset();
-    }
+    MV_ASSIGN_OR_RETURN(blob, ReadStateBlob(tables_.shipment_list, "id", "row", key));
     rows_.Put(key, blob);
-    if (!blob) return std::optional<core::ShipmentRow>();
   }
-  MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, *blob));
-  return std::optional<core::ShipmentRow>(std::move(row));
+  if (!blob) return std::optional<core::ShipmentRow>();
+  auto row = core::DecodeRow(key.org, *blob);
+  if (!row.ok()) {
+    Unreadable(key, "row", row.status());
+    rows_.Put(key, std::nullopt);
+    return std::optional<core::ShipmentRow>();
+  }
+  return std::optional<core::ShipmentRow>(std::move(row).value());
 }
 
 Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummary(
@@ -218,22 +248,17 @@ Result<std::optional<core::TrackingSummary>> SqliteViewStore::FindTrackingSummar
   if (cached != nullptr) {
     blob = *cached;
   } else {
-    MV_ASSIGN_OR_RETURN(auto org, ids_.Find(Kind::kOrg, key.org));
-    if (org) {
-      MV_ASSIGN_OR_RETURN(
-          Statement * st,
-          db_->Prepare(fmt::format("SELECT summary FROM {} WHERE org = ?1 AND shipment_id = ?2",
-                                   tables_.tracking_state)));
-      st->Bind(1, *org).Bind(2, key.id);
-      MV_ASSIGN_OR_RETURN(bool found, st->Step());
-      if (found) blob = std::string(st->ColumnBlob(0));
-      st->Reset();
-    }
+    MV_ASSIGN_OR_RETURN(blob, ReadStateBlob(tables_.tracking_state, "shipment_id", "summary", key));
     tracking_.Put(key, blob);
   }
   if (!blob) return std::optional<core::TrackingSummary>();
-  MV_ASSIGN_OR_RETURN(core::TrackingSummary summary, core::DecodeTrackingSummary(*blob));
-  return std::optional<core::TrackingSummary>(std::move(summary));
+  auto summary = core::DecodeTrackingSummary(*blob);
+  if (!summary.ok()) {
+    Unreadable(key, "tracking summary", summary.status());
+    tracking_.Put(key, std::nullopt);
+    return std::optional<core::TrackingSummary>();
+  }
+  return std::optional<core::TrackingSummary>(std::move(summary).value());
 }
 
 Result<ChangeToken> SqliteViewStore::Checkpoint() {
@@ -245,12 +270,12 @@ Result<ChangeToken> SqliteViewStore::Checkpoint() {
 }
 
 Status SqliteViewStore::UpsertListRows(const std::string& table,
-                                       const std::vector<core::ShipmentRow>& rows, bool fresh,
+                                       const std::vector<core::ShipmentRow>& rows, ListWrite mode,
                                        std::vector<std::string>* encoded) {
   if (rows.empty()) return Status::Ok();
   // A row the cache knows to be stored: an update of the columns that changed, so that an
   // index whose columns did not change is not touched. Any other row: an upsert (which
-  // costs an insert when the row is new). A rebuild's fresh tables take plain inserts.
+  // costs an insert when the row is new). A shadow filled from a snapshot takes inserts.
   const std::string insert = fmt::format(
       "INSERT INTO {} (row, org, id, status, carrier, customer, sla, sla_next_change_at, "
       "created_at, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -279,8 +304,9 @@ Status SqliteViewStore::UpsertListRows(const std::string& table,
     encoded->push_back(core::EncodeRow(r));
 
     std::string sql;
-    const std::optional<std::string>* known = fresh ? nullptr : rows_.Find({r.org, s.id});
-    if (fresh) {
+    const std::optional<std::string>* known =
+        mode == ListWrite::kUpdateKnown ? rows_.Find({r.org, s.id}) : nullptr;
+    if (mode == ListWrite::kInsert) {
       sql = insert;
     } else if (known == nullptr || !*known) {
       sql = upsert;
@@ -452,9 +478,9 @@ Status SqliteViewStore::ApplyAggregateDeltas(const core::AggregateViewSpec& spec
 }
 
 Status SqliteViewStore::WriteViewChanges(const PhysicalTables& tables, const core::ViewBatch& batch,
-                                         bool fresh, std::vector<std::string>* encoded) {
+                                         ListWrite mode, std::vector<std::string>* encoded) {
   // The list first: aggregate maxima are recomputed from it.
-  MV_RETURN_IF_ERROR(UpsertListRows(tables.shipment_list, batch.list_upserts, fresh, encoded));
+  MV_RETURN_IF_ERROR(UpsertListRows(tables.shipment_list, batch.list_upserts, mode, encoded));
   auto delete_keys = [&](const std::string& table, const char* id_column,
                          const std::vector<core::ShipmentKey>& keys) -> Status {
     if (keys.empty()) return Status::Ok();
@@ -536,7 +562,7 @@ Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
   encoded.reserve(batch.list_upserts.size());
   Status status = [&]() -> Status {
     MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
-    MV_RETURN_IF_ERROR(WriteViewChanges(tables_, batch, /*fresh=*/false, &encoded));
+    MV_RETURN_IF_ERROR(WriteViewChanges(tables_, batch, ListWrite::kUpdateKnown, &encoded));
     MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
     if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
     return txn->Commit();
@@ -555,12 +581,13 @@ Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
   return Status::Ok();
 }
 
-Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestamp now,
-                                                                        size_t limit) {
+Result<std::vector<core::ShipmentRow>> SqliteViewStore::ReadDue(const std::string& table,
+                                                                Timestamp now, size_t limit,
+                                                                bool remember) {
   MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(fmt::format(
                                           "SELECT org, id, row FROM {} WHERE sla_next_change_at "
                                           "<= ?1 ORDER BY sla_next_change_at LIMIT ?2",
-                                          tables_.shipment_list)));
+                                          table)));
   st->Bind(1, ToMillis(now)).Bind(2, static_cast<std::int64_t>(limit));
   std::vector<std::tuple<std::int64_t, std::string, std::string>> due;
   for (;;) {
@@ -572,33 +599,167 @@ Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestam
   std::vector<core::ShipmentRow> rows;
   for (auto& [code, id, blob] : due) {
     MV_ASSIGN_OR_RETURN(std::string org, ids_.Text(code));
-    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(org, blob));
+    auto row = core::DecodeRow(org, blob);
+    if (!row.ok()) {
+      Unreadable({org, id}, "row", row.status());
+      continue;
+    }
     // The ticker re-reads each due row as its `before`: remember it (it is committed).
-    rows_.Put({org, id}, std::move(blob));
-    rows.push_back(std::move(row));
+    if (remember) rows_.Put({org, id}, std::move(blob));
+    rows.push_back(std::move(row).value());
   }
   return rows;
 }
 
-// A rebuild fills tables of the next generation, created without their secondary
-// indexes; Commit builds the indexes, points the catalog at the tables and drops the old
-// ones, in one transaction.
+Result<std::vector<core::ShipmentRow>> SqliteViewStore::DueForSlaChange(Timestamp now,
+                                                                        size_t limit) {
+  return ReadDue(tables_.shipment_list, now, limit, /*remember=*/true);
+}
+
+// A shadow of a scope of the views, in tables of the next generation. A shadow of every
+// org is created without secondary indexes (a bulk fill) and indexed when committed;
+// committing it points the catalog at its tables. A shadow of one org has its indexes
+// from the start; committing it replaces that org's rows of the live tables in one
+// transaction. Shadow tables not committed are dropped with this object.
 class SqliteViewRebuild final : public core::ViewRebuild {
  public:
-  SqliteViewRebuild(SqliteViewStore* store, PhysicalTables shadow, std::int64_t generation)
-      : store_(store), shadow_(std::move(shadow)), generation_(generation) {}
+  SqliteViewRebuild(SqliteViewStore* store, core::ViewScope scope, PhysicalTables shadow,
+                    std::int64_t generation, bool indexed)
+      : store_(store),
+        scope_(std::move(scope)),
+        shadow_(std::move(shadow)),
+        generation_(generation),
+        indexed_(indexed) {}
 
   ~SqliteViewRebuild() override {
-    if (!committed_) (void)DropTables(*store_->db_, shadow_);
+    Database& db = *store_->db_;
+    db.ForgetStatements();
+    for (const auto& [view, table] : shadow_.All()) {
+      if (!swapped_.count(table)) (void)db.Exec("DROP TABLE IF EXISTS " + table);
+    }
+  }
+
+  Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& key) override {
+    MV_ASSIGN_OR_RETURN(auto blob, store_->ReadStateBlob(shadow_.shipment_list, "id", "row", key));
+    if (!blob) return std::optional<core::ShipmentRow>();
+    MV_ASSIGN_OR_RETURN(core::ShipmentRow row, core::DecodeRow(key.org, *blob));
+    return std::optional<core::ShipmentRow>(std::move(row));
+  }
+
+  Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
+      const core::ShipmentKey& key) override {
+    MV_ASSIGN_OR_RETURN(
+        auto blob, store_->ReadStateBlob(shadow_.tracking_state, "shipment_id", "summary", key));
+    if (!blob) return std::optional<core::TrackingSummary>();
+    MV_ASSIGN_OR_RETURN(core::TrackingSummary summary, core::DecodeTrackingSummary(*blob));
+    return std::optional<core::TrackingSummary>(std::move(summary));
   }
 
   Status Write(const core::ViewBatch& chunk) override {
+    // Only a rebuild of everything records the snapshot's unusable documents: any other
+    // shadow would record again what the live views already hold.
+    bool letters = !scope_.org && scope_.AllViews();
+    return Transact(chunk, SqliteViewStore::ListWrite::kInsert, letters);
+  }
+
+  Status Apply(const core::ViewBatch& batch) override {
+    return Transact(batch, SqliteViewStore::ListWrite::kUpsert, /*letters=*/false);
+  }
+
+  Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override {
+    return store_->ReadDue(shadow_.shipment_list, now, limit, /*remember=*/false);
+  }
+
+  Result<std::vector<std::string>> Orgs() override {
+    if (scope_.org) return std::vector<std::string>{*scope_.org};
+    MV_ASSIGN_OR_RETURN(
+        Statement * st,
+        store_->db_->Prepare("SELECT text FROM mv_ids WHERE kind = ?1 ORDER BY text"));
+    st->Bind(1, static_cast<int>(Kind::kOrg));
+    std::vector<std::string> orgs;
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      orgs.push_back(st->ColumnText(0));
+    }
+    st->Reset();
+    return orgs;
+  }
+
+  Result<std::vector<core::ViewDrift>> Compare(const std::string& org) override {
+    std::vector<core::ViewDrift> out;
+    MV_ASSIGN_OR_RETURN(auto code, store_->ids_.Find(Kind::kOrg, org));
+    auto live = store_->tables_.All();
+    for (const auto& [view, table] : shadow_.All()) {
+      if (!scope_.Includes(view)) continue;
+      core::ViewDrift drift;
+      drift.view = view;
+      drift.org = org;
+      if (code) {
+        auto other = std::find_if(live.begin(), live.end(),
+                                  [&](const auto& entry) { return entry.first == view; });
+        if (other == live.end()) return Status::Internal("no live table for " + view);
+        MV_ASSIGN_OR_RETURN(auto source_rows, Digest(table, *code));
+        MV_ASSIGN_OR_RETURN(auto view_rows, Digest(other->second, *code));
+        Diff(source_rows, view_rows, &drift);
+      }
+      out.push_back(std::move(drift));
+    }
+    return out;
+  }
+
+  Status Commit(ChangeToken token) override {
+    if (scope_.org) return Status::Internal("a shadow of one org commits by parts");
+    MV_RETURN_IF_ERROR(Swap(scope_, token));
+    store_->applied_.Reset(token);
+    return Status::Ok();
+  }
+
+  Status CommitPart(const core::ViewScope& part) override {
+    if (scope_.org && part.org != scope_.org) {
+      return Status::InvalidArgument("the part " + part.Describe() + " is outside the shadow of " +
+                                     scope_.Describe());
+    }
+    if (!part.org) return Swap(part, std::nullopt);
+    Database& db = *store_->db_;
+    MV_ASSIGN_OR_RETURN(auto code, store_->ids_.Find(Kind::kOrg, *part.org));
+    if (!code) return Status::Ok();  // an org without a code has no rows on either side
+    auto live = store_->tables_.All();
+    {
+      MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+      for (size_t i = 0; i < live.size(); ++i) {
+        const auto& [view, table] = live[i];
+        if (!part.Includes(view) || !scope_.Includes(view)) continue;
+        std::string from = ShadowOf(view);
+        MV_ASSIGN_OR_RETURN(Statement * del,
+                            db.Prepare(fmt::format("DELETE FROM {} WHERE org = ?1", table)));
+        del->Bind(1, *code);
+        MV_RETURN_IF_ERROR(del->Run());
+        MV_ASSIGN_OR_RETURN(
+            Statement * copy,
+            db.Prepare(fmt::format("INSERT INTO {} SELECT * FROM {} WHERE org = ?1", table, from)));
+        copy->Bind(1, *code);
+        MV_RETURN_IF_ERROR(copy->Run());
+      }
+      MV_RETURN_IF_ERROR(txn->Commit());
+    }
+    store_->rows_.Clear();
+    store_->tracking_.Clear();
+    return Status::Ok();
+  }
+
+ private:
+  using Digested = std::vector<std::pair<std::string, std::uint64_t>>;  // key, row hash
+
+  Status Transact(const core::ViewBatch& batch, SqliteViewStore::ListWrite mode, bool letters) {
     Database& db = *store_->db_;
     std::vector<std::string> encoded;
     Status status = [&]() -> Status {
       MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
-      MV_RETURN_IF_ERROR(store_->WriteViewChanges(shadow_, chunk, /*fresh=*/true, &encoded));
-      MV_RETURN_IF_ERROR(WriteDeadLetters(db, chunk.dead_letters, store_->clock_->Now()));
+      MV_RETURN_IF_ERROR(store_->WriteViewChanges(shadow_, batch, mode, &encoded));
+      if (letters) {
+        MV_RETURN_IF_ERROR(WriteDeadLetters(db, batch.dead_letters, store_->clock_->Now()));
+      }
       return txn->Commit();
     }();
     if (!status.ok()) {
@@ -609,49 +770,138 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     return Status::Ok();
   }
 
-  Status Commit(ChangeToken token) override {
+  std::string ShadowOf(const std::string& view) const {
+    for (const auto& [name, table] : shadow_.All()) {
+      if (name == view) return table;
+    }
+    return {};
+  }
+
+  Result<Digested> Digest(const std::string& table, std::int64_t code) {
+    Digested rows;
+    MV_RETURN_IF_ERROR(ScanOrgRows(*store_->db_, table, code,
+                                   [&](std::string_view key, std::string_view content) -> Status {
+                                     rows.emplace_back(std::string(key), RowHash(key, content));
+                                     return Status::Ok();
+                                   }));
+    return rows;
+  }
+
+  static std::uint64_t RowHash(std::string_view key, std::string_view content) {
+    XXH3_state_t* state = XXH3_createState();
+    XXH3_64bits_reset(state);
+    XXH3_64bits_update(state, key.data(), key.size());
+    XXH3_64bits_update(state, "\x01", 1);
+    XXH3_64bits_update(state, content.data(), content.size());
+    std::uint64_t h = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
+    return h;
+  }
+
+  // Counts, order-independent checksums (sums of the row hashes) and a merge of the two
+  // key-ordered sides.
+  static void Diff(const Digested& source, const Digested& view, core::ViewDrift* drift) {
+    drift->source_rows = static_cast<std::int64_t>(source.size());
+    drift->view_rows = static_cast<std::int64_t>(view.size());
+    std::uint64_t source_sum = 0, view_sum = 0;
+    for (const auto& r : source) source_sum += r.second;
+    for (const auto& r : view) view_sum += r.second;
+    drift->checksum_match = source_sum == view_sum && source.size() == view.size();
+    auto mismatch = [&](const std::string& key) {
+      ++drift->mismatched;
+      if (drift->sample_keys.size() < 10) {
+        std::string shown = key;
+        std::replace(shown.begin(), shown.end(), '\0', '/');
+        drift->sample_keys.push_back(std::move(shown));
+      }
+    };
+    size_t i = 0, j = 0;
+    while (i < source.size() || j < view.size()) {
+      if (j == view.size() || (i < source.size() && source[i].first < view[j].first)) {
+        mismatch(source[i++].first);
+      } else if (i == source.size() || view[j].first < source[i].first) {
+        mismatch(view[j++].first);
+      } else {
+        if (source[i].second != view[j].second) mismatch(source[i].first);
+        ++i;
+        ++j;
+      }
+    }
+  }
+
+  // Points the catalog at the shadow's tables of the views in `part` (every org), after
+  // indexing them, and drops the tables they replace; with `token`, sets the checkpoint.
+  Status Swap(const core::ViewScope& part, std::optional<ChangeToken> token) {
     Database& db = *store_->db_;
     Timestamp now = store_->clock_->Now();
+    PhysicalTables merged = store_->tables_;
+    PhysicalTables replaced;
+    std::vector<std::string> taken;
+    auto take = [&](const std::string& view, std::string& live, const std::string& shadow,
+                    std::string& old) {
+      if (!part.Includes(view) || !scope_.Includes(view) || swapped_.count(shadow)) return;
+      old = live;
+      live = shadow;
+      taken.push_back(shadow);
+    };
+    take(core::ViewSet::kShipmentList, merged.shipment_list, shadow_.shipment_list,
+         replaced.shipment_list);
+    take(core::kExceptionQueueView, merged.exception_queue, shadow_.exception_queue,
+         replaced.exception_queue);
+    take(core::ViewSet::kTrackingState, merged.tracking_state, shadow_.tracking_state,
+         replaced.tracking_state);
+    for (const auto& [view, table] : shadow_.aggregates) {
+      take(view, merged.aggregates[view], table, replaced.aggregates[view]);
+    }
     {
-      // The indexes are built by scanning the tables and sorting: mapped, with SQLite's
-      // sorter on every core, then back to the serving settings.
-      MV_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA threads = {}; PRAGMA mmap_size = {}",
-                                             std::max(1u, std::thread::hardware_concurrency()),
-                                             Database::kMaxMmapBytes)));
+      if (!indexed_) {
+        // The indexes are built by scanning the tables and sorting: mapped, with SQLite's
+        // sorter on every core, then back to the serving settings.
+        MV_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA threads = {}; PRAGMA mmap_size = {}",
+                                               std::max(1u, std::thread::hardware_concurrency()),
+                                               Database::kMaxMmapBytes)));
+      }
       MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
-      Status indexed = CreateSecondaryIndexes(db, *store_->views_, shadow_);
-      MV_RETURN_IF_ERROR(db.Exec("PRAGMA threads = 0; PRAGMA mmap_size = 0"));
-      MV_RETURN_IF_ERROR(indexed);
-      MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, shadow_, generation_, now));
-      MV_RETURN_IF_ERROR(SetCheckpoint(db, token, now));
+      if (!indexed_) {
+        Status indexed = CreateSecondaryIndexes(db, *store_->views_, shadow_);
+        MV_RETURN_IF_ERROR(db.Exec("PRAGMA threads = 0; PRAGMA mmap_size = 0"));
+        MV_RETURN_IF_ERROR(indexed);
+      }
+      MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, merged, generation_, now));
+      if (token) MV_RETURN_IF_ERROR(SetCheckpoint(db, *token, now));
       db.ForgetStatements();
-      MV_RETURN_IF_ERROR(DropTables(db, store_->tables_));
+      for (const auto& [view, table] : replaced.All()) {
+        if (!table.empty()) MV_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS " + table));
+      }
       MV_RETURN_IF_ERROR(txn->Commit());
     }
-    committed_ = true;
+    indexed_ = true;
+    for (auto& t : taken) swapped_.insert(std::move(t));
     store_->rows_.Clear();
     store_->tracking_.Clear();
-    store_->tables_ = shadow_;
+    store_->tables_ = std::move(merged);
     store_->generation_ = generation_;
     store_->fresh_ = false;
-    store_->applied_.Reset(token);
     return Status::Ok();
   }
 
- private:
   SqliteViewStore* store_;
+  core::ViewScope scope_;
   PhysicalTables shadow_;
   std::int64_t generation_;
-  bool committed_ = false;
+  bool indexed_;
+  std::set<std::string> swapped_;  // shadow tables the catalog now names
 };
 
-Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild() {
+Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild(
+    const core::ViewScope& scope) {
   std::int64_t generation = generation_ + 1;
+  bool indexed = scope.org.has_value();
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
-  MV_ASSIGN_OR_RETURN(PhysicalTables shadow,
-                      CreateViewTables(*db_, *views_, generation, /*indexes=*/false));
+  MV_ASSIGN_OR_RETURN(PhysicalTables shadow, CreateViewTables(*db_, *views_, generation, indexed));
   MV_RETURN_IF_ERROR(txn->Commit());
-  return std::unique_ptr<core::ViewRebuild>(new SqliteViewRebuild(this, shadow, generation));
+  return std::unique_ptr<core::ViewRebuild>(
+      new SqliteViewRebuild(this, scope, std::move(shadow), generation, indexed));
 }
 
 }  // namespace mv::storage::sqlite

@@ -56,8 +56,12 @@ class SqliteViewStore final : public core::ViewStore {
   Result<core::ChangeToken> Checkpoint() override;
   Status Apply(const core::ViewBatch& batch) override;
   Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override;
-  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild() override;
+  using core::ViewStore::BeginRebuild;
+  // The shadow of a scope of one org is created with its indexes (it is small, and its
+  // SLA ticks need them); a shadow of every org gets them when it is committed.
+  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild(const core::ViewScope& scope) override;
   bool RebuildRequired() override { return fresh_; }
+  std::vector<core::ShipmentKey> TakeUnreadableRows() override;
 
   // The checkpoint as of the last commit of this process; waitable (read-your-writes).
   const Watermark& applied() const { return applied_; }
@@ -74,13 +78,26 @@ class SqliteViewStore final : public core::ViewStore {
   void CheckpointLoop(std::unique_ptr<Database> db);
   // The WAL size past which the checkpointer truncates it (see CheckpointLoop).
   static constexpr std::int64_t kWalTruncateBytes = 64 << 20;
+  // How list rows are written: plain inserts (a shadow filled from a snapshot), upserts
+  // (a shadow catching up), or, for the live views, updates of the changed columns of the
+  // rows the cache knows to be stored and upserts of the rest.
+  enum class ListWrite { kInsert, kUpsert, kUpdateKnown };
   // Writes `batch`'s view changes into `tables` inside the caller's transaction; the
-  // encoded rows written go to `encoded` (for the row cache once committed). `fresh`
-  // tables (a rebuild) take inserts only.
-  Status WriteViewChanges(const PhysicalTables& tables, const core::ViewBatch& batch, bool fresh,
-                          std::vector<std::string>* encoded);
+  // encoded rows written go to `encoded` (for the row cache once committed).
+  Status WriteViewChanges(const PhysicalTables& tables, const core::ViewBatch& batch,
+                          ListWrite mode, std::vector<std::string>* encoded);
   Status UpsertListRows(const std::string& table, const std::vector<core::ShipmentRow>& rows,
-                        bool fresh, std::vector<std::string>* encoded);
+                        ListWrite mode, std::vector<std::string>* encoded);
+  // The stored blob of `key` in `table` (list rows or tracking summaries), if any.
+  Result<std::optional<std::string>> ReadStateBlob(const std::string& table, const char* id_column,
+                                                   const char* blob_column,
+                                                   const core::ShipmentKey& key);
+  // Rows of list table `table` due for an SLA change; the live views remember them.
+  Result<std::vector<core::ShipmentRow>> ReadDue(const std::string& table, Timestamp now,
+                                                 size_t limit, bool remember);
+  // A row that cannot be decoded is logged, remembered for TakeUnreadableRows and taken
+  // for absent: the engine then re-derives it from the source.
+  void Unreadable(const core::ShipmentKey& key, const char* what, const Status& why);
   Status ApplyAggregateDeltas(const core::AggregateViewSpec& spec, const std::string& table,
                               const std::string& list_table,
                               const std::vector<core::AggregateDelta>& deltas);
@@ -94,6 +111,7 @@ class SqliteViewStore final : public core::ViewStore {
   std::int64_t generation_ = 0;
   bool fresh_ = false;  // the views were created empty by this Open and applied nothing yet
   Watermark applied_;
+  std::vector<core::ShipmentKey> unreadable_;
 
   // Committed projections and tracking summaries, encoded; nullopt: known to be absent.
   static constexpr size_t kCacheGeneration = 50000;
