@@ -38,6 +38,16 @@ StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views
               .Name("viya_mv_refresh_duration_seconds")
               .Help("Time to refresh a view: one micro-batch (incremental) or a rebuild (full)")
               .Register(r)),
+      drift_(BuildGauge()
+                 .Name("viya_mv_drift_count")
+                 .Help("Rows found mismatched with the source by the last reconciliation "
+                       "(plus unreadable rows re-derived since)")
+                 .Register(r)),
+      reconcile_last_run_(BuildGauge()
+                              .Name("viya_mv_reconcile_last_run_timestamp_seconds")
+                              .Help("When the last reconciliation finished (Unix time)")
+                              .Register(r)
+                              .Add({})),
       events_applied_(BuildCounter()
                           .Name("viya_mv_events_applied_total")
                           .Help("Change events applied to the views")
@@ -61,6 +71,7 @@ StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views
                            .Add({}, LatencyBuckets())) {
   for (const auto& v : views_) {
     lag_.Add({{"mv", v}}).Set(0);
+    drift_.Add({{"mv", v}}).Set(0);
     for (const char* type : {"incremental", "full"}) {
       refresh_.Add({{"mv", v}, {"type", type}}, LatencyBuckets());
     }
@@ -92,6 +103,18 @@ void StreamProbe::RebuildDone(double seconds) {
   for (const auto& v : views_) {
     refresh_.Add({{"mv", v}, {"type", "full"}}, LatencyBuckets()).Observe(seconds);
   }
+}
+
+void StreamProbe::ReconcileDone(const std::map<std::string, std::int64_t>& mismatched_by_view,
+                                double unix_seconds) {
+  for (const auto& [view, rows] : mismatched_by_view) {
+    drift_.Add({{"mv", view}}).Set(static_cast<double>(rows));
+  }
+  reconcile_last_run_.Set(unix_seconds);
+}
+
+void StreamProbe::DriftFound(const std::string& view, std::int64_t rows) {
+  drift_.Add({{"mv", view}}).Increment(static_cast<double>(rows));
 }
 
 void StreamProbe::Error(const std::string& error, const std::string& view) {

@@ -31,6 +31,13 @@ class StreamProbe {
   void BatchApplied(size_t events, double seconds, const std::vector<double>& visible_lags);
   void SlaTickApplied(size_t rows, double seconds);
   void RebuildDone(double seconds);
+  // A reconciliation finished at `unix_seconds`: rows found mismatched per view (every
+  // view compared is named, 0 when clean).
+  void ReconcileDone(const std::map<std::string, std::int64_t>& mismatched_by_view,
+                     double unix_seconds);
+  // Rows of `view` found unreadable and re-derived from the source: drift found outside
+  // a reconciliation.
+  void DriftFound(const std::string& view, std::int64_t rows);
   // error: history_lost | poison | storage | internal. An empty view means all views.
   void Error(const std::string& error, const std::string& view = "");
   void SetLag(std::int64_t events);
@@ -47,6 +54,8 @@ class StreamProbe {
   prometheus::Family<prometheus::Gauge>& staleness_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Family<prometheus::Histogram>& refresh_;
+  prometheus::Family<prometheus::Gauge>& drift_;
+  prometheus::Gauge& reconcile_last_run_;
   prometheus::Counter& events_applied_;
   prometheus::Counter& batches_applied_;
   prometheus::Histogram& batch_size_;

@@ -1,14 +1,16 @@
 #include "worker/stream_worker.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 
-#include "core/snapshot_builder.h"
 #include "worker/chunk_writer.h"
+#include "worker/snapshot_scan.h"
 
 namespace mv::worker {
 namespace {
@@ -86,7 +88,8 @@ Result<size_t> StreamWorker::Step(Millis wait) {
       if (latest > token) {
         spdlog::info("views are new and the source has {} changes: rebuilding from a snapshot",
                      latest);
-        MV_ASSIGN_OR_RETURN(core::ChangeToken rebuilt, Rebuild());
+        MV_ASSIGN_OR_RETURN(core::ChangeToken rebuilt,
+                            Rebuild(OperationKind::kBackfill, "the start-up (new views)"));
         spdlog::info("rebuild done; the stream resumes after token {}", rebuilt);
         return size_t{0};
       }
@@ -99,7 +102,8 @@ Result<size_t> StreamWorker::Step(Millis wait) {
     if (probe_) probe_->Error("history_lost");
     spdlog::error("change stream history lost ({}); rebuilding all views from the source",
                   events.status().message());
-    MV_ASSIGN_OR_RETURN(core::ChangeToken token, Rebuild());
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token,
+                        Rebuild(OperationKind::kRebuild, "the stream (history lost)"));
     spdlog::info("rebuild done; the stream resumes after token {}", token);
     return size_t{0};
   }
@@ -107,6 +111,7 @@ Result<size_t> StreamWorker::Step(Millis wait) {
   std::vector<core::ChangeEvent> batch = std::move(events).value();
   if (batch.empty()) return size_t{0};
   MV_RETURN_IF_ERROR(ApplyBatch(batch));
+  RepairUnreadableRows();
   return batch.size();
 }
 
@@ -119,84 +124,142 @@ Result<size_t> StreamWorker::TickSla() {
   for (const auto& row : due) MV_RETURN_IF_ERROR(builder.Reevaluate(row));
   core::ViewBatch batch = builder.Finish(std::nullopt);
   MV_RETURN_IF_ERROR(store_->Apply(batch));
+  RepairUnreadableRows();
   if (probe_) probe_->SlaTickApplied(due.size(), SecondsSince(started));
   return due.size();
 }
 
-Result<core::ChangeToken> StreamWorker::Rebuild() {
+Result<core::ChangeToken> StreamWorker::Rebuild(OperationKind kind, const std::string& reason) {
   auto started = std::chrono::steady_clock::now();
   Timestamp now = clock_->Now();
-  MV_ASSIGN_OR_RETURN(auto rebuild, store_->BeginRebuild());
+  // A running operation's shadow was built against the stream being re-based.
+  if (runner_) runner_->Abort("the views were rebuilt from a new snapshot");
+  std::optional<Operation> op;
+  if (operations_) {
+    op = operations_->Record(kind, core::ViewScope{}, reason, now, OperationPhase::kSnapshot);
+    auto total = snapshots_->CountShipments(std::nullopt);
+    op->rows_total = total.ok() ? *total : 0;
+    operations_->Update(*op);
+  }
+  auto fail = [&](const Status& s) {
+    if (op) {
+      op->phase = OperationPhase::kFailed;
+      op->error = s.ToString();
+      op->finished_at = clock_->Now();
+      operations_->Update(*op);
+    }
+    return s;
+  };
+  auto rebuild = store_->BeginRebuild();
+  if (!rebuild.ok()) return fail(rebuild.status());
   // This thread reads and projects the snapshot while the writer stores the chunk before.
-  core::SnapshotBuilder builder(*views_, projection_, now);
-  ChunkWriter writer(rebuild.get());
-  size_t rows = 0;
-  size_t poison = 0;
-  std::string org;
+  ChunkWriter writer(rebuild->get());
   auto last_report = started;
-  MV_ASSIGN_OR_RETURN(
-      core::ChangeToken token,
-      snapshots_->ScanShipments(std::nullopt, [&](const core::SourceShipment& shipment) -> Status {
-        // Aggregates are keyed by org first, and the scan is in org order: the sums of an
-        // org are complete once the scan has passed it, and written while it goes on.
-        if (shipment.org != org) {
-          if (builder.aggregate_keys() > 0) {
-            MV_RETURN_IF_ERROR(writer.Push(builder.TakeRows()));
-            MV_RETURN_IF_ERROR(writer.Push(builder.TakeAggregates()));
-          }
-          org = shipment.org;
-        }
-        Status s = builder.Add(shipment);
-        if (!s.ok()) {
-          ++poison;
-          spdlog::warn("rebuild: shipment {}/{}: a document cannot be used: {}", shipment.org,
-                       shipment.id, s.message());
-        }
-        ++rows;
-        if (builder.pending_rows() >= options_.rebuild_chunk_rows) {
-          MV_RETURN_IF_ERROR(writer.Push(builder.TakeRows()));
-          if (builder.aggregate_keys() >= options_.rebuild_max_aggregate_keys) {
-            MV_RETURN_IF_ERROR(writer.Push(builder.TakeAggregates()));
-          }
-          if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(5)) {
-            last_report = std::chrono::steady_clock::now();
-            spdlog::info("rebuild: {} shipments projected ({:.0f}/s)", rows,
-                         static_cast<double>(rows) / SecondsSince(started));
-          }
-        }
-        return Status::Ok();
-      }));
-  MV_RETURN_IF_ERROR(writer.Push(builder.TakeRows()));
-  MV_RETURN_IF_ERROR(writer.Push(builder.TakeAggregates()));
+  SnapshotScanOptions scan{options_.rebuild_chunk_rows, options_.rebuild_max_aggregate_keys};
+  auto progress = [&](size_t rows) {
+    double rate = static_cast<double>(rows) / std::max(1e-9, SecondsSince(started));
+    if (op) {
+      op->rows_done = static_cast<std::int64_t>(rows);
+      op->rows_per_second = rate;
+      if (rate > 0 && op->rows_total >= op->rows_done) {
+        op->eta_seconds = static_cast<double>(op->rows_total - op->rows_done) / rate;
+      }
+      operations_->Update(*op);
+    }
+    if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(5)) {
+      last_report = std::chrono::steady_clock::now();
+      spdlog::info("rebuild: {} shipments projected ({:.0f}/s){}", rows, rate,
+                   op && op->rows_total > 0 ? fmt::format(", {:.0f}%", op->percent()) : "");
+    }
+  };
+  SnapshotScanStats stats;
+  auto token = ScanSnapshot(
+      snapshots_, *views_, projection_, now, std::nullopt, scan,
+      [&](core::ViewBatch chunk) { return writer.Push(std::move(chunk)); }, progress, &stats);
+  if (!token.ok()) return fail(token.status());
   double scanned = SecondsSince(started);
-  MV_RETURN_IF_ERROR(writer.Finish());
+  if (Status s = writer.Finish(); !s.ok()) return fail(s);
+  if (op) {
+    op->phase = OperationPhase::kSwapping;
+    operations_->Update(*op);
+  }
   auto committing = std::chrono::steady_clock::now();
-  MV_RETURN_IF_ERROR(rebuild->Commit(token));
-  checkpoint_.store(token);
+  if (Status s = (*rebuild)->Commit(*token); !s.ok()) return fail(s);
+  checkpoint_.store(*token);
   checkpoint_loaded_ = true;
   if (probe_) {
     probe_->RebuildDone(SecondsSince(started));
-    for (size_t i = 0; i < poison; ++i) probe_->Error("poison", core::ViewSet::kShipmentList);
+    for (size_t i = 0; i < stats.unusable; ++i) {
+      probe_->Error("poison", core::ViewSet::kShipmentList);
+    }
+  }
+  if (op) {
+    op->phase = OperationPhase::kDone;
+    op->token = *token;
+    op->rows_done = static_cast<std::int64_t>(stats.shipments);
+    op->rows_total = std::max(op->rows_total, op->rows_done);
+    op->eta_seconds = 0;
+    op->finished_at = clock_->Now();
+    operations_->Update(*op);
   }
   spdlog::info(
       "rebuild: {} shipments in {:.2f}s (reading and projecting {:.2f}s, writing {:.2f}s, "
       "indexing {:.2f}s), views at token {}",
-      rows, SecondsSince(started), scanned, writer.busy_seconds(), SecondsSince(committing), token);
-  return token;
+      stats.shipments, SecondsSince(started), scanned, writer.busy_seconds(),
+      SecondsSince(committing), *token);
+  return *token;
+}
+
+void StreamWorker::SetOperations(Operations* operations, OperationRunnerOptions options) {
+  operations_ = operations;
+  options.scan = {options_.rebuild_chunk_rows, options_.rebuild_max_aggregate_keys};
+  options.sla_max_rows = options_.sla_tick_max_rows;
+  runner_ = std::make_unique<OperationRunner>(operations, source_, snapshots_, store_, views_,
+                                              &projection_, clock_, probe_, options);
+}
+
+bool StreamWorker::StepOperations() { return runner_ && runner_->Step(checkpoint_.load()); }
+
+void StreamWorker::RepairUnreadableRows() {
+  std::vector<core::ShipmentKey> unreadable = store_->TakeUnreadableRows();
+  if (unreadable.empty()) return;
+  if (probe_) {
+    probe_->DriftFound(core::ViewSet::kShipmentList, static_cast<std::int64_t>(unreadable.size()));
+  }
+  std::set<std::string> orgs;
+  for (const auto& key : unreadable) orgs.insert(key.org);
+  for (const auto& org : orgs) {
+    if (!operations_) {
+      spdlog::warn("views of org {} may be off after unreadable rows; rebuild them", org);
+      continue;
+    }
+    auto id = operations_->Submit(OperationKind::kRebuild, core::ViewScope{{}, org}, false,
+                                  "the stream (unreadable rows)", clock_->Now());
+    if (id.ok()) {
+      spdlog::warn("unreadable rows of org {} were re-derived; {} rebuilds its views", org, *id);
+    } else {
+      spdlog::warn("unreadable rows of org {} were re-derived; no rebuild queued: {}", org,
+                   id.status().message());
+    }
+  }
 }
 
 Status StreamWorker::Run() {
   Millis backoff = options_.retry_backoff;
   auto next_tick = std::chrono::steady_clock::now();
+  bool operation_running = false;
   while (!stop_.load()) {
     Status status = Status::Ok();
-    auto applied = Step(options_.idle_wait);
+    // While an operation runs, the loop comes back to it sooner.
+    auto applied =
+        Step(operation_running ? std::min(options_.idle_wait, Millis(2)) : options_.idle_wait);
     if (!applied.ok()) status = applied.status();
     if (status.ok() && std::chrono::steady_clock::now() >= next_tick) {
       auto ticked = TickSla();
       if (!ticked.ok()) status = ticked.status();
       next_tick = std::chrono::steady_clock::now() + options_.sla_tick_interval;
     }
+    if (status.ok()) operation_running = StepOperations();
     if (status.ok()) {
       healthy_.store(true);
       backoff = options_.retry_backoff;
@@ -211,6 +274,7 @@ Status StreamWorker::Run() {
     }
     backoff = std::min(backoff * 2, options_.retry_backoff_max);
   }
+  if (runner_) runner_->Abort("the worker stopped");
   healthy_.store(false);
   return Status::Ok();
 }

@@ -10,6 +10,8 @@
 #include "core/interfaces.h"
 #include "core/view_set.h"
 #include "metrics/metrics.h"
+#include "worker/operation_runner.h"
+#include "worker/operations.h"
 
 namespace mv::worker {
 
@@ -61,8 +63,19 @@ class StreamWorker {
   // Applies the SLA transitions due at the clock's now; returns the rows changed.
   Result<size_t> TickSla();
   // Rebuilds every view from a consistent snapshot of the source, swaps it in, and
-  // re-bases the stream on the snapshot's token. Returns that token.
-  Result<core::ChangeToken> Rebuild();
+  // re-bases the stream on the snapshot's token (the stream waits meanwhile: for new
+  // views and after history was lost). Returns that token. With operations, it is
+  // recorded as one (kind kBackfill or kRebuild), with its progress.
+  Result<core::ChangeToken> Rebuild(OperationKind kind = OperationKind::kRebuild,
+                                    const std::string& reason = "a caller");
+
+  // Takes the rebuilds and reconciliations queued in `operations` and runs them between
+  // batches (see OperationRunner); shipments whose stored row was unreadable get a
+  // rebuild of their org queued there. Set before Run().
+  void SetOperations(Operations* operations, OperationRunnerOptions options = {});
+  // Runs a slice of the queued operations (as Run() does between batches); true while one
+  // runs. For tests and tools.
+  bool StepOperations();
 
   // Called, on the worker's thread, for every change to a customer or carrier in a batch,
   // before the batch's views become visible (the lookup caches drop their entry). Set
@@ -77,6 +90,8 @@ class StreamWorker {
 
  private:
   Status ApplyBatch(const std::vector<core::ChangeEvent>& events);
+  // Counts the rows the store could not read as drift, and queues a rebuild of their orgs.
+  void RepairUnreadableRows();
 
   core::ChangeSource* source_;
   core::SourceReader* snapshots_;
@@ -91,6 +106,8 @@ class StreamWorker {
   std::atomic<core::ChangeToken> checkpoint_{0};
   bool checkpoint_loaded_ = false;
   LookupChangeHook on_lookup_change_;
+  Operations* operations_ = nullptr;
+  std::unique_ptr<OperationRunner> runner_;
 };
 
 }  // namespace mv::worker

@@ -46,6 +46,15 @@ class Pipeline {
                                                      &metrics_.stream(), options_);
   }
 
+  // Closes and reopens views.db with a new worker, as after a process restart (nothing
+  // the store remembered survives).
+  void ReopenStore() {
+    worker_.reset();
+    store_.reset();
+    store_ = Must(storage::sqlite::SqliteViewStore::Open(dir_.File("views.db"), &views_, &clock_));
+    RestartWorker(options_);
+  }
+
   // Applies every committed change, then every due SLA transition.
   Status Drain() {
     for (;;) {

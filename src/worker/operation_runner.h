@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "core/engine.h"
+#include "core/interfaces.h"
+#include "core/view_set.h"
+#include "metrics/metrics.h"
+#include "worker/operations.h"
+#include "worker/snapshot_scan.h"
+
+namespace mv::worker {
+
+struct OperationRunnerOptions {
+  SnapshotScanOptions scan;
+  // Work done per slice before the stream gets the thread back.
+  Millis slice{50};
+  size_t catch_up_events = 5000;  // changes replayed into the shadow per read
+  size_t sla_max_rows = 5000;
+};
+
+// Runs the queued rebuilds and reconciliations of `operations` in slices, on the stream
+// worker's thread, between its batches, while the stream goes on applying changes to the
+// live views:
+//
+//   snapshot   a thread of its own reads a consistent snapshot of the source (token T)
+//              and projects it; the slices write it into a shadow of the scope;
+//   catch_up   once the live views are at C >= T, the slices replay the changes (T, C]
+//              of the scope into the shadow, until it is at the live checkpoint;
+//   swapping / comparing
+//              in the same slice (no live batch in between), both sides' SLA states are
+//              brought to one `now`, then a rebuild swaps the shadow in and a
+//              reconciliation compares it with the live views, per view and org, and
+//              swaps in the parts that drifted when repair is on.
+//
+// So every change is in the result exactly once: in the snapshot (<= T), replayed into
+// the shadow (T, C], or applied live after the swap (> C).
+//
+// Step() belongs to the worker's thread (the views' one writer).
+class OperationRunner {
+ public:
+  OperationRunner(Operations* operations, core::ChangeSource* source,
+                  core::SourceReader* snapshots, core::ViewStore* store,
+                  const core::ViewSet* views, const core::ProjectionOptions* projection,
+                  const Clock* clock, metrics::StreamProbe* probe,
+                  OperationRunnerOptions options);
+  ~OperationRunner();
+
+  // Does one slice of the running operation, starting the next queued one if none runs;
+  // `live` is the live views' checkpoint. Returns true while an operation is running.
+  // An operation's failure fails that operation, not the stream.
+  bool Step(core::ChangeToken live);
+
+  // Fails the running operation (the worker is stopping, or re-based on a new snapshot).
+  void Abort(const std::string& why);
+
+ private:
+  struct Active;
+  Status Begin();
+  Status SliceSnapshot(std::chrono::steady_clock::time_point until);
+  Status SliceCatchUp(core::ChangeToken live, std::chrono::steady_clock::time_point until,
+                      bool* caught_up);
+  Status Finish();
+  Status Reconcile(Timestamp now);
+  template <typename Target>
+  Status TickSla(Target* target, Timestamp now);
+  void Fail(const Status& why);
+  void Publish();
+
+  Operations* operations_;
+  core::ChangeSource* source_;
+  core::SourceReader* snapshots_;
+  core::ViewStore* store_;
+  const core::ViewSet* views_;
+  const core::ProjectionOptions* projection_;
+  const Clock* clock_;
+  metrics::StreamProbe* probe_;
+  OperationRunnerOptions options_;
+  std::unique_ptr<Active> active_;
+};
+
+}  // namespace mv::worker

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "core/change_event.h"
+#include "core/view_scope.h"
+
+namespace mv::worker {
+
+enum class OperationKind { kRebuild, kReconcile, kBackfill };
+enum class OperationPhase { kQueued, kSnapshot, kCatchUp, kComparing, kSwapping, kDone, kFailed };
+
+std::string_view ToString(OperationKind kind);
+std::string_view ToString(OperationPhase phase);
+
+// What an operation found for one view of one org (reconciliation), and whether it was
+// repaired.
+struct DriftReport {
+  core::ViewDrift drift;
+  bool repaired = false;
+};
+
+// One operation as any thread may see it: a copy, consistent at the moment it was taken.
+struct Operation {
+  std::string id;  // "op-7"
+  OperationKind kind = OperationKind::kRebuild;
+  core::ViewScope scope;
+  bool repair = false;  // reconcile: rebuild what drifted over the threshold
+  std::string requested_by;
+  OperationPhase phase = OperationPhase::kQueued;
+  Timestamp submitted_at{};
+  std::optional<Timestamp> started_at;
+  std::optional<Timestamp> finished_at;
+  std::int64_t rows_done = 0;
+  std::int64_t rows_total = 0;     // an estimate taken when the snapshot starts
+  double rows_per_second = 0;      // over the snapshot so far
+  std::optional<double> eta_seconds;
+  core::ChangeToken token = 0;     // the token the result reflects
+  std::vector<DriftReport> drift;  // reconcile: one per view and org compared
+  std::string error;               // kFailed: why
+
+  bool finished() const {
+    return phase == OperationPhase::kDone || phase == OperationPhase::kFailed;
+  }
+  // Percentage of the snapshot read (0-100), for progress displays.
+  double percent() const;
+};
+
+// The operations of one process: requests wait here until the stream worker, which owns
+// the views, takes them between batches. Thread-safe.
+class Operations {
+ public:
+  explicit Operations(size_t keep_finished = 100) : keep_finished_(keep_finished) {}
+
+  // Queues an operation and returns its id; Conflict when one that is queued or running
+  // acts on rows of the same views and orgs.
+  Result<std::string> Submit(OperationKind kind, core::ViewScope scope, bool repair,
+                             std::string requested_by, Timestamp now);
+
+  std::optional<Operation> Get(const std::string& id) const;
+  // Newest first: the ones queued or running, then at most `keep_finished` finished ones.
+  std::vector<Operation> List() const;
+  // True while an operation is queued or running.
+  bool Busy() const;
+
+  // Blocks until operation `id` has finished or `timeout` passed; returns its last state.
+  std::optional<Operation> Wait(const std::string& id, Millis timeout) const;
+
+  // For the worker: records an operation it runs at once, whatever else is queued (a
+  // rebuild the stream cannot go on without); it starts in `phase`.
+  Operation Record(OperationKind kind, core::ViewScope scope, std::string requested_by,
+                   Timestamp now, OperationPhase phase);
+  // For the worker: the oldest queued operation, now marked as running in `phase`.
+  std::optional<Operation> Start(Timestamp now, OperationPhase phase);
+  // For the worker: replaces the public state of operation `op.id`.
+  void Update(const Operation& op);
+
+ private:
+  Operation* Find(const std::string& id);
+  void Add(Operation op);  // with mu_ held
+
+  size_t keep_finished_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable changed_;
+  std::deque<Operation> ops_;  // guarded by mu_; oldest first
+  std::int64_t next_id_ = 1;   // guarded by mu_
+};
+
+}  // namespace mv::worker
