@@ -84,6 +84,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->worker_ = std::make_unique<worker::StreamWorker>(
       app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
       projection, clock, &app->metrics_->stream(), wo);
+  app->worker_->SetOperations(&app->operations_);
 
   cache::LookupCache* lookups = app->lookups_.get();
   app->worker_->OnLookupChange(
@@ -137,10 +138,17 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.clock = clock;
   backends.applied = &app->view_store_->applied();
   backends.metrics = app->metrics_.get();
+  backends.operations = &app->operations_;
+  backends.views = &app->views_;
   backends.readiness = [self] {
     http::Readiness r;
     r.stream_connected = self->worker_->healthy();
     r.lag_events = self->source_->committed().Get() - self->view_store_->applied().Get();
+    for (const auto& op : self->operations_.List()) {
+      if (op.kind == worker::OperationKind::kBackfill && !op.finished()) {
+        r.building_percent = op.percent();
+      }
+    }
     return r;
   };
   http::ApiOptions api_options;

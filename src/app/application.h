@@ -41,6 +41,7 @@ class Application {
   cache::LookupCache& lookups() { return *lookups_; }
   storage::sqlite::SqliteViewStore& views() { return *view_store_; }
   worker::StreamWorker& worker() { return *worker_; }
+  worker::Operations& operations() { return operations_; }
   metrics::Metrics& metrics() { return *metrics_; }
   const Config& config() const { return config_; }
 
@@ -67,6 +68,7 @@ class Application {
   prometheus::Counter* source_writes_ = nullptr;
   prometheus::Counter* source_commits_ = nullptr;
   std::int64_t writes_reported_ = 0, commits_reported_ = 0;  // guarded by the collection
+  worker::Operations operations_;                            // outlives the worker, which runs them
   std::unique_ptr<worker::StreamWorker> worker_;
   // The server outlives the service: the service's last answers go to its event loops.
   std::unique_ptr<net::HttpServer> server_;

@@ -49,6 +49,7 @@ ApiService::ApiService(ApiBackends backends, ApiOptions options)
   AddReads();
   AddReports();
   AddOperations();
+  AddAdmin();
 }
 
 ApiService::~ApiService() = default;
@@ -212,6 +213,10 @@ void ApiService::AddOperations() {
     Readiness r = b_.readiness ? b_.readiness() : Readiness{};
     json reasons = json::array();
     if (!r.stream_connected) reasons.push_back("change stream not connected");
+    if (r.building_percent) {
+      reasons.push_back(
+          fmt::format("building the views from the source: {:.0f}%", *r.building_percent));
+    }
     if (r.lag_events > options_.ready_max_lag_events) {
       reasons.push_back(
           fmt::format("lag {} events exceeds {}", r.lag_events, options_.ready_max_lag_events));
@@ -220,6 +225,7 @@ void ApiService::AddOperations() {
               {{"status", reasons.empty() ? "ready" : "not_ready"},
                {"streamConnected", r.stream_connected},
                {"lagEvents", r.lag_events},
+               {"buildingPercent", r.building_percent ? json(*r.building_percent) : json(nullptr)},
                {"reasons", reasons}});
     return Status::Ok();
   });

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "base/watermark.h"
 #include "base/work_queue.h"
 #include "cache/lookup_cache.h"
+#include "core/view_set.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "http/token_waiters.h"
@@ -19,6 +21,7 @@
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
+#include "worker/operations.h"
 
 namespace mv::http {
 
@@ -27,6 +30,9 @@ struct Call;  // call.h
 struct Readiness {
   bool stream_connected = false;
   std::int64_t lag_events = 0;
+  // Set while the views are being built from a snapshot (new views, history lost): the
+  // percentage done. Not ready until built.
+  std::optional<double> building_percent;
 };
 
 struct ApiOptions {
@@ -50,6 +56,8 @@ struct ApiBackends {
   const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
   metrics::Metrics* metrics = nullptr;
   std::function<Readiness()> readiness;
+  worker::Operations* operations = nullptr;  // admin operations; null: none in this process
+  const core::ViewSet* views = nullptr;      // the views the admin API names
 };
 
 // The HTTP API of DESIGN.md section 8 as a request handler, free of any server library:
@@ -95,6 +103,7 @@ class ApiService final : public net::RequestHandler {
   void AddWrites();
   void AddReads();
   void AddReports();
+  void AddAdmin();  // admin_routes.cc
 
   // Runs the route's handler and answers; on whichever thread calls it.
   void Run(const std::shared_ptr<Pending>& p);

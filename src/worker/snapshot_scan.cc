@@ -26,6 +26,7 @@ Result<core::ChangeToken> ScanSnapshot(core::SourceReader* source, const core::V
             MV_RETURN_IF_ERROR(push(builder.TakeAggregates()));
           }
           current_org = shipment.org;
+          stats->orgs.push_back(current_org);
         }
         Status s = builder.Add(shipment);
         if (!s.ok()) {

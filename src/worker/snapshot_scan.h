@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "core/engine.h"
@@ -13,13 +14,14 @@
 namespace mv::worker {
 
 struct SnapshotScanOptions {
-  size_t chunk_rows = 10000;             // shipments per pushed chunk of rows
-  size_t max_aggregate_keys = 250000;    // aggregate sums held before they are pushed
+  size_t chunk_rows = 10000;           // shipments per pushed chunk of rows
+  size_t max_aggregate_keys = 250000;  // aggregate sums held before they are pushed
 };
 
 struct SnapshotScanStats {
   size_t shipments = 0;
-  size_t unusable = 0;  // shipments with a document that could not be projected
+  size_t unusable = 0;            // shipments with a document that could not be projected
+  std::vector<std::string> orgs;  // the orgs the snapshot held, in order
 };
 
 // Reads one consistent snapshot of the source (of `org`, or of every org), projects it

@@ -189,6 +189,7 @@ Result<core::ChangeToken> StreamWorker::Rebuild(OperationKind kind, const std::s
   checkpoint_loaded_ = true;
   if (probe_) {
     probe_->RebuildDone(SecondsSince(started));
+    probe_->OrgsSeen(stats.orgs);  // their staleness series exist from now on
     for (size_t i = 0; i < stats.unusable; ++i) {
       probe_->Error("poison", core::ViewSet::kShipmentList);
     }

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "worker/operations.h"
+
+namespace mv::http {
+
+// An operation as the admin API and `viya-mv` answer it.
+nlohmann::json OperationToJson(const worker::Operation& op);
+
+// The reconciliation contract for scripts:
+// {"token", "views": [{"view", "org", "sourceRows", "viewRows", "mismatched", "repaired"}]}
+nlohmann::json ReconcileReport(const worker::Operation& op);
+
+}  // namespace mv::http
