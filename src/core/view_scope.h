@@ -28,10 +28,10 @@ struct ViewScope {
 struct ViewDrift {
   std::string view;
   std::string org;
-  std::int64_t source_rows = 0;  // rows the recompute holds
-  std::int64_t view_rows = 0;    // rows the live view holds
-  std::int64_t mismatched = 0;   // keys on one side only, or whose content differs
-  bool checksum_match = true;    // the order-independent content checksums agree
+  std::int64_t source_rows = 0;          // rows the recompute holds
+  std::int64_t view_rows = 0;            // rows the live view holds
+  std::int64_t mismatched = 0;           // keys on one side only, or whose content differs
+  bool checksum_match = true;            // the order-independent content checksums agree
   std::vector<std::string> sample_keys;  // the first mismatched keys, at most 10
 
   bool drifted() const { return mismatched > 0 || !checksum_match; }

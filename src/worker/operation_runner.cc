@@ -284,8 +284,7 @@ void OperationRunner::Publish() {
   if (SteadyClock::now() - a.last_log >= std::chrono::seconds(5)) {
     a.last_log = SteadyClock::now();
     spdlog::info("{} {}: {} {:.0f}% ({} of ~{} shipments, {:.0f}/s)", ToString(op.kind), op.id,
-                 ToString(op.phase), op.percent(), op.rows_done, op.rows_total,
-                 op.rows_per_second);
+                 ToString(op.phase), op.percent(), op.rows_done, op.rows_total, op.rows_per_second);
   }
   operations_->Update(op);
 }

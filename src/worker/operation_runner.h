@@ -48,11 +48,10 @@ struct OperationRunnerOptions {
 // Step() belongs to the worker's thread (the views' one writer).
 class OperationRunner {
  public:
-  OperationRunner(Operations* operations, core::ChangeSource* source,
-                  core::SourceReader* snapshots, core::ViewStore* store,
-                  const core::ViewSet* views, const core::ProjectionOptions* projection,
-                  const Clock* clock, metrics::StreamProbe* probe,
-                  OperationRunnerOptions options);
+  OperationRunner(Operations* operations, core::ChangeSource* source, core::SourceReader* snapshots,
+                  core::ViewStore* store, const core::ViewSet* views,
+                  const core::ProjectionOptions* projection, const Clock* clock,
+                  metrics::StreamProbe* probe, OperationRunnerOptions options);
   ~OperationRunner();
 
   // Does one slice of the running operation, starting the next queued one if none runs;

@@ -41,8 +41,8 @@ struct Operation {
   std::optional<Timestamp> started_at;
   std::optional<Timestamp> finished_at;
   std::int64_t rows_done = 0;
-  std::int64_t rows_total = 0;     // an estimate taken when the snapshot starts
-  double rows_per_second = 0;      // over the snapshot so far
+  std::int64_t rows_total = 0;  // an estimate taken when the snapshot starts
+  double rows_per_second = 0;   // over the snapshot so far
   std::optional<double> eta_seconds;
   core::ChangeToken token = 0;     // the token the result reflects
   std::vector<DriftReport> drift;  // reconcile: one per view and org compared

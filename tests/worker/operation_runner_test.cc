@@ -135,8 +135,8 @@ TEST(Operations, RefusesAnOverlappingOperationAndListsNewestFirst) {
   Timestamp now = T("2026-11-01T08:00:00Z");
   MV_ASSERT_OK_AND_ASSIGN(std::string a,
                           ops.Submit(OperationKind::kRebuild, {{}, "acme"}, false, "test", now));
-  auto same_org = ops.Submit(OperationKind::kReconcile, {{"mv_daily_metrics"}, "acme"}, true,
-                             "test", now);
+  auto same_org =
+      ops.Submit(OperationKind::kReconcile, {{"mv_daily_metrics"}, "acme"}, true, "test", now);
   EXPECT_EQ(same_org.status().code(), StatusCode::kConflict);
   EXPECT_NE(same_org.status().message().find(a), std::string::npos);
   auto every_org = ops.Submit(OperationKind::kRebuild, {}, false, "test", now);
@@ -147,8 +147,7 @@ TEST(Operations, RefusesAnOverlappingOperationAndListsNewestFirst) {
   MV_ASSERT_OK_AND_ASSIGN(
       std::string c,
       ops.Submit(OperationKind::kRebuild, {{"mv_shipment_list"}, "initech"}, false, "t", now));
-  EXPECT_EQ(ops.Submit(OperationKind::kRebuild, {{"mv_tracking_state"}, "initech"}, false, "t",
-                       now)
+  EXPECT_EQ(ops.Submit(OperationKind::kRebuild, {{"mv_tracking_state"}, "initech"}, false, "t", now)
                 .status()
                 .code(),
             StatusCode::kConflict);
@@ -219,8 +218,8 @@ TEST(OperationRunner, PerOrgRebuildRepairsThatOrgAndLeavesOthersByteIdentical) {
   std::string org2_before = OrgRows(p, "org-2");
   std::string org1_tampered = OrgRows(p, "org-1");
 
-  MV_ASSERT_OK_AND_ASSIGN(
-      std::string id, ops.Submit(OperationKind::kRebuild, {{}, "org-1"}, false, "test", {}));
+  MV_ASSERT_OK_AND_ASSIGN(std::string id,
+                          ops.Submit(OperationKind::kRebuild, {{}, "org-1"}, false, "test", {}));
   Operation done = RunToEnd(p, ops, id, [&] { RandomWrite(p, rng, "org-1"); });
   ASSERT_EQ(done.phase, OperationPhase::kDone) << done.error;
   EXPECT_EQ(OrgRows(p, "org-2"), org2_before) << "a rebuild of org-1 changed org-2's rows";
@@ -246,8 +245,8 @@ TEST(OperationRunner, ReconcileDuringWritesReportsNoFalseDrift) {
     p.worker().SetOperations(&ops, SmallSlices());
     std::mt19937_64 rng(100 + seed);
     Fill(p, rng, 150);
-    MV_ASSERT_OK_AND_ASSIGN(std::string id, ops.Submit(OperationKind::kReconcile, {}, true,
-                                                       "test", p.clock().Now()));
+    MV_ASSERT_OK_AND_ASSIGN(
+        std::string id, ops.Submit(OperationKind::kReconcile, {}, true, "test", p.clock().Now()));
     Operation done = RunToEnd(p, ops, id, [&] { RandomWrite(p, rng); });
     ASSERT_EQ(done.phase, OperationPhase::kDone) << done.error;
     // Every view of every org was compared, none drifted.
@@ -268,8 +267,8 @@ TEST(OperationRunner, ReconcileFindsTamperedRowsAndRepairsThemWhenAsked) {
   Fill(p, rng, 200);
   const auto& tables = p.store().tables();
   const std::string& daily_table = tables.aggregates.at("mv_daily_metrics");
-  MV_ASSERT_OK(p.store().db().Exec("UPDATE " + daily_table +
-                                   " SET weight_kg_micro = weight_kg_micro + 1"));
+  MV_ASSERT_OK(
+      p.store().db().Exec("UPDATE " + daily_table + " SET weight_kg_micro = weight_kg_micro + 1"));
   auto count = p.store().db().Prepare("SELECT count(*) FROM " + daily_table);
   ASSERT_TRUE(count.ok() && (*count)->Step().ok());
   std::int64_t daily_rows = (*count)->ColumnInt(0);
@@ -322,9 +321,9 @@ TEST(OperationRunner, ScopedReconcileComparesOnlyItsViewsAndOrg) {
   p.worker().SetOperations(&ops, SmallSlices());
   std::mt19937_64 rng(3);
   Fill(p, rng, 100);
-  MV_ASSERT_OK_AND_ASSIGN(std::string id, ops.Submit(OperationKind::kReconcile,
-                                                     {{"mv_daily_metrics"}, "org-2"}, true,
-                                                     "test", {}));
+  MV_ASSERT_OK_AND_ASSIGN(
+      std::string id,
+      ops.Submit(OperationKind::kReconcile, {{"mv_daily_metrics"}, "org-2"}, true, "test", {}));
   Operation done = RunToEnd(p, ops, id, nullptr);
   ASSERT_EQ(done.drift.size(), 1u);
   EXPECT_EQ(done.drift[0].drift.view, "mv_daily_metrics");
@@ -341,8 +340,8 @@ TEST(OperationRunner, UnreadableRowIsReDerivedCountedAndItsOrgRebuilt) {
   // Damage a stored row on disk and reopen the store so nothing remembers it.
   const std::string& list = p.store().tables().shipment_list;
   auto& db = p.store().db();
-  auto st = db.Prepare("SELECT m.text, l.id FROM " + list +
-                       " l JOIN mv_ids m ON m.code = l.org LIMIT 1");
+  auto st =
+      db.Prepare("SELECT m.text, l.id FROM " + list + " l JOIN mv_ids m ON m.code = l.org LIMIT 1");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE((*st)->Step().ok());
   std::string org = (*st)->ColumnText(0), id = (*st)->ColumnText(1);
