@@ -1,8 +1,13 @@
 #include "app/application.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace mv::app {
@@ -42,7 +47,10 @@ Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking) {
 Application::Application(Config config, const Clock* clock)
     : config_(std::move(config)), clock_(clock), views_(core::ViewSet::Default()) {}
 
-Application::~Application() { Stop(); }
+Application::~Application() {
+  Stop();
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
 
 Result<std::unique_ptr<Application>> Application::Open(const Config& config, const Clock* clock) {
   std::unique_ptr<Application> app(new Application(config, clock));
@@ -50,6 +58,18 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return Status::IOError(fmt::format("data folder {}: {}", c.data_dir, ec.message()));
+  // One process per data folder: the lock goes with the process (even when killed).
+  std::string lock_path = (std::filesystem::path(c.data_dir) / "viya-mv.lock").string();
+  app->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (app->lock_fd_ < 0) {
+    return Status::IOError(fmt::format("{}: {}", lock_path, std::strerror(errno)));
+  }
+  if (flock(app->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable(fmt::format(
+        "the data folder {} is in use by a running viya-mv; act on it through that server's "
+        "admin API with --url (and an admin key)",
+        c.data_dir));
+  }
   std::string source_path = (std::filesystem::path(c.data_dir) / "source.db").string();
   std::string views_path = (std::filesystem::path(c.data_dir) / "views.db").string();
 

@@ -29,6 +29,7 @@ namespace mv::app {
 // the batch in hand and commits it. Start/Stop from one thread.
 class Application {
  public:
+  // Unavailable when another process holds the data folder (its lock file).
   static Result<std::unique_ptr<Application>> Open(const Config& config, const Clock* clock);
   ~Application();
 
@@ -52,6 +53,7 @@ class Application {
 
   Config config_;
   const Clock* clock_;
+  int lock_fd_ = -1;  // an exclusive flock on DATA/viya-mv.lock while this object lives
   core::ViewSet views_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<storage::sqlite::SourceStore> source_;
