@@ -1,16 +1,20 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "app/application.h"
 #include "app/config.h"
+#include "http/operation_json.h"
 #include "sim/simulator.h"
 
 namespace mv::cli {
@@ -105,6 +109,105 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
   if (!key.ok()) return Fail(key.status());
   std::cout << *key << "\n";
   return 0;
+}
+
+struct OperationFlags {
+  ServeFlags serve;
+  std::string org, view;
+  bool repair = false;
+  bool json = false;
+};
+
+// `reconcile` and `rebuild` on a data folder no server holds: catches the views up with
+// the stream, runs the operation beside it, prints the result. Exit codes: 0 done (no
+// drift), 3 drift found (repaired or not), 1 failed, 2 bad arguments.
+int RunOperationOnFolder(worker::OperationKind kind, const OperationFlags& flags) {
+  auto config = ResolveConfig(flags.serve);
+  if (!config.ok()) return Fail(config.status());
+  SetLogLevel(flags.json ? "warn" : config->log.level);
+  SystemClock clock;
+  auto application = app::Application::Open(*config, &clock);
+  if (!application.ok()) return Fail(application.status());
+  app::Application& a = **application;
+  std::optional<std::string> org;
+  if (!flags.org.empty()) org = flags.org;
+  std::vector<std::string> views;
+  if (!flags.view.empty()) {
+    auto names = core::ViewSet::Default().Names();
+    if (std::find(names.begin(), names.end(), flags.view) == names.end()) {
+      std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", flags.view,
+                               fmt::join(names, ", "));
+      return 2;
+    }
+    views.push_back(flags.view);
+  }
+  if (org) {
+    auto count = a.source().CountShipments(org);
+    if (!count.ok()) return Fail(count.status());
+    if (*count == 0) {
+      std::cerr << "viya-mv: org " << *org << " has no shipments\n";
+      return 2;
+    }
+  }
+  // The views first take in every change the source holds.
+  while (a.worker().checkpoint() < a.source().committed().Get()) {
+    auto applied = a.worker().Step(Millis(0));
+    if (!applied.ok()) return Fail(applied.status());
+  }
+  auto id = a.operations().Submit(kind, core::ViewScope{views, org}, flags.repair,
+                                  "viya-mv " + std::string(worker::ToString(kind)), clock.Now());
+  if (!id.ok()) return Fail(id.status());
+  std::optional<worker::Operation> op;
+  auto last_report = std::chrono::steady_clock::now();
+  for (;;) {
+    auto applied = a.worker().Step(Millis(1));
+    if (!applied.ok()) return Fail(applied.status());
+    a.worker().StepOperations();
+    op = a.operations().Get(*id);
+    if (!op || op->finished()) break;
+    if (!flags.json && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
+      last_report = std::chrono::steady_clock::now();
+      std::cerr << fmt::format("{} {}: {} {:.0f}%\n", worker::ToString(kind), *id,
+                               worker::ToString(op->phase), op->percent());
+    }
+  }
+  if (!op || op->phase == worker::OperationPhase::kFailed) {
+    std::cerr << "viya-mv: " << *id << " failed: " << (op ? op->error : "lost") << "\n";
+    return 1;
+  }
+  bool drift = std::any_of(op->drift.begin(), op->drift.end(),
+                           [](const worker::DriftReport& d) { return d.drift.drifted(); });
+  if (flags.json) {
+    std::cout << (kind == worker::OperationKind::kReconcile ? http::ReconcileReport(*op)
+                                                            : http::OperationToJson(*op))
+                     .dump()
+              << "\n";
+  } else if (kind == worker::OperationKind::kReconcile) {
+    std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", "VIEW", "ORG", "SOURCE",
+                             "VIEW", "MISMATCH", "REPAIRED");
+    for (const auto& d : op->drift) {
+      std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", d.drift.view,
+                               d.drift.org, d.drift.source_rows, d.drift.view_rows,
+                               d.drift.mismatched, d.repaired ? "yes" : "-");
+    }
+    std::cout << (drift ? "drift found" : "no drift") << " at token " << op->token << "\n";
+  } else {
+    std::cout << fmt::format("{} done: {} shipments, views at token {}\n", *id, op->rows_done,
+                             op->token);
+  }
+  return drift ? 3 : 0;
+}
+
+void AddOperationFlags(CLI::App* cmd, OperationFlags* f, bool reconcile) {
+  cmd->add_option("--data", f->serve.data_dir, "Data folder no running server holds")->required();
+  cmd->add_option("--config", f->serve.config_file, "TOML configuration file")
+      ->envname("VIYA_MV_CONFIG");
+  cmd->add_option("--org", f->org, "Only this org (default every org)");
+  cmd->add_option("--view", f->view, "Only this view (default every view)");
+  cmd->add_flag("--json", f->json, "Print the result as JSON");
+  if (reconcile) {
+    cmd->add_flag("--repair", f->repair, "Rebuild every view and org found drifted");
+  }
 }
 
 struct DemoFlags {
@@ -210,6 +313,17 @@ int Main(int argc, char** argv) {
       create->add_flag("--admin", key_admin, "An admin key (names the org per request)");
   org_opt->excludes(admin_opt);
 
+  OperationFlags reconcile_flags;
+  auto* reconcile = cli.add_subcommand(
+      "reconcile",
+      "Compare the views with a recompute from the source (counts, checksums, keys); exit 3 "
+      "on drift");
+  AddOperationFlags(reconcile, &reconcile_flags, true);
+  OperationFlags rebuild_flags;
+  auto* rebuild = cli.add_subcommand(
+      "rebuild", "Rebuild views from a snapshot of the source and swap them in atomically");
+  AddOperationFlags(rebuild, &rebuild_flags, false);
+
   DemoFlags demo_flags;
   auto* demo = cli.add_subcommand(
       "demo", "Run the service on a fresh data folder with a simulated multi-tenant load");
@@ -227,6 +341,10 @@ int Main(int argc, char** argv) {
   if (serve->parsed()) return RunServe(serve_flags);
   if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin);
   if (demo->parsed()) return RunDemo(demo_flags);
+  if (reconcile->parsed())
+    return RunOperationOnFolder(worker::OperationKind::kReconcile, reconcile_flags);
+  if (rebuild->parsed())
+    return RunOperationOnFolder(worker::OperationKind::kRebuild, rebuild_flags);
   return 2;
 }
 
