@@ -56,7 +56,9 @@ json ReconcileReport(const worker::Operation& op) {
 
 namespace {
 
-std::string Who(const Call& c) { return c.principal.admin ? "admin key" : "key of " + c.principal.org; }
+std::string Who(const Call& c) {
+  return c.principal.admin ? "admin key" : "key of " + c.principal.org;
+}
 
 }  // namespace
 
@@ -121,8 +123,7 @@ void ApiService::AddAdmin() {
     }
     if (view) MV_RETURN_IF_ERROR(known_view(*view));
     MV_RETURN_IF_ERROR(known_org(org));
-    core::ViewScope scope{view ? std::vector<std::string>{*view} : std::vector<std::string>{},
-                          org};
+    core::ViewScope scope{view ? std::vector<std::string>{*view} : std::vector<std::string>{}, org};
     return submit(c, worker::OperationKind::kReconcile, scope, repair && *repair == "true");
   });
   Add("GET", "/admin/operations", admin, [this](Call& c) -> Status {

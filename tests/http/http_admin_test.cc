@@ -68,7 +68,9 @@ TEST_F(AdminApiTest, ReconcileAnswers202AndReportsEveryViewOfTheOrg) {
 }
 
 TEST_F(AdminApiTest, RebuildOfOneViewAndOrgKeepsServingTheSameAnswers) {
-  HttpReply before = Get(WithQuery("/v1/shipments", {{"limit", "100"}, {"minToken", std::to_string(token_)}}), tenant_);
+  HttpReply before =
+      Get(WithQuery("/v1/shipments", {{"limit", "100"}, {"minToken", std::to_string(token_)}}),
+          tenant_);
   ASSERT_EQ(before.status, 200);
   HttpReply r = Post("/admin/views/mv_shipment_list/rebuild?org=org-a", admin_, std::string());
   ASSERT_EQ(r.status, 202) << r.body;
@@ -76,7 +78,9 @@ TEST_F(AdminApiTest, RebuildOfOneViewAndOrgKeepsServingTheSameAnswers) {
   EXPECT_EQ(done["phase"], "done") << done.dump();
   EXPECT_EQ(done["rowsTotal"], 40);
   ASSERT_EQ(before.Json()["items"].size(), 40u);
-  HttpReply after = Get(WithQuery("/v1/shipments", {{"limit", "100"}, {"minToken", std::to_string(token_)}}), tenant_);
+  HttpReply after =
+      Get(WithQuery("/v1/shipments", {{"limit", "100"}, {"minToken", std::to_string(token_)}}),
+          tenant_);
   EXPECT_EQ(after.Json()["items"], before.Json()["items"]);
 }
 
