@@ -4,7 +4,12 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 namespace mv::worker {

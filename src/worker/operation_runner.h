@@ -1,13 +1,7 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
 
 #include "base/clock.h"
 #include "base/result.h"

@@ -76,7 +76,6 @@ void Operations::Add(Operation op) {
       ++it;
     }
   }
-  changed_.notify_all();
 }
 
 Operation* Operations::Find(const std::string& id) {
@@ -101,28 +100,6 @@ std::vector<Operation> Operations::List() const {
   return out;
 }
 
-bool Operations::Busy() const {
-  std::lock_guard lock(mu_);
-  return std::any_of(ops_.begin(), ops_.end(), [](const Operation& o) { return !o.finished(); });
-}
-
-std::optional<Operation> Operations::Wait(const std::string& id, Millis timeout) const {
-  std::unique_lock lock(mu_);
-  auto find = [&]() -> const Operation* {
-    for (const auto& op : ops_) {
-      if (op.id == id) return &op;
-    }
-    return nullptr;
-  };
-  changed_.wait_for(lock, timeout, [&] {
-    const Operation* op = find();
-    return op == nullptr || op->finished();
-  });
-  const Operation* op = find();
-  if (op == nullptr) return std::nullopt;
-  return *op;
-}
-
 Operation Operations::Record(OperationKind kind, core::ViewScope scope, std::string requested_by,
                              Timestamp now, OperationPhase phase) {
   std::lock_guard lock(mu_);
@@ -144,7 +121,6 @@ std::optional<Operation> Operations::Start(Timestamp now, OperationPhase phase) 
     if (op.phase == OperationPhase::kQueued) {
       op.phase = phase;
       op.started_at = now;
-      changed_.notify_all();
       return op;
     }
   }
@@ -154,7 +130,6 @@ std::optional<Operation> Operations::Start(Timestamp now, OperationPhase phase) 
 void Operations::Update(const Operation& op) {
   std::lock_guard lock(mu_);
   if (Operation* stored = Find(op.id)) *stored = op;
-  changed_.notify_all();
 }
 
 }  // namespace mv::worker

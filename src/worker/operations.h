@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -69,12 +68,6 @@ class Operations {
   std::optional<Operation> Get(const std::string& id) const;
   // Newest first: the ones queued or running, then at most `keep_finished` finished ones.
   std::vector<Operation> List() const;
-  // True while an operation is queued or running.
-  bool Busy() const;
-
-  // Blocks until operation `id` has finished or `timeout` passed; returns its last state.
-  std::optional<Operation> Wait(const std::string& id, Millis timeout) const;
-
   // For the worker: records an operation it runs at once, whatever else is queued (a
   // rebuild the stream cannot go on without); it starts in `phase`.
   Operation Record(OperationKind kind, core::ViewScope scope, std::string requested_by,
@@ -90,7 +83,6 @@ class Operations {
 
   size_t keep_finished_;
   mutable std::mutex mu_;
-  mutable std::condition_variable changed_;
   std::deque<Operation> ops_;  // guarded by mu_; oldest first
   std::int64_t next_id_ = 1;   // guarded by mu_
 };
