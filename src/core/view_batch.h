@@ -49,8 +49,10 @@ struct ViewBatch {
   std::vector<ShipmentKey> list_deletes;
   std::vector<ExceptionQueueRow> exception_upserts;
   std::vector<ShipmentKey> exception_deletes;
-  // Summaries that changed; never deleted (tracking events are only ever added).
+  // Summaries that changed (tracking events are only ever added) ...
   std::vector<TrackingState> tracking_upserts;
+  // ... and summaries dropped with their events (orphans past retention, never a row's).
+  std::vector<ShipmentKey> tracking_deletes;
   // Per aggregate view name: the summed, non-zero deltas, one per key.
   std::map<std::string, std::vector<AggregateDelta>> aggregate_deltas;
   std::vector<DeadLetter> dead_letters;
@@ -62,7 +64,8 @@ struct ViewBatch {
 
   bool HasViewChanges() const {
     return !list_upserts.empty() || !list_deletes.empty() || !exception_upserts.empty() ||
-           !exception_deletes.empty() || !tracking_upserts.empty() || !aggregate_deltas.empty();
+           !exception_deletes.empty() || !tracking_upserts.empty() || !tracking_deletes.empty() ||
+           !aggregate_deltas.empty();
   }
 };
 

@@ -248,6 +248,7 @@ class FakeViewStore final : public core::ViewStore {
     for (const auto& r : batch.exception_upserts) s->exceptions[r.key] = r.entry;
     for (const auto& key : batch.exception_deletes) s->exceptions.erase(key);
     for (const auto& t : batch.tracking_upserts) s->tracking[t.key] = t.summary;
+    for (const auto& key : batch.tracking_deletes) s->tracking.erase(key);
     for (const auto& [view, deltas] : batch.aggregate_deltas) {
       const core::AggregateViewSpec& spec = views_->FindAggregate(view)->spec();
       auto& table = s->aggregates[view];

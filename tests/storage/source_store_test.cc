@@ -313,6 +313,33 @@ TEST_F(SourceStoreTest, InsertTrackingEventsWritesOneOplogEntryPerEvent) {
             3);
 }
 
+TEST_F(SourceStoreTest, PurgeOrphanTrackingDropsOnlyOldEventsOfShipmentsThatNeverArrived) {
+  Upsert("acme", {Ship("S-1")});
+  Track("acme", {Event("dhl", "E-1", "S-1", "2026-09-01T00:00:00Z", "PU"),        // arrived
+                 Event("dhl", "E-2", "S-old", "2026-09-01T00:00:00Z", "PU"),      // orphan, old
+                 Event("dhl", "E-3", "S-old", "2026-09-02T00:00:00Z", "IT"),      // orphan, old
+                 Event("dhl", "E-4", "S-mixed", "2026-09-01T00:00:00Z", "PU"),    // orphan whose
+                 Event("dhl", "E-5", "S-mixed", "2026-10-30T00:00:00Z", "IT")});  // newest is new
+  Track("globex", {Event("ups", "E-1", "S-old", "2026-09-01T00:00:00Z", "PU")});
+  core::ChangeToken before = store_->committed().Get();
+  MV_ASSERT_OK_AND_ASSIGN(auto purged,
+                          store_->PurgeOrphanTracking(T("2026-10-01T00:00:00Z"), 1000));
+  EXPECT_EQ(purged, (std::vector<core::ShipmentKey>{{"acme", "S-old"}, {"globex", "S-old"}}));
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE shipment_id = 'S-old'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE shipment_id = 'S-mixed'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE shipment_id = 'S-1'"), 1);
+  EXPECT_EQ(store_->committed().Get(), before);  // no change to stream
+  // The limit bounds one call; the next one finds the rest, then nothing.
+  Track("acme", {Event("dhl", "E-6", "S-a", "2026-09-01T00:00:00Z", "PU"),
+                 Event("dhl", "E-7", "S-b", "2026-09-01T00:00:00Z", "PU")});
+  MV_ASSERT_OK_AND_ASSIGN(auto first, store_->PurgeOrphanTracking(T("2026-10-01T00:00:00Z"), 1));
+  MV_ASSERT_OK_AND_ASSIGN(auto second, store_->PurgeOrphanTracking(T("2026-10-01T00:00:00Z"), 1));
+  MV_ASSERT_OK_AND_ASSIGN(auto none, store_->PurgeOrphanTracking(T("2026-10-01T00:00:00Z"), 1));
+  EXPECT_EQ(first, (std::vector<core::ShipmentKey>{{"acme", "S-a"}}));
+  EXPECT_EQ(second, (std::vector<core::ShipmentKey>{{"acme", "S-b"}}));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_F(SourceStoreTest, DuplicateTrackingEventsAreIgnoredAndCounted) {
   core::TrackingEvent first = Event("dhl", "E-1", "S-1", "2026-11-02T09:00:00Z", "PU");
   core::TrackingEvent again = first;

@@ -485,6 +485,15 @@ TEST_P(ViewStoreConformance, TrackingStateAndExceptionQueueFollowTheRows) {
   MV_ASSERT_OK(store_->Apply(next));
   EXPECT_EQ(harness_->Exceptions("acme"),
             (std::map<std::string, core::ExceptionEntry>{{"S-2", breached}}));
+
+  core::ViewBatch purge;  // an orphan's summary dropped (no checkpoint moves)
+  purge.tracking_deletes.push_back({"acme", "S-1"});
+  purge.tracking_deletes.push_back({"no-such-org", "S-1"});
+  MV_ASSERT_OK(store_->Apply(purge));
+  MV_ASSERT_OK_AND_ASSIGN(auto dropped, store_->FindTrackingSummary({"acme", "S-1"}));
+  EXPECT_EQ(dropped, std::nullopt);
+  MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken checkpoint, store_->Checkpoint());
+  EXPECT_EQ(checkpoint, 2);
 }
 
 }  // namespace mv::testing

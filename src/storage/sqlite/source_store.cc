@@ -540,6 +540,38 @@ Result<std::int64_t> SourceStore::PruneOplogThrough(ChangeToken token) {
   return removed;
 }
 
+Result<std::vector<core::ShipmentKey>> SourceStore::PurgeOrphanTracking(Timestamp cutoff,
+                                                                        size_t limit) {
+  std::vector<core::ShipmentKey> purged;
+  MV_RETURN_IF_ERROR(writes_.Run([&]() -> Status {
+    purged.clear();  // a retried transaction starts again
+    MV_ASSIGN_OR_RETURN(
+        Statement * find,
+        writer_->Prepare("SELECT t.org, t.shipment_id FROM tracking_events t "
+                         "WHERE NOT EXISTS (SELECT 1 FROM shipments s "
+                         "                  WHERE s.org = t.org AND s.id = t.shipment_id) "
+                         "GROUP BY t.org, t.shipment_id HAVING max(t.occurred_at) < ?1 "
+                         "ORDER BY t.org, t.shipment_id LIMIT ?2"));
+    find->Bind(1, ToMillis(cutoff)).Bind(2, static_cast<std::int64_t>(limit));
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(bool row, find->Step());
+      if (!row) break;
+      purged.push_back({find->ColumnText(0), find->ColumnText(1)});
+    }
+    find->Reset();
+    MV_ASSIGN_OR_RETURN(
+        Statement * del,
+        writer_->Prepare("DELETE FROM tracking_events WHERE org = ?1 AND shipment_id = ?2"));
+    for (const auto& key : purged) {
+      del->Reset();
+      del->Bind(1, key.org).Bind(2, key.id);
+      MV_RETURN_IF_ERROR(del->Run());
+    }
+    return Status::Ok();
+  }));
+  return purged;
+}
+
 Result<ChangeToken> SourceStore::PrunedThrough() {
   std::lock_guard lock(reader_mu_);
   return ReadPrunedThrough(*reader_);

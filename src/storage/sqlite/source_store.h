@@ -85,6 +85,11 @@ class SourceStore final : public core::SourceReader, public core::LookupReader {
   Result<std::int64_t> PruneOplog();
   // Deletes oplog entries with token <= `token` (operators and tests).
   Result<std::int64_t> PruneOplogThrough(core::ChangeToken token);
+  // Deletes the tracking events of at most `limit` shipments that do not exist and whose
+  // newest event occurred before `cutoff` (orphans: the shipment never arrived), in one
+  // transaction; returns those shipments' keys, in key order. No oplog entry is written:
+  // the caller drops their summaries from the views (ViewBatch::tracking_deletes).
+  Result<std::vector<core::ShipmentKey>> PurgeOrphanTracking(Timestamp cutoff, size_t limit);
   // The highest token no longer retained (0 when nothing was pruned).
   Result<core::ChangeToken> PrunedThrough();
 

@@ -531,6 +531,7 @@ Status SqliteViewStore::WriteViewChanges(const PhysicalTables& tables, const cor
       MV_RETURN_IF_ERROR(st->Run());
     }
   }
+  MV_RETURN_IF_ERROR(delete_keys(tables.tracking_state, "shipment_id", batch.tracking_deletes));
   for (const auto& [view, deltas] : batch.aggregate_deltas) {
     const core::AggregateView* def = views_->FindAggregate(view);
     auto table = tables.aggregates.find(view);
@@ -553,6 +554,7 @@ void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch,
   for (const auto& state : batch.tracking_upserts) {
     tracking_.Put(state.key, core::EncodeTrackingSummary(state.summary));
   }
+  for (const auto& key : batch.tracking_deletes) tracking_.Put(key, std::nullopt);
 }
 
 Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
