@@ -99,18 +99,46 @@ void StreamProbe::SlaTickApplied(size_t rows, double seconds) {
   }
 }
 
-void StreamProbe::RebuildDone(double seconds) {
-  for (const auto& v : views_) {
+void StreamProbe::RebuildDone(double seconds, const std::vector<std::string>& views) {
+  for (const auto& v : views.empty() ? views_ : views) {
     refresh_.Add({{"mv", v}, {"type", "full"}}, LatencyBuckets()).Observe(seconds);
   }
 }
 
-void StreamProbe::ReconcileDone(const std::map<std::string, std::int64_t>& mismatched_by_view,
-                                double unix_seconds) {
+void StreamProbe::DriftMeasured(const std::map<std::string, std::int64_t>& mismatched_by_view) {
   for (const auto& [view, rows] : mismatched_by_view) {
     drift_.Add({{"mv", view}}).Set(static_cast<double>(rows));
   }
-  reconcile_last_run_.Set(unix_seconds);
+}
+
+void StreamProbe::ReconcileDone(double unix_seconds) { reconcile_last_run_.Set(unix_seconds); }
+
+JobProbe::JobProbe(prometheus::Registry& r)
+    : runs_(BuildCounter()
+                .Name("viya_mv_job_runs_total")
+                .Help("Runs of scheduled jobs, by job and outcome (success, failure)")
+                .Register(r)),
+      consecutive_failures_(BuildGauge()
+                                .Name("viya_mv_job_consecutive_failures")
+                                .Help("Failed runs of a job since its last success")
+                                .Register(r)),
+      last_success_(BuildGauge()
+                        .Name("viya_mv_job_last_success_timestamp_seconds")
+                        .Help("When a job last succeeded (Unix time; 0: never)")
+                        .Register(r)) {}
+
+void JobProbe::Declare(const std::string& job) {
+  for (const char* outcome : {"success", "failure"})
+    runs_.Add({{"job", job}, {"outcome", outcome}});
+  consecutive_failures_.Add({{"job", job}});
+  last_success_.Add({{"job", job}});
+}
+
+void JobProbe::RunDone(const std::string& job, bool success, std::int64_t consecutive_failures,
+                       double unix_seconds) {
+  runs_.Add({{"job", job}, {"outcome", success ? "success" : "failure"}}).Increment();
+  consecutive_failures_.Add({{"job", job}}).Set(static_cast<double>(consecutive_failures));
+  if (success) last_success_.Add({{"job", job}}).Set(unix_seconds);
 }
 
 void StreamProbe::DriftFound(const std::string& view, std::int64_t rows) {
@@ -220,7 +248,8 @@ void HttpProbe::ServerFigures(std::int64_t connections, std::int64_t refused_tot
 Metrics::Metrics(std::vector<std::string> views)
     : registry_(std::make_shared<prometheus::Registry>()),
       stream_(std::make_unique<StreamProbe>(*registry_, std::move(views))),
-      http_(std::make_unique<HttpProbe>(*registry_)) {}
+      http_(std::make_unique<HttpProbe>(*registry_)),
+      jobs_(std::make_unique<JobProbe>(*registry_)) {}
 
 void Metrics::OnCollect(std::function<void()> hook) {
   std::lock_guard lock(hooks_mu_);

@@ -30,11 +30,13 @@ class StreamProbe {
   // `visible_lags` seconds from each event's write to its commit.
   void BatchApplied(size_t events, double seconds, const std::vector<double>& visible_lags);
   void SlaTickApplied(size_t rows, double seconds);
-  void RebuildDone(double seconds);
-  // A reconciliation finished at `unix_seconds`: rows found mismatched per view (every
-  // view compared is named, 0 when clean).
-  void ReconcileDone(const std::map<std::string, std::int64_t>& mismatched_by_view,
-                     double unix_seconds);
+  // A rebuild or full refresh of `views` (empty: every view) took `seconds`.
+  void RebuildDone(double seconds, const std::vector<std::string>& views = {});
+  // Rows found mismatched per view by a comparison with the source (every view compared
+  // is named, 0 when clean): a reconciliation, or a full refresh's corrections.
+  void DriftMeasured(const std::map<std::string, std::int64_t>& mismatched_by_view);
+  // A reconciliation finished at `unix_seconds`.
+  void ReconcileDone(double unix_seconds);
   // Rows of `view` found unreadable and re-derived from the source: drift found outside
   // a reconciliation.
   void DriftFound(const std::string& view, std::int64_t rows);
@@ -62,6 +64,22 @@ class StreamProbe {
   prometheus::Histogram& visible_latency_;
   mutable std::mutex mu_;
   std::set<std::string> known_orgs_;  // guarded by mu_
+};
+
+// Metrics of the scheduled jobs. Thread-safe.
+class JobProbe {
+ public:
+  explicit JobProbe(prometheus::Registry& registry);
+  // A job exists: its series start at 0.
+  void Declare(const std::string& job);
+  // A run of `job` ended; `consecutive_failures` after it; `unix_seconds` when.
+  void RunDone(const std::string& job, bool success, std::int64_t consecutive_failures,
+               double unix_seconds);
+
+ private:
+  prometheus::Family<prometheus::Counter>& runs_;
+  prometheus::Family<prometheus::Gauge>& consecutive_failures_;
+  prometheus::Family<prometheus::Gauge>& last_success_;
 };
 
 // Metrics of the HTTP API. Thread-safe.
@@ -101,6 +119,7 @@ class Metrics {
 
   StreamProbe& stream() { return *stream_; }
   HttpProbe& http() { return *http_; }
+  JobProbe& jobs() { return *jobs_; }
   prometheus::Registry& registry() { return *registry_; }
 
   // Runs before every Serialize(), to refresh gauges that are read on demand.
@@ -112,6 +131,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<StreamProbe> stream_;
   std::unique_ptr<HttpProbe> http_;
+  std::unique_ptr<JobProbe> jobs_;
   std::mutex hooks_mu_;
   std::vector<std::function<void()>> hooks_;  // guarded by hooks_mu_
 };

@@ -206,7 +206,9 @@ Status OperationRunner::Finish() {
   // Both sides at one token (this slice) and one `now`.
   Timestamp now = clock_->Now();
   MV_RETURN_IF_ERROR(TickSla(a.shadow.get(), now));
-  if (a.op.kind == OperationKind::kReconcile) {
+  const bool compares =
+      a.op.kind == OperationKind::kReconcile || a.op.kind == OperationKind::kRefresh;
+  if (compares) {
     a.op.phase = OperationPhase::kComparing;
     MV_RETURN_IF_ERROR(TickSla(store_, now));
     MV_RETURN_IF_ERROR(Reconcile(now));
@@ -221,11 +223,10 @@ Status OperationRunner::Finish() {
   a.op.eta_seconds = 0;
   std::int64_t drifted = 0;
   for (const auto& d : a.op.drift) drifted += d.drift.drifted() ? 1 : 0;
-  spdlog::info("{} {}: done in {:.2f}s at token {}{}", ToString(a.op.kind), a.op.id,
-               SecondsSince(a.started), a.op.token,
-               a.op.kind == OperationKind::kReconcile
-                   ? fmt::format("; {} of {} views and orgs drifted", drifted, a.op.drift.size())
-                   : "");
+  spdlog::info(
+      "{} {}: done in {:.2f}s at token {}{}", ToString(a.op.kind), a.op.id, SecondsSince(a.started),
+      a.op.token,
+      compares ? fmt::format("; {} of {} views and orgs drifted", drifted, a.op.drift.size()) : "");
   operations_->Update(a.op);
   active_.reset();
   return Status::Ok();
@@ -250,7 +251,7 @@ Status OperationRunner::Reconcile(Timestamp now) {
             "mismatched (first: {})",
             a.op.id, found.view, org, found.source_rows, found.view_rows, found.mismatched,
             fmt::join(found.sample_keys, ", "));
-        if (a.op.repair) {
+        if (a.op.repair || a.op.kind == OperationKind::kRefresh) {
           MV_RETURN_IF_ERROR(a.shadow->CommitPart(core::ViewScope{{found.view}, org}));
           report.repaired = true;
         }
@@ -259,8 +260,14 @@ Status OperationRunner::Reconcile(Timestamp now) {
     }
   }
   if (probe_) {
-    probe_->ReconcileDone(mismatched_by_view,
-                          std::chrono::duration<double>(now.time_since_epoch()).count());
+    probe_->DriftMeasured(mismatched_by_view);
+    if (a.op.kind == OperationKind::kReconcile) {
+      probe_->ReconcileDone(std::chrono::duration<double>(now.time_since_epoch()).count());
+    } else {
+      std::vector<std::string> views;
+      for (const auto& [view, rows] : mismatched_by_view) views.push_back(view);
+      probe_->RebuildDone(SecondsSince(a.started), views);
+    }
   }
   return Status::Ok();
 }

@@ -12,6 +12,8 @@ std::string_view ToString(OperationKind kind) {
       return "reconcile";
     case OperationKind::kBackfill:
       return "backfill";
+    case OperationKind::kRefresh:
+      return "refresh";
   }
   return "unknown";
 }

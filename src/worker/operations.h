@@ -15,7 +15,9 @@
 
 namespace mv::worker {
 
-enum class OperationKind { kRebuild, kReconcile, kBackfill };
+// kRefresh: a full refresh (the scheduled one of mv_daily_metrics): a reconciliation that
+// swaps in every part that differs from the recompute, counting what it corrects as drift.
+enum class OperationKind { kRebuild, kReconcile, kBackfill, kRefresh };
 enum class OperationPhase { kQueued, kSnapshot, kCatchUp, kComparing, kSwapping, kDone, kFailed };
 
 std::string_view ToString(OperationKind kind);

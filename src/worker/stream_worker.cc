@@ -261,6 +261,7 @@ Status StreamWorker::Run() {
       next_tick = std::chrono::steady_clock::now() + options_.sla_tick_interval;
     }
     if (status.ok()) operation_running = StepOperations();
+    if (status.ok() && scheduler_ != nullptr) scheduler_->Tick();
     if (status.ok()) {
       healthy_.store(true);
       backoff = options_.retry_backoff;

@@ -12,6 +12,7 @@
 #include "metrics/metrics.h"
 #include "worker/operation_runner.h"
 #include "worker/operations.h"
+#include "worker/scheduler.h"
 
 namespace mv::worker {
 
@@ -77,6 +78,10 @@ class StreamWorker {
   // runs. For tests and tools.
   bool StepOperations();
 
+  // Ticks `scheduler` between batches, so that its jobs run on the views' one writer.
+  // Set before Run().
+  void SetScheduler(Scheduler* scheduler) { scheduler_ = scheduler; }
+
   // Called, on the worker's thread, for every change to a customer or carrier in a batch,
   // before the batch's views become visible (the lookup caches drop their entry). Set
   // before Run().
@@ -108,6 +113,7 @@ class StreamWorker {
   LookupChangeHook on_lookup_change_;
   Operations* operations_ = nullptr;
   std::unique_ptr<OperationRunner> runner_;
+  Scheduler* scheduler_ = nullptr;
 };
 
 }  // namespace mv::worker
