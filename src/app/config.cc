@@ -37,13 +37,15 @@ constexpr std::int64_t kTenYearsSeconds = kTenYearsMs / 1000;
 constexpr std::int64_t kTenYearsMinutes = kTenYearsSeconds / 60;
 constexpr std::int64_t kTenYearsHours = kTenYearsMinutes / 60;
 
-using Value = std::variant<std::int64_t, std::string>;
+using Value = std::variant<std::int64_t, std::string, bool>;
 
 // An integer key accepts values in [min, max].
 struct IntRule {
   std::int64_t min;
   std::int64_t max;
 };
+// A boolean key accepts true and false (in the environment also 1 and 0).
+struct BoolRule {};
 // A string key accepts a value when this returns an empty string; otherwise it returns
 // what is wrong, for a person to read.
 using StringRule = std::string (*)(const std::string& value);
@@ -54,11 +56,15 @@ using StringRule = std::string (*)(const std::string& value);
 struct Key {
   std::string_view section;
   std::string_view name;
-  std::variant<IntRule, StringRule> rule;
+  std::variant<IntRule, StringRule, BoolRule> rule;
   Value (*get)(const Config&);
   void (*set)(Config&, const Value&);
 
   bool is_int() const { return std::holds_alternative<IntRule>(rule); }
+  bool is_bool() const { return std::holds_alternative<BoolRule>(rule); }
+  std::string_view type_name() const {
+    return is_int() ? "an integer" : is_bool() ? "a boolean" : "a string";
+  }
 };
 
 std::string CheckDataDir(const std::string& value) {
@@ -85,6 +91,30 @@ std::string CheckListen(const std::string& value) {
   return "";
 }
 
+// A job's schedule, as worker::Schedule::Parse reads it (this library does not link the
+// worker; the application parses it again).
+std::string CheckSchedule(const std::string& value) {
+  constexpr std::string_view kWant =
+      "expected \"off\", \"every N<s|m|h|d>\" (e.g. \"every 15m\") or \"daily HH:MM\" (UTC)";
+  auto digits = [](std::string_view t) {
+    return !t.empty() && t.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  std::string_view v = value;
+  if (v == "off") return "";
+  if (v.starts_with("every ") && v.size() > 7 && v.size() <= 11 &&
+      std::string_view("smhd").find(v.back()) != std::string_view::npos &&
+      digits(v.substr(6, v.size() - 7)) && v.substr(6, v.size() - 7) != std::string_view("0") &&
+      v[6] != '0') {
+    return "";
+  }
+  if (v.starts_with("daily ") && v.size() == 11 && v[8] == ':' && digits(v.substr(6, 2)) &&
+      digits(v.substr(9, 2)) && std::stoi(value.substr(6, 2)) < 24 &&
+      std::stoi(value.substr(9, 2)) < 60) {
+    return "";
+  }
+  return fmt::format("'{}': {}", value, kWant);
+}
+
 std::string CheckLevel(const std::string& value) {
   for (std::string_view level : {"trace", "debug", "info", "warn", "error"}) {
     if (value == level) return "";
@@ -100,6 +130,10 @@ std::string CheckLevel(const std::string& value) {
       [](Config& c, const Value& v) {                                                    \
         c.sec.member = static_cast<decltype(c.sec.member)>(std::get<std::int64_t>(v));   \
       }}
+#define MV_BOOL_KEY(sec, member)                                                         \
+  Key{#sec, #member, BoolRule{},                                                         \
+      [](const Config& c) -> Value { return c.sec.member; },                             \
+      [](Config& c, const Value& v) { c.sec.member = std::get<bool>(v); }}
 #define MV_STRING_KEY(sec, member, check)                                                \
   Key{#sec, #member, StringRule{check},                                                  \
       [](const Config& c) -> Value { return c.sec.member; },                             \
@@ -129,17 +163,23 @@ const auto kKeys = std::to_array<Key>({
     MV_INT_KEY(stream, batch_max_wait_ms, 0, kTenYearsMs),
     MV_INT_KEY(stream, idle_wait_ms, 1, kTenYearsMs),
     MV_INT_KEY(oplog, retention_hours, 1, kTenYearsHours),
-    MV_INT_KEY(oplog, prune_interval_seconds, 1, kTenYearsSeconds),
     MV_INT_KEY(storage, views_cache_mb, 1, 1 << 20),
     MV_INT_KEY(sla, at_risk_window_minutes, 1, kTenYearsMinutes),
     MV_INT_KEY(sla, tick_interval_ms, 1, kTenYearsMs),
     MV_INT_KEY(lookup, cache_ttl_seconds, 1, kTenYearsSeconds),
     MV_INT_KEY(lookup, cache_max_entries, 1, 10'000'000),
+    MV_INT_KEY(tracking, orphan_retention_days, 1, 10 * 365),
+    MV_STRING_KEY(jobs, reconcile, CheckSchedule),
+    MV_STRING_KEY(jobs, daily_metrics_refresh, CheckSchedule),
+    MV_STRING_KEY(jobs, oplog_prune, CheckSchedule),
+    MV_STRING_KEY(jobs, orphan_tracking, CheckSchedule),
+    MV_BOOL_KEY(reconcile, auto_repair),
     MV_STRING_KEY(log, level, CheckLevel),
 });
 
 #undef MV_INT_KEY
 #undef MV_STRING_KEY
+#undef MV_BOOL_KEY
 
 // `text` as a TOML basic string, with the escapes TOML requires. TOML holds only UTF-8, so
 // a string that is not valid UTF-8 does not read back (LoadConfig never produces one).
@@ -182,6 +222,7 @@ std::string TomlString(std::string_view text) {
 
 std::string TomlValue(const Value& value) {
   if (const auto* n = std::get_if<std::int64_t>(&value)) return std::to_string(*n);
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
   return TomlString(std::get<std::string>(value));
 }
 
@@ -304,12 +345,13 @@ Status ApplyNode(int index, const toml::node& node, std::string where, Settings&
   Setting& setting = settings[static_cast<std::size_t>(index)];
   if (key.is_int() && node.is_integer()) {
     setting = {node.as_integer()->get(), std::move(where)};
-  } else if (!key.is_int() && node.is_string()) {
+  } else if (key.is_bool() && node.is_boolean()) {
+    setting = {node.as_boolean()->get(), std::move(where)};
+  } else if (!key.is_int() && !key.is_bool() && node.is_string()) {
     setting = {node.as_string()->get(), std::move(where)};
   } else {
     return Status::InvalidArgument(fmt::format("{}: {}: expected {}, got {}", where, FullName(key),
-                                               key.is_int() ? "an integer" : "a string",
-                                               TypeName(node.type())));
+                                               key.type_name(), TypeName(node.type())));
   }
   return Status::Ok();
 }
@@ -471,9 +513,9 @@ Status ApplyCarrierTables(const std::string& path, const toml::node& node, const
   return Status::Ok();
 }
 
-// The [tracking] table: `codes` and `carriers`, nothing else.
+// The [tracking] table: `codes`, `carriers` and the keys of section "tracking".
 Status ApplyTracking(const std::string& path, const toml::node& node, const std::string& where,
-                     TrackingCodes& codes) {
+                     Settings& settings, TrackingCodes& codes) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
     return Status::InvalidArgument(
@@ -485,9 +527,12 @@ Status ApplyTracking(const std::string& path, const toml::node& node, const std:
       MV_RETURN_IF_ERROR(ApplyCodeTable(path, "tracking.codes", "", value, key_where, codes));
     } else if (key.str() == "carriers") {
       MV_RETURN_IF_ERROR(ApplyCarrierTables(path, value, key_where, codes));
+    } else if (int index = FindKey("tracking", key.str()); index >= 0) {
+      MV_RETURN_IF_ERROR(ApplyNode(index, value, key_where, settings));
     } else {
       return Status::InvalidArgument(
-          fmt::format("{}: unknown key 'tracking.{}' (allowed tracking.codes, tracking.carriers)",
+          fmt::format("{}: unknown key 'tracking.{}' (allowed tracking.codes, tracking.carriers, "
+                      "tracking.orphan_retention_days)",
                       key_where, TomlKey(key.str())));
     }
   }
@@ -502,10 +547,10 @@ Status ApplyDocument(const std::string& path, const toml::table& root, Settings&
     const int index = FindKey("", key.str());
     if (index >= 0) {
       MV_RETURN_IF_ERROR(ApplyNode(index, value, where, settings));
+    } else if (key.str() == "tracking") {
+      MV_RETURN_IF_ERROR(ApplyTracking(path, value, where, settings, codes));
     } else if (IsSection(key.str())) {
       MV_RETURN_IF_ERROR(ApplySection(path, key.str(), value, where, settings));
-    } else if (key.str() == "tracking") {
-      MV_RETURN_IF_ERROR(ApplyTracking(path, value, where, codes));
     } else if (value.is_table()) {
       return Status::InvalidArgument(fmt::format("{}: unknown table '{}'", where, key.str()));
     } else {
@@ -580,6 +625,14 @@ bool ParseInt(std::string_view text, std::int64_t& out) {
 Status ApplyEnvVariable(const std::string& name, const std::string& value, Settings& settings) {
   for (std::size_t i = 0; i < kKeys.size(); ++i) {
     if (EnvName(kKeys[i]) != name) continue;
+    if (kKeys[i].is_bool()) {
+      if (value != "true" && value != "false" && value != "1" && value != "0") {
+        return Status::InvalidArgument(fmt::format(
+            "{}: '{}' is not a boolean (true or false, for {})", name, value, FullName(kKeys[i])));
+      }
+      settings[i] = {value == "true" || value == "1", name};
+      return Status::Ok();
+    }
     if (!kKeys[i].is_int()) {
       if (!IsUtf8(value)) {
         return Status::InvalidArgument(fmt::format("{}: value is not valid UTF-8", name));
@@ -618,6 +671,7 @@ Status ApplyEnv(const std::map<std::string, std::string>& env, Settings& setting
 
 // What is wrong with the merged value of `key`, or empty when it is allowed.
 std::string Complaint(const Key& key, const Value& value) {
+  if (key.is_bool()) return "";
   if (const auto* string_rule = std::get_if<StringRule>(&key.rule)) {
     return (*string_rule)(std::get<std::string>(value));
   }

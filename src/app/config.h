@@ -39,8 +39,7 @@ struct Config {
   } stream;
 
   struct Oplog {
-    std::int64_t retention_hours = 24;
-    std::int64_t prune_interval_seconds = 60;
+    std::int64_t retention_hours = 24;  // pruned by jobs.oplog_prune
   } oplog;
 
   struct Storage {
@@ -65,7 +64,22 @@ struct Config {
   // milestone. Keys are (carrierId or "", CODE upper-cased).
   struct Tracking {
     std::map<std::pair<std::string, std::string>, std::string> codes;
+    // Events of a shipment that never arrived are dropped this long after the newest one
+    // occurred (by jobs.orphan_tracking).
+    std::int64_t orphan_retention_days = 30;
   } tracking;
+
+  // Scheduled jobs (on the injected clock): "off", "every N<s|m|h|d>" or "daily HH:MM" UTC.
+  struct Jobs {
+    std::string reconcile = "daily 02:00";              // every view and org, repair: below
+    std::string daily_metrics_refresh = "daily 03:00";  // full refresh of mv_daily_metrics
+    std::string oplog_prune = "every 1m";               // oplog.retention_hours
+    std::string orphan_tracking = "daily 04:00";        // tracking.orphan_retention_days
+  } jobs;
+
+  struct Reconcile {
+    bool auto_repair = true;  // the scheduled reconciliation repairs what drifted
+  } reconcile;
 
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error

@@ -23,22 +23,26 @@ using Env = std::map<std::string, std::string>;
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, log] = c;
+  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, jobs, reconcile,
+               log] = c;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
   const auto& [batch_events, batch_wait, idle_wait] = stream;
-  const auto& [retention, prune] = oplog;
+  const auto& [retention] = oplog;
   const auto& [views_cache] = storage;
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
-  const auto& [codes] = tracking;
+  const auto& [codes, orphan_days] = tracking;
+  const auto& [reconcile_at, refresh_at, prune_at, orphans_at] = jobs;
+  const auto& [auto_repair] = reconcile;
   const auto& [level] = log;
   return std::make_tuple(
       std::tie(data_dir, listen, level),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, retention, prune, views_cache),
+      std::tie(batch_events, batch_wait, idle_wait, retention, views_cache, orphan_days,
+               auto_repair, reconcile_at, refresh_at, prune_at, orphans_at),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
 }
 
@@ -72,7 +76,6 @@ Config NonDefaultConfig() {
   c.stream.batch_max_wait_ms = 0;
   c.stream.idle_wait_ms = 7;
   c.oplog.retention_hours = 1;
-  c.oplog.prune_interval_seconds = 5;
   c.storage.views_cache_mb = 1 << 20;
   c.sla.at_risk_window_minutes = 30;
   c.sla.tick_interval_ms = 250;
@@ -88,6 +91,12 @@ Config NonDefaultConfig() {
                       {{"dhl.express", "RT"}, "returned"},
                       {{"ups", "DL"}, "out_for_delivery"},
                       {{"x@y_z-1", "CX"}, "cancelled"}};
+  c.tracking.orphan_retention_days = 3650;
+  c.jobs.reconcile = "every 15m";
+  c.jobs.daily_metrics_refresh = "off";
+  c.jobs.oplog_prune = "every 9999d";
+  c.jobs.orphan_tracking = "daily 23:59";
+  c.reconcile.auto_repair = false;
   c.log.level = "trace";
   return c;
 }
@@ -185,7 +194,9 @@ level = "debug"
   const Env env = {{"VIYA_MV_DATA_DIR", "/from/env"},
                    {"VIYA_MV_HTTP_LISTEN", "localhost:2"},
                    {"VIYA_MV_STREAM_BATCH_MAX_EVENTS", "777"},
-                   {"VIYA_MV_OPLOG_PRUNE_INTERVAL_SECONDS", "9"},
+                   {"VIYA_MV_JOBS_OPLOG_PRUNE", "every 9s"},
+                   {"VIYA_MV_RECONCILE_AUTO_REPAIR", "false"},
+                   {"VIYA_MV_TRACKING_ORPHAN_RETENTION_DAYS", "7"},
                    {"VIYA_MV_LOG_LEVEL", "error"},
                    {"PATH", "/usr/bin"}};
   MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(path, env));
@@ -193,7 +204,9 @@ level = "debug"
   EXPECT_EQ(c.http.listen, "localhost:2");
   EXPECT_EQ(c.http.threads, 4);  // from the file, no variable
   EXPECT_EQ(c.stream.batch_max_events, 777);
-  EXPECT_EQ(c.oplog.prune_interval_seconds, 9);
+  EXPECT_EQ(c.jobs.oplog_prune, "every 9s");
+  EXPECT_FALSE(c.reconcile.auto_repair);
+  EXPECT_EQ(c.tracking.orphan_retention_days, 7);
   EXPECT_EQ(c.log.level, "error");
 }
 
@@ -233,6 +246,24 @@ TEST_F(ConfigTest, WrongTypeNamesKeyAndExpectedType) {
   EXPECT_THAT(FileError("data_dir = [\"a\"]\n"),
               HasSubstr("data_dir: expected a string, got an array"));
   EXPECT_THAT(FileError("http = 1\n"), HasSubstr("http: expected a table, got an integer"));
+}
+
+TEST_F(ConfigTest, BooleansAndSchedulesAndTrackingRetention) {
+  MV_ASSERT_OK_AND_ASSIGN(
+      Config c, LoadConfig(WriteFile("[reconcile]\nauto_repair = false\n[jobs]\nreconcile = "
+                                     "\"every 6h\"\n[tracking]\norphan_retention_days = 9\n"
+                                     "[tracking.codes]\nPU = \"picked_up\"\n"),
+                           {}));
+  EXPECT_FALSE(c.reconcile.auto_repair);
+  EXPECT_EQ(c.jobs.reconcile, "every 6h");
+  EXPECT_EQ(c.tracking.orphan_retention_days, 9);
+  EXPECT_EQ(c.tracking.codes.size(), 1u);
+  EXPECT_THAT(FileError("[reconcile]\nauto_repair = \"yes\"\n"),
+              HasSubstr("reconcile.auto_repair: expected a boolean, got a string"));
+  EXPECT_THAT(FileError("[jobs]\nreconcile = true\n"),
+              HasSubstr("jobs.reconcile: expected a string, got a boolean"));
+  EXPECT_THAT(FileError("[tracking]\nretention = 3\n"),
+              HasSubstr("unknown key 'tracking.retention'"));
 }
 
 TEST_F(ConfigTest, SyntaxErrorHasFileLineAndColumn) {
@@ -321,7 +352,12 @@ TEST_F(ConfigTest, OutOfRangeValuesNameKeyAndRange) {
            Case{"VIYA_MV_STREAM_BATCH_MAX_WAIT_MS", "-1", "stream.batch_max_wait_ms"},
            Case{"VIYA_MV_STREAM_IDLE_WAIT_MS", "0", "stream.idle_wait_ms"},
            Case{"VIYA_MV_OPLOG_RETENTION_HOURS", "0", "oplog.retention_hours"},
-           Case{"VIYA_MV_OPLOG_PRUNE_INTERVAL_SECONDS", "-5", "oplog.prune_interval_seconds"},
+           Case{"VIYA_MV_JOBS_RECONCILE", "daily 24:00", "jobs.reconcile"},
+           Case{"VIYA_MV_JOBS_RECONCILE", "at 02:00", "\"daily HH:MM\" (UTC)"},
+           Case{"VIYA_MV_JOBS_OPLOG_PRUNE", "every 0s", "jobs.oplog_prune"},
+           Case{"VIYA_MV_JOBS_OPLOG_PRUNE", "every 5w", "jobs.oplog_prune"},
+           Case{"VIYA_MV_RECONCILE_AUTO_REPAIR", "yes", "is not a boolean"},
+           Case{"VIYA_MV_TRACKING_ORPHAN_RETENTION_DAYS", "0", "tracking.orphan_retention_days"},
            Case{"VIYA_MV_SLA_AT_RISK_WINDOW_MINUTES", "0", "sla.at_risk_window_minutes"},
            Case{"VIYA_MV_SLA_TICK_INTERVAL_MS", "0", "sla.tick_interval_ms"},
            Case{"VIYA_MV_LOOKUP_CACHE_TTL_SECONDS", "0",
@@ -390,13 +426,21 @@ TEST_F(ConfigTest, TomlOfDefaultsHasEveryKey) {
                            "idle_wait_ms = 100\n",
                            "[oplog]\n",
                            "retention_hours = 24\n",
-                           "prune_interval_seconds = 60\n",
                            "[sla]\n",
                            "at_risk_window_minutes = 240\n",
                            "tick_interval_ms = 1000\n",
                            "[lookup]\n",
                            "cache_ttl_seconds = 900\n",
                            "cache_max_entries = 100000\n",
+                           "[tracking]\n",
+                           "orphan_retention_days = 30\n",
+                           "[jobs]\n",
+                           "reconcile = \"daily 02:00\"\n",
+                           "daily_metrics_refresh = \"daily 03:00\"\n",
+                           "oplog_prune = \"every 1m\"\n",
+                           "orphan_tracking = \"daily 04:00\"\n",
+                           "[reconcile]\n",
+                           "auto_repair = true\n",
                            "[log]\n",
                            "level = \"info\"\n",
                            "[tracking.codes]\n"}) {
@@ -589,7 +633,8 @@ TEST_F(ConfigTest, BadTrackingInputNamesKeyAndPlace) {
       {"[tracking.carriers]\ndhl = \"delivered\"\n",
        "2:1: tracking.carriers.dhl: expected a table of CODE = \"status\", got a string"},
       {"[tracking]\nmappings = 1\n",
-       "2:1: unknown key 'tracking.mappings' (allowed tracking.codes, tracking.carriers)"},
+       "2:1: unknown key 'tracking.mappings' (allowed tracking.codes, tracking.carriers, "
+       "tracking.orphan_retention_days)"},
       {"[tracking.carrier.dhl]\nDL = \"delivered\"\n", "1:11: unknown key 'tracking.carrier'"},
       {"[tracking]\nPU = \"picked_up\"\n", "2:1: unknown key 'tracking.PU'"},
   };
