@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/time.h"
+
 namespace mv::app {
 
 Status SplitHostPort(const std::string& listen, std::string* host, int* port) {
@@ -105,6 +107,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
       app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
       projection, clock, &app->metrics_->stream(), wo);
   app->worker_->SetOperations(&app->operations_);
+  MV_RETURN_IF_ERROR(app->AddJobs());
 
   cache::LookupCache* lookups = app->lookups_.get();
   app->worker_->OnLookupChange(
@@ -160,6 +163,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.metrics = app->metrics_.get();
   backends.operations = &app->operations_;
   backends.views = &app->views_;
+  backends.scheduler = app->scheduler_.get();
   backends.readiness = [self] {
     http::Readiness r;
     r.stream_connected = self->worker_->healthy();
@@ -210,22 +214,65 @@ void Application::RefreshStreamGauges() {
   metrics_->stream().SetStaleness(staleness);
 }
 
-void Application::PruneLoop() {
-  auto interval = std::chrono::seconds(config_.oplog.prune_interval_seconds);
-  auto next = std::chrono::steady_clock::now();
-  while (!stopping_.load()) {
-    if (std::chrono::steady_clock::now() >= next) {
-      auto removed = source_->PruneOplog();
-      if (!removed.ok()) {
-        spdlog::error("oplog pruning failed: {}", removed.status().ToString());
-      } else if (*removed > 0) {
-        spdlog::info("oplog: pruned {} entries older than {} h", *removed,
-                     config_.oplog.retention_hours);
-      }
-      next = std::chrono::steady_clock::now() + interval;
+Status Application::AddJobs() {
+  scheduler_ = std::make_unique<worker::Scheduler>(clock_, &operations_, &metrics_->jobs());
+  auto schedule = [](std::string_view key, const std::string& text) -> Result<worker::Schedule> {
+    auto parsed = worker::Schedule::Parse(text);
+    if (!parsed.ok())
+      return Status::InvalidArgument(fmt::format("jobs.{}: {}", key, parsed.status().message()));
+    return parsed;
+  };
+  const Config::Jobs& jobs = config_.jobs;
+  MV_ASSIGN_OR_RETURN(auto reconcile, schedule("reconcile", jobs.reconcile));
+  scheduler_->Add("reconcile", reconcile, [this](Timestamp now) -> Result<worker::JobRun> {
+    MV_ASSIGN_OR_RETURN(std::string id,
+                        operations_.Submit(worker::OperationKind::kReconcile, core::ViewScope{},
+                                           config_.reconcile.auto_repair, "scheduler", now));
+    return worker::JobRun{"", id};
+  });
+  MV_ASSIGN_OR_RETURN(auto refresh, schedule("daily_metrics_refresh", jobs.daily_metrics_refresh));
+  scheduler_->Add(
+      "daily_metrics_refresh", refresh, [this](Timestamp now) -> Result<worker::JobRun> {
+        core::ViewScope scope{{std::string(core::ViewSet::kDailyMetrics)}, std::nullopt};
+        MV_ASSIGN_OR_RETURN(std::string id, operations_.Submit(worker::OperationKind::kRefresh,
+                                                               scope, true, "scheduler", now));
+        return worker::JobRun{"", id};
+      });
+  MV_ASSIGN_OR_RETURN(auto prune, schedule("oplog_prune", jobs.oplog_prune));
+  scheduler_->Add("oplog_prune", prune, [this](Timestamp) -> Result<worker::JobRun> {
+    MV_ASSIGN_OR_RETURN(std::int64_t removed, source_->PruneOplog());
+    if (removed > 0) {
+      spdlog::info("oplog: pruned {} entries older than {} h", removed,
+                   config_.oplog.retention_hours);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+    return worker::JobRun{fmt::format("pruned {} oplog entries", removed), std::nullopt};
+  });
+  MV_ASSIGN_OR_RETURN(auto orphans, schedule("orphan_tracking", jobs.orphan_tracking));
+  scheduler_->Add("orphan_tracking", orphans, [this](Timestamp now) -> Result<worker::JobRun> {
+    // A rebuild's shadow would bring the summaries back: wait for it to finish.
+    for (const auto& op : operations_.List()) {
+      if (!op.finished()) return Status::Conflict(fmt::format("operation {} is running", op.id));
+    }
+    constexpr size_t kPerTransaction = 10000;
+    Timestamp cutoff = now - std::chrono::days(config_.tracking.orphan_retention_days);
+    size_t dropped = 0;
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(auto keys, source_->PurgeOrphanTracking(cutoff, kPerTransaction));
+      if (keys.empty()) break;
+      dropped += keys.size();
+      core::ViewBatch batch;
+      batch.tracking_deletes = std::move(keys);
+      MV_RETURN_IF_ERROR(view_store_->Apply(batch));
+      if (batch.tracking_deletes.size() < kPerTransaction) break;
+    }
+    return worker::JobRun{
+        fmt::format("dropped the tracking events of {} shipments that never arrived (newest "
+                    "event before {})",
+                    dropped, FormatRfc3339(cutoff)),
+        std::nullopt};
+  });
+  worker_->SetScheduler(scheduler_.get());
+  return Status::Ok();
 }
 
 Status Application::Start() {
@@ -237,7 +284,6 @@ Status Application::Start() {
     Status s = worker_->Run();
     if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
   });
-  pruner_thread_ = std::thread([this] { PruneLoop(); });
   started_ = true;
   spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
                server_->port(), config_.data_dir, view_store_->applied().Get());
@@ -247,11 +293,9 @@ Status Application::Start() {
 void Application::Stop() {
   if (!started_) return;
   started_ = false;
-  stopping_.store(true);
   server_->Drain();
   worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
-  if (pruner_thread_.joinable()) pruner_thread_.join();
   spdlog::info("viya-mv stopped; views at token {}", view_store_->applied().Get());
 }
 

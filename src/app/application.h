@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -16,13 +15,14 @@
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
 #include "storage/sqlite/view_store.h"
+#include "worker/scheduler.h"
 #include "worker/stream_worker.h"
 
 namespace mv::app {
 
 // Everything one `viya-mv serve` process runs, wired together: the embedded source and
-// view stores in the data folder, the stream worker (with the SLA ticker), the lookup
-// caches, the oplog pruner, metrics and the HTTP API.
+// view stores in the data folder, the stream worker (with the SLA ticker, the operations
+// and the scheduled jobs), the lookup caches, metrics and the HTTP API.
 //
 // Open() then Start(); Stop() shuts down gracefully: the API stops accepting connections
 // and lets the requests in flight finish (http.drain_timeout_ms), then the worker finishes
@@ -43,13 +43,15 @@ class Application {
   storage::sqlite::SqliteViewStore& views() { return *view_store_; }
   worker::StreamWorker& worker() { return *worker_; }
   worker::Operations& operations() { return operations_; }
+  worker::Scheduler& scheduler() { return *scheduler_; }
   metrics::Metrics& metrics() { return *metrics_; }
   const Config& config() const { return config_; }
 
  private:
   Application(Config config, const Clock* clock);
   void RefreshStreamGauges();
-  void PruneLoop();
+  // The jobs of config_.jobs, run by the worker between batches.
+  Status AddJobs();
 
   Config config_;
   const Clock* clock_;
@@ -71,13 +73,12 @@ class Application {
   prometheus::Counter* source_commits_ = nullptr;
   std::int64_t writes_reported_ = 0, commits_reported_ = 0;  // guarded by the collection
   worker::Operations operations_;                            // outlives the worker, which runs them
+  std::unique_ptr<worker::Scheduler> scheduler_;             // ditto
   std::unique_ptr<worker::StreamWorker> worker_;
   // The server outlives the service: the service's last answers go to its event loops.
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<http::ApiService> api_;
   std::thread worker_thread_;
-  std::thread pruner_thread_;
-  std::atomic<bool> stopping_{false};
   bool started_ = false;
 };
 

@@ -18,6 +18,7 @@ class ViewSet {
  public:
   static constexpr const char* kShipmentList = "mv_shipment_list";
   static constexpr const char* kTrackingState = "mv_tracking_state";
+  static constexpr const char* kDailyMetrics = "mv_daily_metrics";
   static constexpr int kTrackingStateVersion = 2;
 
   // The views of this release.

@@ -33,7 +33,9 @@ json OperationToJson(const worker::Operation& op) {
   if (op.finished_at) j["finishedAt"] = FormatRfc3339(*op.finished_at);
   if (op.eta_seconds) j["etaSeconds"] = *op.eta_seconds;
   if (!op.error.empty()) j["error"] = op.error;
-  if (op.kind == worker::OperationKind::kReconcile && op.finished()) {
+  if ((op.kind == worker::OperationKind::kReconcile ||
+       op.kind == worker::OperationKind::kRefresh) &&
+      op.finished()) {
     j["drift"] = ReconcileReport(op)["views"];
   }
   return j;
@@ -52,6 +54,26 @@ json ReconcileReport(const worker::Operation& op) {
                      {"repaired", d.repaired}});
   }
   return {{"token", TokenText(op.token)}, {"views", views}};
+}
+
+json JobToJson(const worker::JobState& job) {
+  json j = {{"name", job.name},
+            {"schedule", job.schedule},
+            {"runs", job.runs},
+            {"failures", job.failures},
+            {"consecutiveFailures", job.consecutive_failures}};
+  auto time = [&](const char* name, const std::optional<Timestamp>& t) {
+    if (t) j[name] = FormatRfc3339(*t);
+  };
+  time("nextRun", job.next_run);
+  time("lastStarted", job.last_started);
+  time("lastFinished", job.last_finished);
+  time("lastSuccess", job.last_success);
+  if (!job.last_outcome.empty()) j["lastOutcome"] = job.last_outcome;
+  if (!job.last_summary.empty()) j["lastSummary"] = job.last_summary;
+  if (!job.last_error.empty()) j["lastError"] = job.last_error;
+  if (!job.running_operation.empty()) j["runningOperation"] = job.running_operation;
+  return j;
 }
 
 namespace {
@@ -140,6 +162,15 @@ void ApiService::AddAdmin() {
     auto op = b_.operations ? b_.operations->Get(c.path_params[0]) : std::nullopt;
     if (!op) return Status::NotFound("no operation " + c.path_params[0].substr(0, 64));
     WriteJson(c.res, 200, OperationToJson(*op));
+    return Status::Ok();
+  });
+  Add("GET", "/admin/jobs", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    json jobs = json::array();
+    if (b_.scheduler) {
+      for (const auto& job : b_.scheduler->List()) jobs.push_back(JobToJson(job));
+    }
+    WriteJson(c.res, 200, {{"jobs", jobs}});
     return Status::Ok();
   });
 }

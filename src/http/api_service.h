@@ -22,6 +22,7 @@
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
 #include "worker/operations.h"
+#include "worker/scheduler.h"
 
 namespace mv::http {
 
@@ -56,8 +57,9 @@ struct ApiBackends {
   const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
   metrics::Metrics* metrics = nullptr;
   std::function<Readiness()> readiness;
-  worker::Operations* operations = nullptr;  // admin operations; null: none in this process
-  const core::ViewSet* views = nullptr;      // the views the admin API names
+  worker::Operations* operations = nullptr;      // admin operations; null: none in this process
+  const core::ViewSet* views = nullptr;          // the views the admin API names
+  const worker::Scheduler* scheduler = nullptr;  // GET /admin/jobs; null: no jobs here
 };
 
 // The HTTP API of DESIGN.md section 8 as a request handler, free of any server library:

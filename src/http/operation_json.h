@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "worker/operations.h"
+#include "worker/scheduler.h"
 
 namespace mv::http {
 
@@ -12,5 +13,8 @@ nlohmann::json OperationToJson(const worker::Operation& op);
 // The reconciliation contract for scripts:
 // {"token", "views": [{"view", "org", "sourceRows", "viewRows", "mismatched", "repaired"}]}
 nlohmann::json ReconcileReport(const worker::Operation& op);
+
+// A scheduled job's state, as GET /admin/jobs and `viya-mv status` answer it.
+nlohmann::json JobToJson(const worker::JobState& job);
 
 }  // namespace mv::http

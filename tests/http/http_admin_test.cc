@@ -84,6 +84,23 @@ TEST_F(AdminApiTest, RebuildOfOneViewAndOrgKeepsServingTheSameAnswers) {
   EXPECT_EQ(after.Json()["items"], before.Json()["items"]);
 }
 
+TEST_F(AdminApiTest, JobsListsEveryScheduledJobForAdminsOnly) {
+  EXPECT_EQ(Get("/admin/jobs", tenant_).status, 403);
+  EXPECT_EQ(Get("/admin/jobs?x=1", admin_).status, 400);
+  HttpReply r = Get("/admin/jobs", admin_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> names;
+  const json body = r.Json();
+  for (const auto& job : body["jobs"]) {
+    names.push_back(job["name"]);
+    EXPECT_TRUE(job.contains("nextRun") || job["schedule"] == "off") << job.dump();
+    EXPECT_EQ(job["consecutiveFailures"], 0);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"reconcile", "daily_metrics_refresh", "oplog_prune",
+                                             "orphan_tracking"}))
+      << r.body;
+}
+
 TEST_F(AdminApiTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(Post("/admin/reconcile", tenant_, std::string()).status, 403);
   EXPECT_EQ(Get("/admin/operations", tenant_).status, 403);
