@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "app/application.h"
 #include "app/config.h"
 #include "http/operation_json.h"
+#include "importer/importer.h"
 #include "sim/simulator.h"
 
 namespace mv::cli {
@@ -108,6 +110,112 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
   auto key = (*keys)->Create({admin ? "" : org, admin});
   if (!key.ok()) return Fail(key.status());
   std::cout << *key << "\n";
+  return 0;
+}
+
+struct ImportFlags {
+  ServeFlags serve;
+  std::string collection = "shipments";
+  std::string file;
+  std::string org;
+  std::string org_field = "organizationId";
+  std::string on_error = "fail";
+  size_t batch = 1000;
+};
+
+// Progress on stderr: a bar redrawn in place on a terminal, a plain line every few
+// seconds otherwise (logs, CI).
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(std::string what) : what_(std::move(what)), tty_(isatty(2) == 1) {}
+
+  void Show(const importer::ImportProgress& p, bool last) {
+    auto now = std::chrono::steady_clock::now();
+    if (!last && now - shown_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::seconds(5))) {
+      return;
+    }
+    shown_ = now;
+    double seconds = std::chrono::duration<double>(now - started_).count();
+    double percent = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_done) /
+                                             static_cast<double>(p.bytes_total)
+                                       : 100.0;
+    double rate = seconds > 0 ? static_cast<double>(p.imported - first_imported_) / seconds : 0;
+    if (first_imported_ < 0) first_imported_ = p.imported;
+    std::string text = fmt::format("{} {:5.1f}%  {} imported, {} skipped, {:.0f}/s", what_, percent,
+                                   p.imported, p.skipped, rate);
+    if (tty_) {
+      constexpr int kWidth = 30;
+      int filled = static_cast<int>(percent / 100.0 * kWidth);
+      std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] "
+                << text << (last ? "\n" : "") << std::flush;
+    } else {
+      std::cerr << text << "\n";
+    }
+  }
+
+ private:
+  std::string what_;
+  bool tty_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point shown_{};
+  std::int64_t first_imported_ = -1;
+};
+
+// `viya-mv import`: documents of a file into the data folder's source. Exit 0 when every
+// document was imported or skipped as asked, 1 when the import failed, 2 for bad arguments
+// or (--on-error fail) bad documents.
+int RunImport(const ImportFlags& flags) {
+  auto collection = core::ParseCollection(flags.collection);
+  if (!collection) {
+    std::cerr << "viya-mv import: --collection must be shipments, tracking_events, customers "
+                 "or carriers\n";
+    return 2;
+  }
+  if (!flags.org.empty() && !core::IsValidId(flags.org)) {
+    std::cerr << "viya-mv import: --org must be 1-128 characters of letters, digits and -_.:@\n";
+    return 2;
+  }
+  auto config = ResolveConfig(flags.serve);
+  if (!config.ok()) return Fail(config.status());
+  SetLogLevel("warn");
+  SystemClock clock;
+  auto application = app::Application::Open(*config, &clock);
+  if (!application.ok()) return Fail(application.status());
+  importer::ImportOptions options;
+  options.mapping.collection = *collection;
+  if (!flags.org.empty()) options.mapping.org = flags.org;
+  options.mapping.org_field = flags.org_field;
+  options.on_error = flags.on_error == "skip" ? importer::ImportOptions::OnError::kSkip
+                                              : importer::ImportOptions::OnError::kFail;
+  options.batch_documents = flags.batch;
+  options.progress_path = importer::ProgressPath(config->data_dir, flags.file, options.mapping);
+  ProgressDisplay display("import " + flags.collection);
+  options.on_progress = [&](const importer::ImportProgress& p) { display.Show(p, false); };
+  options.on_bad_document = [&](std::int64_t line, const std::string& why) {
+    std::cerr << (isatty(2) == 1 ? "\r" : "") << flags.file << ":" << line << ": " << why << "\n";
+  };
+  auto started = std::chrono::steady_clock::now();
+  auto result = importer::ImportFile(flags.file, (*application)->source(), options);
+  if (!result.ok()) {
+    std::cerr << "viya-mv import: " << result.status().message() << "\n";
+    return result.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  const importer::ImportProgress& t = result->totals;
+  if (result->already_done) {
+    std::cout << fmt::format(
+        "{} was already imported ({} documents, {} skipped); remove {} to import it again\n",
+        flags.file, t.imported, t.skipped, options.progress_path);
+    return 0;
+  }
+  display.Show(t, true);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << fmt::format(
+      "imported {} {} from {} in {:.1f}s{}{}; source at token {}\n", t.imported, flags.collection,
+      flags.file, seconds, t.skipped ? fmt::format(", {} bad documents skipped", t.skipped) : "",
+      result->resumed_from_line ? fmt::format(" (resumed at line {})", result->resumed_from_line)
+                                : "",
+      result->token);
   return 0;
 }
 
@@ -324,6 +432,32 @@ int Main(int argc, char** argv) {
       "rebuild", "Rebuild views from a snapshot of the source and swap them in atomically");
   AddOperationFlags(rebuild, &rebuild_flags, false);
 
+  ImportFlags import_flags;
+  auto* import = cli.add_subcommand(
+      "import",
+      "Load documents (NDJSON or a JSON array, MongoDB Extended JSON as mongoexport writes) into "
+      "the data folder's source; a killed import run again continues where it stopped");
+  AddServeFlags(import, &import_flags.serve);
+  import
+      ->add_option("--collection", import_flags.collection,
+                   "shipments, tracking_events, customers or carriers")
+      ->default_val("shipments");
+  import->add_option("file", import_flags.file, "The file of documents")->required();
+  import->add_option("--org", import_flags.org, "The organization of every document");
+  import
+      ->add_option("--org-field", import_flags.org_field,
+                   "The field naming each document's organization (without --org)")
+      ->default_val("organizationId");
+  import
+      ->add_option("--on-error", import_flags.on_error,
+                   "skip: report bad documents and import the rest; fail: import nothing "
+                   "when one is bad")
+      ->default_val("fail")
+      ->check(CLI::IsMember({"skip", "fail"}));
+  import->add_option("--batch", import_flags.batch, "Documents per transaction")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 100000));
+
   DemoFlags demo_flags;
   auto* demo = cli.add_subcommand(
       "demo", "Run the service on a fresh data folder with a simulated multi-tenant load");
@@ -341,6 +475,7 @@ int Main(int argc, char** argv) {
   if (serve->parsed()) return RunServe(serve_flags);
   if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin);
   if (demo->parsed()) return RunDemo(demo_flags);
+  if (import->parsed()) return RunImport(import_flags);
   if (reconcile->parsed())
     return RunOperationOnFolder(worker::OperationKind::kReconcile, reconcile_flags);
   if (rebuild->parsed())
