@@ -17,7 +17,9 @@ Timestamp At(const char* text) { return *ParseRfc3339(text); }
 
 class ApplicationJobsTest : public ::testing::Test {
  protected:
-  void SetUp() override { Open([](app::Config&) {}); }
+  void SetUp() override {
+    Open([](app::Config&) {});
+  }
 
   void Open(const std::function<void(app::Config&)>& configure) {
     app_.reset();
@@ -95,9 +97,9 @@ class ApplicationJobsTest : public ::testing::Test {
 TEST_F(ApplicationJobsTest, DefaultSchedulesAreListed) {
   std::vector<std::string> names;
   for (const auto& j : app_->scheduler().List()) names.push_back(j.name + " " + j.schedule);
-  EXPECT_EQ(names, (std::vector<std::string>{"reconcile daily 02:00",
-                                             "daily_metrics_refresh daily 03:00",
-                                             "oplog_prune off", "orphan_tracking daily 04:00"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"reconcile daily 02:00", "daily_metrics_refresh daily 03:00",
+                                      "oplog_prune off", "orphan_tracking daily 04:00"}));
 }
 
 TEST_F(ApplicationJobsTest, DailyMetricsRefreshCorrectsAndCountsDriftAndReconcileRunsAtTwo) {

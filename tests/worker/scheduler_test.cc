@@ -31,9 +31,9 @@ TEST(ScheduleTest, ParsesTheThreeFormsAndPrintsThemBack) {
   }
   MV_ASSERT_OK_AND_ASSIGN(Schedule minutes, Schedule::Parse("every 120s"));
   EXPECT_EQ(minutes.ToString(), "every 2m");
-  for (const char* bad : {"", "daily", "daily 24:00", "daily 2:00", "daily 02:60", "every",
-                          "every 0s", "every -1m", "every 5w", "every m", "weekly 02:00",
-                          "every 10000d", "Daily 02:00"}) {
+  for (const char* bad :
+       {"", "daily", "daily 24:00", "daily 2:00", "daily 02:60", "every", "every 0s", "every -1m",
+        "every 5w", "every m", "weekly 02:00", "every 10000d", "Daily 02:00"}) {
     auto s = Schedule::Parse(bad);
     EXPECT_FALSE(s.ok()) << bad;
     if (!s.ok()) {
@@ -152,8 +152,8 @@ TEST_F(SchedulerTest, AJobHandedToAnOperationTakesItsOutcomeAndNeverOverlapsItse
   int submitted = 0;
   scheduler_.Add("reconcile", *Schedule::Parse("every 1h"), [&](Timestamp now) -> Result<JobRun> {
     ++submitted;
-    MV_ASSIGN_OR_RETURN(std::string id, operations_.Submit(OperationKind::kReconcile, {}, true,
-                                                           "scheduler", now));
+    MV_ASSIGN_OR_RETURN(std::string id,
+                        operations_.Submit(OperationKind::kReconcile, {}, true, "scheduler", now));
     return JobRun{"", id};
   });
   TickAt("2026-11-01T01:30:00Z");
@@ -190,9 +190,8 @@ TEST_F(SchedulerTest, AJobHandedToAnOperationTakesItsOutcomeAndNeverOverlapsItse
 }
 
 TEST_F(SchedulerTest, AConflictWithAnotherOperationIsRetriedAMinuteLaterWithoutCounting) {
-  MV_ASSERT_OK_AND_ASSIGN(std::string manual,
-                          operations_.Submit(OperationKind::kRebuild, {}, false, "admin key",
-                                             clock_.Now()));
+  MV_ASSERT_OK_AND_ASSIGN(std::string manual, operations_.Submit(OperationKind::kRebuild, {}, false,
+                                                                 "admin key", clock_.Now()));
   int attempts = 0;
   scheduler_.Add("refresh", *Schedule::Parse("daily 03:00"), [&](Timestamp now) -> Result<JobRun> {
     ++attempts;
