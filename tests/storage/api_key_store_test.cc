@@ -57,7 +57,7 @@ bool LooksLikeAKey(const std::string& key) {
 }
 
 TEST_F(ApiKeyStoreTest, TenantKey) {
-  std::string key = Create({"acme", false});
+  std::string key = Create({"acme", false, ""});
   EXPECT_TRUE(LooksLikeAKey(key)) << key;
   MV_ASSERT_OK_AND_ASSIGN(Principal p, store_->Authenticate(key));
   EXPECT_EQ(p.org, "acme");
@@ -65,7 +65,7 @@ TEST_F(ApiKeyStoreTest, TenantKey) {
 }
 
 TEST_F(ApiKeyStoreTest, AdminKey) {
-  std::string key = Create({"", true});
+  std::string key = Create({"", true, ""});
   EXPECT_TRUE(LooksLikeAKey(key)) << key;
   MV_ASSERT_OK_AND_ASSIGN(Principal p, store_->Authenticate(key));
   EXPECT_TRUE(p.admin);
@@ -73,7 +73,7 @@ TEST_F(ApiKeyStoreTest, AdminKey) {
 }
 
 TEST_F(ApiKeyStoreTest, UnknownKeysAreUnauthenticated) {
-  std::string key = Create({"acme", false});
+  std::string key = Create({"acme", false, ""});
   std::string almost = key;
   almost.back() = almost.back() == '0' ? '1' : '0';
   for (const std::string& bad : {std::string(), std::string("vmv_"), almost, key + "0",
@@ -90,7 +90,7 @@ TEST_F(ApiKeyStoreTest, KeysAreDistinctAndEachMapsToItsPrincipal) {
   std::set<std::string> keys;
   for (int i = 0; i < 20; ++i) {
     std::string org = "org" + std::to_string(i);
-    std::string key = Create({org, false});
+    std::string key = Create({org, false, ""});
     EXPECT_TRUE(keys.insert(key).second) << "duplicate key";
     MV_ASSERT_OK_AND_ASSIGN(Principal p, store_->Authenticate(key));
     EXPECT_EQ(p.org, org);
@@ -98,8 +98,8 @@ TEST_F(ApiKeyStoreTest, KeysAreDistinctAndEachMapsToItsPrincipal) {
 }
 
 TEST_F(ApiKeyStoreTest, OnlyTheHashIsStored) {
-  std::string tenant = Create({"acme", false});
-  std::string admin = Create({"", true});
+  std::string tenant = Create({"acme", false, ""});
+  std::string admin = Create({"", true, ""});
   auto db = Database::Open(path_, {});
   ASSERT_TRUE(db.ok());
   auto st = (*db)->Prepare(
@@ -136,10 +136,61 @@ TEST_F(ApiKeyStoreTest, OnlyTheHashIsStored) {
 }
 
 TEST_F(ApiKeyStoreTest, KeysSurviveReopen) {
-  std::string key = Create({"acme", false});
+  std::string key = Create({"acme", false, ""});
   Open();
   MV_ASSERT_OK_AND_ASSIGN(Principal p, store_->Authenticate(key));
   EXPECT_EQ(p.org, "acme");
+}
+
+TEST_F(ApiKeyStoreTest, KeysHaveIdsAndNamesAndRevokedKeysStopWorking) {
+  MV_ASSERT_OK_AND_ASSIGN(auto ci, store_->CreateKey({"acme", false, ""}, "ci deploys"));
+  clock_.Advance(std::chrono::seconds(1));
+  MV_ASSERT_OK_AND_ASSIGN(auto ops, store_->CreateKey({"", true, ""}));
+  EXPECT_EQ(ci.id.substr(0, 4), "key-");
+  EXPECT_EQ(ci.id.size(), 16u);
+  EXPECT_NE(ci.id, ops.id);
+  EXPECT_EQ(ci.id, "key-" + Sha256Hex(ci.key).substr(0, 12));
+  MV_ASSERT_OK_AND_ASSIGN(Principal p, store_->Authenticate(ci.key));
+  EXPECT_EQ(p.key_id, ci.id);
+
+  MV_ASSERT_OK_AND_ASSIGN(auto keys, store_->List());
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].id, ci.id);
+  EXPECT_EQ(keys[0].name, "ci deploys");
+  EXPECT_EQ(keys[0].org, "acme");
+  EXPECT_EQ(keys[0].prefix, ci.key.substr(0, 8));
+  EXPECT_FALSE(keys[0].revoked_at);
+  EXPECT_TRUE(keys[1].admin);
+
+  MV_ASSERT_OK(store_->Revoke(ci.id));
+  EXPECT_EQ(store_->Authenticate(ci.key).status().code(), StatusCode::kUnauthenticated);
+  MV_ASSERT_OK(store_->Authenticate(ops.key).status());
+  EXPECT_EQ(store_->Revoke(ci.id).code(), StatusCode::kConflict);
+  EXPECT_EQ(store_->Revoke("key-000000000000").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Revoke("nonsense").code(), StatusCode::kNotFound);
+  MV_ASSERT_OK_AND_ASSIGN(keys, store_->List());
+  EXPECT_EQ(keys[0].revoked_at, clock_.Now());
+  Open();  // and it stays revoked
+  EXPECT_EQ(store_->Authenticate(ci.key).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(ApiKeyStoreTest, AnOlderTableGainsIdsNamesAndRevocation) {
+  store_.reset();
+  {
+    auto db = mv::storage::sqlite::Database::Open(dir_.File("old.db"), {});
+    ASSERT_TRUE(db.ok());
+    MV_ASSERT_OK((*db)->Exec(
+        "CREATE TABLE api_keys (key_hash TEXT PRIMARY KEY, org TEXT, is_admin INTEGER NOT NULL, "
+        "key_prefix TEXT NOT NULL, created_at INTEGER NOT NULL);"
+        "INSERT INTO api_keys VALUES ('" +
+        Sha256Hex("vmv_old") + "', 'acme', 0, 'vmv_old', 1)"));
+  }
+  auto opened = ApiKeyStore::Open(dir_.File("old.db"), &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  MV_ASSERT_OK_AND_ASSIGN(Principal p, (*opened)->Authenticate("vmv_old"));
+  EXPECT_EQ(p.key_id, "key-" + Sha256Hex("vmv_old").substr(0, 12));
+  MV_ASSERT_OK((*opened)->Revoke(p.key_id));
+  EXPECT_FALSE((*opened)->Authenticate("vmv_old").ok());
 }
 
 TEST(ApiKeyStoreOpen, MissingDirectoryIsAnError) {

@@ -540,6 +540,38 @@ Result<std::int64_t> SourceStore::PruneOplogThrough(ChangeToken token) {
   return removed;
 }
 
+Result<ChangeToken> SourceStore::Reemit(Collection collection, const std::string& org,
+                                        const std::string& id) {
+  ChangeToken token = 0;
+  MV_RETURN_IF_ERROR(writes_.Run([&]() -> Status {
+    Statement* find = nullptr;
+    if (collection == Collection::kTrackingEvents) {
+      size_t slash = id.find('/');
+      if (slash == std::string::npos) {
+        return Status::InvalidArgument("a tracking event's id is carrierId/eventId");
+      }
+      MV_ASSIGN_OR_RETURN(find, writer_->Prepare("SELECT doc FROM tracking_events WHERE org = ?1 "
+                                                 "AND carrier_id = ?2 AND event_id = ?3"));
+      find->Bind(1, org).Bind(2, id.substr(0, slash)).Bind(3, id.substr(slash + 1));
+    } else {
+      MV_ASSIGN_OR_RETURN(
+          find, writer_->Prepare(fmt::format("SELECT doc FROM {} WHERE org = ?1 AND id = ?2",
+                                             TableOf(collection))));
+      find->Bind(1, org).Bind(2, id);
+    }
+    MV_ASSIGN_OR_RETURN(bool found, find->Step());
+    std::optional<std::string> doc;
+    if (found) doc = find->ColumnText(0);
+    find->Reset();
+    MV_ASSIGN_OR_RETURN(
+        token, AppendOplog(doc ? Operation::kReplace : Operation::kDelete, collection, org, id,
+                           doc ? &*doc : nullptr, clock_->Now()));
+    return Status::Ok();
+  }));
+  committed_.Advance(token);
+  return token;
+}
+
 Result<std::vector<core::ShipmentKey>> SourceStore::PurgeOrphanTracking(Timestamp cutoff,
                                                                         size_t limit) {
   std::vector<core::ShipmentKey> purged;

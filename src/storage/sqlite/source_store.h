@@ -85,6 +85,11 @@ class SourceStore final : public core::SourceReader, public core::LookupReader {
   Result<std::int64_t> PruneOplog();
   // Deletes oplog entries with token <= `token` (operators and tests).
   Result<std::int64_t> PruneOplogThrough(core::ChangeToken token);
+  // Appends a change carrying the document's current state (a replace, or a delete when it
+  // is gone) without changing it, so the stream applies it again: the retry of a dead
+  // letter. A tracking event's id is "carrierId/eventId". Returns the change's token.
+  Result<core::ChangeToken> Reemit(core::Collection collection, const std::string& org,
+                                   const std::string& id);
   // Deletes the tracking events of at most `limit` shipments that do not exist and whose
   // newest event occurred before `cutoff` (orphans: the shipment never arrived), in one
   // transaction; returns those shipments' keys, in key order. No oplog entry is written:
