@@ -87,6 +87,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
                                             views_path, &app->views_, clock, view_options));
   app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
   MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
+  MV_ASSIGN_OR_RETURN(app->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
 
   cache::LookupCacheOptions cache_options;
   cache_options.ttl = std::chrono::seconds(c.lookup.cache_ttl_seconds);
@@ -164,6 +165,26 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.operations = &app->operations_;
   backends.views = &app->views_;
   backends.scheduler = app->scheduler_.get();
+  backends.dead_letters = app->dead_letters_.get();
+  backends.stream_status = [self] {
+    core::ChangeToken applied = self->view_store_->applied().Get();
+    core::ChangeToken newest = self->source_->committed().Get();
+    double lag_seconds = 0;
+    if (newest > applied) {
+      auto oldest = self->source_->OldestChangeByOrgAfter(applied);
+      if (oldest.ok()) {
+        for (const auto& [org, t] : *oldest) {
+          lag_seconds =
+              std::max(lag_seconds, std::chrono::duration<double>(self->clock_->Now() - t).count());
+        }
+      }
+    }
+    return nlohmann::json{{"token", std::to_string(applied)},
+                          {"sourceToken", std::to_string(newest)},
+                          {"lagEvents", std::max<core::ChangeToken>(0, newest - applied)},
+                          {"lagSeconds", lag_seconds},
+                          {"streamRunning", self->worker_->healthy()}};
+  };
   backends.readiness = [self] {
     http::Readiness r;
     r.stream_connected = self->worker_->healthy();

@@ -107,7 +107,7 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
   auto keys = storage::sqlite::ApiKeyStore::Open(
       (std::filesystem::path(data_dir) / "views.db").string(), &clock);
   if (!keys.ok()) return Fail(keys.status());
-  auto key = (*keys)->Create({admin ? "" : org, admin});
+  auto key = (*keys)->Create({admin ? "" : org, admin, ""});
   if (!key.ok()) return Fail(key.status());
   std::cout << *key << "\n";
   return 0;
@@ -348,9 +348,9 @@ int RunDemo(DemoFlags flags) {
   spdlog::info("demo: seeding orgs, customers, carriers and shipments");
   if (Status s = simulator.Seed(); !s.ok()) return Fail(s);
 
-  auto admin_key = a.keys().Create({"", true});
+  auto admin_key = a.keys().Create({"", true, ""});
   std::string tenant_org = simulator.orgs().front();
-  auto tenant_key = a.keys().Create({tenant_org, false});
+  auto tenant_key = a.keys().Create({tenant_org, false, ""});
   if (!admin_key.ok()) return Fail(admin_key.status());
   if (!tenant_key.ok()) return Fail(tenant_key.status());
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "http/api_service.h"
 #include "http/call.h"
@@ -76,13 +77,61 @@ json JobToJson(const worker::JobState& job) {
   return j;
 }
 
-namespace {
-
-std::string Who(const Call& c) {
-  return c.principal.admin ? "admin key" : "key of " + c.principal.org;
+json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d) {
+  return {{"id", d.id},
+          {"token", TokenText(d.letter.token)},
+          {"collection", core::ToString(d.letter.collection)},
+          {"org", d.letter.org},
+          {"documentId", d.letter.document_id},
+          {"reason", d.letter.reason},
+          {"document", d.letter.document},
+          {"createdAt", FormatRfc3339(d.created_at)}};
 }
 
+json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k) {
+  json j = {{"id", k.id},
+            {"name", k.name},
+            {"admin", k.admin},
+            {"prefix", k.prefix},
+            {"createdAt", FormatRfc3339(k.created_at)}};
+  if (!k.admin) j["org"] = k.org;
+  if (k.revoked_at) j["revokedAt"] = FormatRfc3339(*k.revoked_at);
+  return j;
+}
+
+namespace {
+
+std::string Who(const Call& c) { return "admin key " + c.principal.key_id; }
+
 }  // namespace
+
+json ApiService::StatusReport() {
+  json report = b_.stream_status ? b_.stream_status() : json::object();
+  json views = json::array();
+  if (b_.views) {
+    for (const auto& name : b_.views->Names()) {
+      views.push_back({{"view", name}, {"version", b_.views->VersionOf(name)}});
+    }
+  }
+  report["views"] = views;
+  json ops = json::array();
+  if (b_.operations) {
+    for (const auto& op : b_.operations->List()) {
+      if (!op.finished()) ops.push_back(OperationToJson(op));
+    }
+  }
+  report["operations"] = ops;
+  json jobs = json::array();
+  if (b_.scheduler) {
+    for (const auto& job : b_.scheduler->List()) jobs.push_back(JobToJson(job));
+  }
+  report["jobs"] = jobs;
+  if (b_.dead_letters) {
+    auto count = b_.dead_letters->Count();
+    if (count.ok()) report["deadLetters"] = *count;
+  }
+  return report;
+}
 
 void ApiService::AddAdmin() {
   const RouteOptions admin{.access = Access::kAdmin};
@@ -162,6 +211,64 @@ void ApiService::AddAdmin() {
     auto op = b_.operations ? b_.operations->Get(c.path_params[0]) : std::nullopt;
     if (!op) return Status::NotFound("no operation " + c.path_params[0].substr(0, 64));
     WriteJson(c.res, 200, OperationToJson(*op));
+    return Status::Ok();
+  });
+  Add("GET", "/admin/dead-letters", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"limit"}));
+    MV_ASSIGN_OR_RETURN(auto limit, c.params.Integer("limit", 1, 1000));
+    if (b_.dead_letters == nullptr) return Status::Unavailable("no dead letters in this process");
+    MV_ASSIGN_OR_RETURN(auto letters,
+                        b_.dead_letters->List(static_cast<size_t>(limit.value_or(100))));
+    MV_ASSIGN_OR_RETURN(std::int64_t total, b_.dead_letters->Count());
+    json out = json::array();
+    for (const auto& d : letters) out.push_back(DeadLetterToJson(d));
+    WriteJson(c.res, 200, {{"deadLetters", out}, {"total", total}});
+    return Status::Ok();
+  });
+  Add("POST", "/admin/dead-letters/{id}/retry", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    if (b_.dead_letters == nullptr) return Status::Unavailable("no dead letters in this process");
+    std::int64_t id = 0;
+    const std::string& text = c.path_params[0];
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) {
+      return Status::NotFound("no dead letter " + text.substr(0, 64));
+    }
+    MV_ASSIGN_OR_RETURN(auto letter, b_.dead_letters->Get(id));
+    if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
+    // The current source document goes through the stream again; if it still cannot be
+    // projected, it comes back as a new dead letter.
+    MV_ASSIGN_OR_RETURN(core::ChangeToken token,
+                        b_.source->Reemit(letter->letter.collection, letter->letter.org,
+                                          letter->letter.document_id));
+    MV_RETURN_IF_ERROR(b_.dead_letters->Remove(id));
+    spdlog::info("admin: {} retried dead letter {} ({} {} of org {}) as change {}", Who(c), id,
+                 core::ToString(letter->letter.collection), letter->letter.document_id,
+                 letter->letter.org, token);
+    json out = DeadLetterToJson(*letter);
+    out["retryToken"] = TokenText(token);
+    WriteJson(c.res, 200, out);
+    return Status::Ok();
+  });
+  Add("GET", "/admin/keys", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    MV_ASSIGN_OR_RETURN(auto keys, b_.keys->List());
+    json out = json::array();
+    for (const auto& k : keys) out.push_back(ApiKeyToJson(k));
+    WriteJson(c.res, 200, {{"keys", out}});
+    return Status::Ok();
+  });
+  Add("POST", "/admin/keys/{id}/revoke", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    MV_RETURN_IF_ERROR(b_.keys->Revoke(c.path_params[0]));
+    auth_.Forget();
+    spdlog::info("admin: {} revoked API key {}", Who(c), c.path_params[0]);
+    WriteJson(c.res, 200, {{"id", c.path_params[0]}, {"revoked", true}});
+    return Status::Ok();
+  });
+  Add("GET", "/admin/status", admin, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    WriteJson(c.res, 200, StatusReport());
     return Status::Ok();
   });
   Add("GET", "/admin/jobs", admin, [this](Call& c) -> Status {

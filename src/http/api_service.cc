@@ -108,6 +108,10 @@ void ApiService::Handle(net::Request request, net::Completion done, net::Executo
       return;
     }
     p->principal = *principal;
+    if (options.access == Access::kAdmin) {
+      spdlog::info("admin: {} {} by {}", p->req.method, p->req.target.substr(0, 256),
+                   principal->key_id);
+    }
   }
 
   if (options.read) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "metrics/metrics.h"
 #include "net/message.h"
 #include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/dead_letter_store.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
 #include "worker/operations.h"
@@ -60,6 +62,9 @@ struct ApiBackends {
   worker::Operations* operations = nullptr;      // admin operations; null: none in this process
   const core::ViewSet* views = nullptr;          // the views the admin API names
   const worker::Scheduler* scheduler = nullptr;  // GET /admin/jobs; null: no jobs here
+  storage::sqlite::DeadLetterStore* dead_letters = nullptr;
+  // GET /admin/status: the stream's checkpoint and lag; null: not in this process.
+  std::function<nlohmann::json()> stream_status;
 };
 
 // The HTTP API of DESIGN.md section 8 as a request handler, free of any server library:
@@ -76,6 +81,10 @@ class ApiService final : public net::RequestHandler {
 
   void Handle(net::Request request, net::Completion done, net::Executor on_loop) override;
   net::Response ErrorResponse(const Status& status) override;
+
+  // GET /admin/status and `viya-mv status`: stream, views, running operations, jobs,
+  // dead letters.
+  nlohmann::json StatusReport();
 
  private:
   enum class Access { kPublic, kTenant, kAdmin };
@@ -98,6 +107,7 @@ class ApiService final : public net::RequestHandler {
   struct Pending;  // one request on its way through Handle
 
   void Add(const char* method, const char* pattern, RouteOptions options, RouteHandler handler);
+
   // The routes, by file: api_service.cc (operations), write_routes.cc, read_routes.cc
   // (shipments, realtime board, exceptions), report_routes.cc (metrics, carriers,
   // customers).

@@ -13,15 +13,27 @@ Result<Principal> Authenticator::Authenticate(const std::string& header) {
   }
   std::string key = header.substr(kBearer.size());
   std::string hash = storage::sqlite::Sha256Hex(key);
+  const auto now = std::chrono::steady_clock::now();
   {
     std::shared_lock lock(mu_);
     auto it = known_.find(hash);
-    if (it != known_.end()) return it->second;
+    if (it != known_.end() && now - it->second.checked_at < kRecheckAfter) {
+      return it->second.principal;
+    }
   }
-  MV_ASSIGN_OR_RETURN(Principal p, keys_->Authenticate(key));
+  auto p = keys_->Authenticate(key);
   std::unique_lock lock(mu_);
-  known_.emplace(hash, p);
-  return p;
+  if (!p.ok()) {
+    known_.erase(hash);
+    return p.status();
+  }
+  known_[hash] = {*p, now};
+  return *p;
+}
+
+void Authenticator::Forget() {
+  std::unique_lock lock(mu_);
+  known_.clear();
 }
 
 Result<std::string> ResolveOrg(const Principal& principal,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -13,18 +14,28 @@ namespace mv::http {
 
 using storage::sqlite::Principal;
 
-// Turns an Authorization header into a Principal. Keys are looked up by hash and the
-// answers for known keys are remembered. Thread-safe.
+// Turns an Authorization header into a Principal. Keys are looked up by hash; the answer
+// for a known key is remembered for a second, so a key revoked in the store (by this
+// process, or `viya-mv apikey revoke` beside it) stops working within a second, and at
+// once after Forget(). Thread-safe.
 class Authenticator {
  public:
   explicit Authenticator(storage::sqlite::ApiKeyStore* keys) : keys_(keys) {}
-  // Unauthenticated when the header is missing, not "Bearer <key>", or the key is unknown.
+  // Unauthenticated when the header is missing, not "Bearer <key>", or the key is unknown
+  // or revoked.
   Result<Principal> Authenticate(const std::string& authorization_header);
+  // Drops every remembered answer (after a revocation).
+  void Forget();
 
  private:
+  static constexpr std::chrono::seconds kRecheckAfter{1};
+  struct Known {
+    Principal principal;
+    std::chrono::steady_clock::time_point checked_at;
+  };
   storage::sqlite::ApiKeyStore* keys_;
   std::shared_mutex mu_;
-  std::unordered_map<std::string, Principal> known_;  // key hash -> principal; guarded by mu_
+  std::unordered_map<std::string, Known> known_;  // key hash -> principal; guarded by mu_
 };
 
 // The tenant-isolation rule, applied to every tenant-scoped request, read or write:

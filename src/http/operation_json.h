@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/dead_letter_store.h"
 #include "worker/operations.h"
 #include "worker/scheduler.h"
 
@@ -16,5 +18,7 @@ nlohmann::json ReconcileReport(const worker::Operation& op);
 
 // A scheduled job's state, as GET /admin/jobs and `viya-mv status` answer it.
 nlohmann::json JobToJson(const worker::JobState& job);
+nlohmann::json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d);
+nlohmann::json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k);
 
 }  // namespace mv::http

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "http_fixture.h"
+#include "storage/sqlite/sqlite_db.h"
 
 namespace mv::testing {
 namespace {
@@ -38,6 +39,15 @@ class AdminApiTest : public HttpApiFixture {
     }
     ADD_FAILURE() << "operation " << id << " did not finish";
     return json();
+  }
+
+  // Waits until the views have applied change `token`.
+  bool WaitForToken(std::int64_t token) {
+    for (int i = 0; i < 500; ++i) {
+      if (app_->views().applied().Get() >= token) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   std::string admin_, tenant_;
@@ -99,6 +109,99 @@ TEST_F(AdminApiTest, JobsListsEveryScheduledJobForAdminsOnly) {
   EXPECT_EQ(names, (std::vector<std::string>{"reconcile", "daily_metrics_refresh", "oplog_prune",
                                              "orphan_tracking"}))
       << r.body;
+}
+
+TEST_F(AdminApiTest, KeysAreListedByIdAndARevokedKeyStopsAtOnce) {
+  HttpReply list = Get("/admin/keys", admin_);
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json keys = list.Json()["keys"];
+  std::string tenant_id;
+  for (const auto& k : keys) {
+    EXPECT_EQ(k["id"].get<std::string>().substr(0, 4), "key-");
+    EXPECT_EQ(k.dump().find(tenant_.substr(8)), std::string::npos) << "a key is shown";
+    if (k.value("org", "") == "org-a" && k["prefix"] == tenant_.substr(0, 8)) tenant_id = k["id"];
+  }
+  ASSERT_FALSE(tenant_id.empty()) << list.body;
+  EXPECT_EQ(Get("/v1/shipments", tenant_).status, 200);  // remembered by the server
+  EXPECT_EQ(Post("/admin/keys/" + tenant_id + "/revoke", tenant_, std::string()).status, 403);
+  HttpReply revoked = Post("/admin/keys/" + tenant_id + "/revoke", admin_, std::string());
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(Get("/v1/shipments", tenant_).status, 401);  // at once, same connection
+  EXPECT_EQ(Post("/admin/keys/" + tenant_id + "/revoke", admin_, std::string()).status, 409);
+  EXPECT_EQ(Post("/admin/keys/key-000000000000/revoke", admin_, std::string()).status, 404);
+  json after = Get("/admin/keys", admin_).Json();
+  bool shown_revoked = false;
+  for (const auto& k : after["keys"])
+    shown_revoked |= k["id"] == tenant_id && k.contains("revokedAt");
+  EXPECT_TRUE(shown_revoked);
+}
+
+TEST_F(AdminApiTest, ADeadLetterIsListedAndRetriedFromTheCurrentSourceDocument) {
+  ASSERT_TRUE(WaitForToken(token_));
+  // A source document that cannot be projected (as an older writer might have left it),
+  // and the dead letter that points at it.
+  auto source = storage::sqlite::Database::Open(dir_.path() + "/data/source.db", {});
+  ASSERT_TRUE(source.ok());
+  auto views = storage::sqlite::Database::Open(dir_.path() + "/data/views.db", {});
+  ASSERT_TRUE(views.ok());
+  auto original = Get("/v1/shipments/S-3", tenant_).Json();
+  MV_ASSERT_OK(
+      (*source)->Exec("UPDATE shipments SET doc = json_set(doc, '$.status', 'shipped') "
+                      "WHERE org = 'org-a' AND id = 'S-3'"));
+  MV_ASSERT_OK((*views)->Exec(
+      "INSERT INTO mv_dead_letters (token, collection, org, document_id, reason, document, "
+      "created_at) VALUES (1, 'shipments', 'org-a', 'S-3', 'test', '', 0)"));
+  auto dead_letters = [&] {
+    HttpReply r = Get("/admin/dead-letters", admin_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Json();
+  };
+  json first = dead_letters();
+  ASSERT_EQ(first["total"], 1);
+  std::string id = std::to_string(first["deadLetters"][0]["id"].get<int>());
+
+  // Retried while the source document is still bad: it comes back, with the engine's reason.
+  HttpReply retry = Post("/admin/dead-letters/" + id + "/retry", admin_, std::string());
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  json again;
+  for (int i = 0; i < 200; ++i) {
+    again = dead_letters();
+    if (again["total"] == 1 && again["deadLetters"][0]["reason"] != "test") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(again["total"], 1) << again.dump();
+  EXPECT_NE(again["deadLetters"][0]["reason"].get<std::string>().find("status"), std::string::npos)
+      << again.dump();
+
+  // Fixed in the source: the retry applies it, and the dead letter is gone.
+  MV_ASSERT_OK(
+      (*source)->Exec("UPDATE shipments SET doc = json_set(doc, '$.status', 'delivered') "
+                      "WHERE org = 'org-a' AND id = 'S-3'"));
+  std::string second = std::to_string(again["deadLetters"][0]["id"].get<int>());
+  retry = Post("/admin/dead-letters/" + second + "/retry", admin_, std::string());
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  std::int64_t retry_token = std::stoll(retry.Json()["retryToken"].get<std::string>());
+  ASSERT_TRUE(WaitForToken(retry_token));
+  EXPECT_EQ(Get("/v1/shipments/S-3", tenant_).Json()["status"], "delivered");
+  EXPECT_NE(original["status"], "delivered");
+  EXPECT_EQ(dead_letters()["total"], 0);
+  EXPECT_EQ(Post("/admin/dead-letters/" + second + "/retry", admin_, std::string()).status, 404);
+  EXPECT_EQ(Post("/admin/dead-letters/x/retry", admin_, std::string()).status, 404);
+  EXPECT_EQ(Get("/admin/dead-letters?limit=0", admin_).status, 400);
+  EXPECT_EQ(Get("/admin/dead-letters", tenant_).status, 403);
+}
+
+TEST_F(AdminApiTest, StatusShowsTheStreamViewsJobsAndDeadLetters) {
+  ASSERT_TRUE(WaitForToken(token_));
+  HttpReply r = Get("/admin/status", admin_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json s = r.Json();
+  EXPECT_GE(std::stoll(s["token"].get<std::string>()), token_);
+  EXPECT_EQ(s["views"].size(), 6u);
+  EXPECT_EQ(s["jobs"].size(), 4u);
+  EXPECT_EQ(s["deadLetters"], 0);
+  EXPECT_TRUE(s["operations"].is_array());
+  EXPECT_EQ(s["streamRunning"], true);
 }
 
 TEST_F(AdminApiTest, BadRequestsGetClearErrors) {

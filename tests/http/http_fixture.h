@@ -110,7 +110,7 @@ class HttpApiFixture : public ::testing::Test {
 
   // A tenant key acting for `org`, and an admin key.
   std::string TenantKey(const std::string& org) {
-    auto key = app_->keys().Create({org, false});
+    auto key = app_->keys().Create({org, false, ""});
     if (!key.ok()) {
       ADD_FAILURE() << "creating a key for " << org << ": " << key.status().ToString();
       return "";
@@ -118,7 +118,7 @@ class HttpApiFixture : public ::testing::Test {
     return *key;
   }
   std::string AdminKey() {
-    auto key = app_->keys().Create({"", true});
+    auto key = app_->keys().Create({"", true, ""});
     if (!key.ok()) {
       ADD_FAILURE() << "creating an admin key: " << key.status().ToString();
       return "";
