@@ -70,9 +70,9 @@ Status DocumentReader::ResumeAt(Position position) {
   int first = Peek();
   array_ = first == '[';
   if (first != '[' && first != '{' && first != EOF) {
-    return Status::InvalidArgument(fmt::format(
-        "line {}: expected NDJSON documents or a JSON array of documents, found '{}'", line_,
-        static_cast<char>(first)));
+    return Status::InvalidArgument(
+        fmt::format("line {}: expected NDJSON documents or a JSON array of documents, found '{}'",
+                    line_, static_cast<char>(first)));
   }
   if (position.offset == 0) {
     if (array_) Get();  // '['

@@ -42,8 +42,7 @@ Result<json> ParseDecimal(const json& v, const std::string& path) {
     }
   }
   json number = ok && digits ? json::parse(text, nullptr, false) : json();
-  if (!number.is_number() ||
-      (number.is_number_float() && !std::isfinite(number.get<double>()))) {
+  if (!number.is_number() || (number.is_number_float() && !std::isfinite(number.get<double>()))) {
     return Bad(path, fmt::format("'{}' is not a finite decimal number", text));
   }
   return number;
@@ -147,8 +146,8 @@ Result<ImportedDocument> MapDocument(const json& raw, const DocumentMapping& map
     out.org = it->get<std::string>();
   }
   if (!core::IsValidId(out.org)) {
-    return Status::InvalidArgument(fmt::format("organization '{}' is not a valid id",
-                                               out.org.substr(0, 64)));
+    return Status::InvalidArgument(
+        fmt::format("organization '{}' is not a valid id", out.org.substr(0, 64)));
   }
   switch (mapping.collection) {
     case core::Collection::kShipments: {

@@ -25,7 +25,7 @@ Result<nlohmann::json> FromExtendedJson(const nlohmann::json& doc);
 // Where the organization and id of an imported document come from.
 struct DocumentMapping {
   core::Collection collection = core::Collection::kShipments;
-  std::optional<std::string> org;           // every document's org; else ...
+  std::optional<std::string> org;            // every document's org; else ...
   std::string org_field = "organizationId";  // ... this field of each document
 };
 

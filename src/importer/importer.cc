@@ -31,11 +31,11 @@ std::string MappingText(const DocumentMapping& m) {
 json Identity(const std::string& path, const DocumentMapping& mapping) {
   struct stat st {};
   stat(path.c_str(), &st);
-  return {{"file", std::filesystem::absolute(path).lexically_normal().string()},
-          {"size", static_cast<std::int64_t>(st.st_size)},
-          {"mtimeNs", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                          st.st_mtim.tv_nsec},
-          {"mapping", MappingText(mapping)}};
+  return {
+      {"file", std::filesystem::absolute(path).lexically_normal().string()},
+      {"size", static_cast<std::int64_t>(st.st_size)},
+      {"mtimeNs", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec},
+      {"mapping", MappingText(mapping)}};
 }
 
 // Writes `j` to `path` durably: a temporary file, fsync, rename.
@@ -46,8 +46,8 @@ Status WriteDurably(const std::string& path, const json& j) {
   std::string text = j.dump(2) + "\n";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError(fmt::format("{}: {}", tmp, std::strerror(errno)));
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
+  bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     return Status::IOError(fmt::format("{}: {}", path, std::strerror(errno)));
@@ -132,15 +132,16 @@ Status CheckAll(DocumentReader& reader, DocumentReader::Position from,
   if (bad == 0) return reader.ResumeAt(from);
   return Status::InvalidArgument(fmt::format(
       "{} bad document{}{}; nothing imported (--on-error skip imports the others)", bad,
-      bad == 1 ? "" : "s", bad > kMaxFailReports ? fmt::format(", the first {} shown", kMaxFailReports) : ""));
+      bad == 1 ? "" : "s",
+      bad > kMaxFailReports ? fmt::format(", the first {} shown", kMaxFailReports) : ""));
 }
 
 }  // namespace
 
 std::string ProgressPath(const std::string& data_dir, const std::string& path,
                          const DocumentMapping& mapping) {
-  std::string key = std::filesystem::absolute(path).lexically_normal().string() + "|" +
-                    MappingText(mapping);
+  std::string key =
+      std::filesystem::absolute(path).lexically_normal().string() + "|" + MappingText(mapping);
   return (std::filesystem::path(data_dir) / "imports" /
           fmt::format("{}-{:016x}.json", core::ToString(mapping.collection),
                       XXH3_64bits(key.data(), key.size())))
@@ -204,8 +205,9 @@ Result<ImportResult> ImportFile(const std::string& path, storage::sqlite::Source
     if (!doc) break;
     ++totals.documents;
     json raw = json::parse(doc->text, nullptr, false);
-    auto mapped = raw.is_discarded() ? Result<ImportedDocument>(Status::InvalidArgument("not valid JSON"))
-                                     : MapDocument(raw, options.mapping);
+    auto mapped = raw.is_discarded()
+                      ? Result<ImportedDocument>(Status::InvalidArgument("not valid JSON"))
+                      : MapDocument(raw, options.mapping);
     if (!mapped.ok()) {
       // kFail checked the file first: a document bad now was changed under the import.
       if (options.on_error == ImportOptions::OnError::kFail) {

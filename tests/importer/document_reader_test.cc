@@ -62,12 +62,15 @@ TEST_F(DocumentReaderTest, MalformedFilesAreNamedWithTheirLine) {
   EXPECT_EQ(All("[{\"a\":1}\n{\"b\":2}]"),
             (std::vector<std::string>{"1:{\"a\":1}",
                                       "error: line 2: expected ',' or ']' between documents"}));
-  EXPECT_EQ(All("[{\"a\":1},\n"), (std::vector<std::string>{
-                                       "1:{\"a\":1}", "error: line 2: expected a document after ','"}));
-  EXPECT_EQ(All("[{\"a\":1}"),
-            (std::vector<std::string>{"1:{\"a\":1}", "error: line 1: the array is not closed with ']'"}));
-  EXPECT_EQ(All("[{\"a\":\n1"), (std::vector<std::string>{
-                                     "error: line 1: the document is not closed (the file ends inside it)"}));
+  EXPECT_EQ(
+      All("[{\"a\":1},\n"),
+      (std::vector<std::string>{"1:{\"a\":1}", "error: line 2: expected a document after ','"}));
+  EXPECT_EQ(
+      All("[{\"a\":1}"),
+      (std::vector<std::string>{"1:{\"a\":1}", "error: line 1: the array is not closed with ']'"}));
+  EXPECT_EQ(All("[{\"a\":\n1"),
+            (std::vector<std::string>{
+                "error: line 1: the document is not closed (the file ends inside it)"}));
   EXPECT_EQ(All("[] x"), (std::vector<std::string>{"error: line 1: text after the array"}));
   auto r = DocumentReader::Open(Write("\n\nhello"));
   ASSERT_FALSE(r.ok());
@@ -96,8 +99,8 @@ TEST_F(DocumentReaderTest, ResumingAtAnyDocumentsEndReturnsExactlyTheRest) {
       }
       MV_ASSERT_OK_AND_ASSIGN(auto resumed, DocumentReader::Open(path));
       MV_ASSERT_OK(resumed->ResumeAt(at));
-      EXPECT_EQ(All(*resumed), std::vector<std::string>(all.begin() + static_cast<long>(k) + 1,
-                                                        all.end()))
+      EXPECT_EQ(All(*resumed),
+                std::vector<std::string>(all.begin() + static_cast<long>(k) + 1, all.end()))
           << text << " resumed after document " << k;
     }
   }

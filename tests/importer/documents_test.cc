@@ -102,13 +102,13 @@ TEST(MapDocument, TrackingEventsCustomersAndCarriers) {
   EXPECT_EQ(e.event->event_id, "E-9");
   EXPECT_EQ(FormatRfc3339(e.event->occurred_at), "2026-11-01T13:00:00Z");
   DocumentMapping customers{core::Collection::kCustomers, "acme", "organizationId"};
-  MV_ASSERT_OK_AND_ASSIGN(auto c, MapDocument(json::parse(R"({"_id": "C-1", "name": "Ana"})"),
-                                              customers));
+  MV_ASSERT_OK_AND_ASSIGN(auto c,
+                          MapDocument(json::parse(R"({"_id": "C-1", "name": "Ana"})"), customers));
   ASSERT_TRUE(c.customer);
   EXPECT_EQ(c.customer->name, "Ana");
   DocumentMapping carriers{core::Collection::kCarriers, "acme", "organizationId"};
-  MV_ASSERT_OK_AND_ASSIGN(auto k, MapDocument(json::parse(R"({"id": "dhl", "name": "DHL"})"),
-                                              carriers));
+  MV_ASSERT_OK_AND_ASSIGN(auto k,
+                          MapDocument(json::parse(R"({"id": "dhl", "name": "DHL"})"), carriers));
   ASSERT_TRUE(k.carrier);
   EXPECT_EQ(k.carrier->id, "dhl");
 }

@@ -65,8 +65,8 @@ TEST(Import, KilledMidwayAndRerunEqualsAnUninterruptedImport) {
   const std::string whole = dir.File("whole"), killed = dir.File("killed");
   const std::string log = dir.File("import.log");
   auto import = [&](const std::string& data) {
-    return std::vector<std::string>{VIYA_MV_BINARY, "import", "--data", data, "--collection",
-                                    "shipments", "--batch", "200", file};
+    return std::vector<std::string>{VIYA_MV_BINARY, "import",  "--data", data, "--collection",
+                                    "shipments",    "--batch", "200",    file};
   };
   {
     ChildProcess p(import(whole), log);
