@@ -15,20 +15,13 @@
 
 #include "app/application.h"
 #include "app/config.h"
+#include "cli/admin_commands.h"
+#include "cli/command_support.h"
 #include "http/operation_json.h"
 #include "importer/importer.h"
 #include "sim/simulator.h"
 
 namespace mv::cli {
-namespace {
-
-// Flags shared by commands that run the service.
-struct ServeFlags {
-  std::string data_dir;
-  std::string http;
-  std::string config_file;
-  bool print_config = false;
-};
 
 void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
   cmd->add_option("--data", f->data_dir, "Data folder (source.db, views.db)");
@@ -50,6 +43,8 @@ void SetLogLevel(const std::string& level) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 }
 
+namespace {
+
 // Blocks SIGINT/SIGTERM in every thread started after this call, so that WaitForSignal
 // can take them synchronously.
 sigset_t BlockStopSignals() {
@@ -67,10 +62,14 @@ int WaitForSignal(const sigset_t& set) {
   return sig;
 }
 
+}  // namespace
+
 int Fail(const Status& s) {
   std::cerr << "viya-mv: " << s.ToString() << "\n";
   return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
+
+namespace {
 
 int RunServe(const ServeFlags& flags) {
   auto config = ResolveConfig(flags);
@@ -91,7 +90,8 @@ int RunServe(const ServeFlags& flags) {
   return 0;
 }
 
-int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool admin) {
+int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool admin,
+                    const std::string& name) {
   if (admin == !org.empty()) {
     std::cerr << "viya-mv apikey create: give exactly one of --org ORG or --admin\n";
     return 2;
@@ -107,9 +107,11 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
   auto keys = storage::sqlite::ApiKeyStore::Open(
       (std::filesystem::path(data_dir) / "views.db").string(), &clock);
   if (!keys.ok()) return Fail(keys.status());
-  auto key = (*keys)->Create({admin ? "" : org, admin, ""});
+  auto key = (*keys)->CreateKey({admin ? "" : org, admin, ""}, name);
   if (!key.ok()) return Fail(key.status());
-  std::cout << *key << "\n";
+  std::cout << key->key << "\n";
+  std::cerr << "created API key " << key->id << " (`viya-mv apikey revoke " << key->id
+            << "` revokes it)\n";
   return 0;
 }
 
@@ -219,105 +221,6 @@ int RunImport(const ImportFlags& flags) {
   return 0;
 }
 
-struct OperationFlags {
-  ServeFlags serve;
-  std::string org, view;
-  bool repair = false;
-  bool json = false;
-};
-
-// `reconcile` and `rebuild` on a data folder no server holds: catches the views up with
-// the stream, runs the operation beside it, prints the result. Exit codes: 0 done (no
-// drift), 3 drift found (repaired or not), 1 failed, 2 bad arguments.
-int RunOperationOnFolder(worker::OperationKind kind, const OperationFlags& flags) {
-  auto config = ResolveConfig(flags.serve);
-  if (!config.ok()) return Fail(config.status());
-  SetLogLevel(flags.json ? "warn" : config->log.level);
-  SystemClock clock;
-  auto application = app::Application::Open(*config, &clock);
-  if (!application.ok()) return Fail(application.status());
-  app::Application& a = **application;
-  std::optional<std::string> org;
-  if (!flags.org.empty()) org = flags.org;
-  std::vector<std::string> views;
-  if (!flags.view.empty()) {
-    auto names = core::ViewSet::Default().Names();
-    if (std::find(names.begin(), names.end(), flags.view) == names.end()) {
-      std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", flags.view,
-                               fmt::join(names, ", "));
-      return 2;
-    }
-    views.push_back(flags.view);
-  }
-  if (org) {
-    auto count = a.source().CountShipments(org);
-    if (!count.ok()) return Fail(count.status());
-    if (*count == 0) {
-      std::cerr << "viya-mv: org " << *org << " has no shipments\n";
-      return 2;
-    }
-  }
-  // The views first take in every change the source holds.
-  while (a.worker().checkpoint() < a.source().committed().Get()) {
-    auto applied = a.worker().Step(Millis(0));
-    if (!applied.ok()) return Fail(applied.status());
-  }
-  auto id = a.operations().Submit(kind, core::ViewScope{views, org}, flags.repair,
-                                  "viya-mv " + std::string(worker::ToString(kind)), clock.Now());
-  if (!id.ok()) return Fail(id.status());
-  std::optional<worker::Operation> op;
-  auto last_report = std::chrono::steady_clock::now();
-  for (;;) {
-    auto applied = a.worker().Step(Millis(1));
-    if (!applied.ok()) return Fail(applied.status());
-    a.worker().StepOperations();
-    op = a.operations().Get(*id);
-    if (!op || op->finished()) break;
-    if (!flags.json && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
-      last_report = std::chrono::steady_clock::now();
-      std::cerr << fmt::format("{} {}: {} {:.0f}%\n", worker::ToString(kind), *id,
-                               worker::ToString(op->phase), op->percent());
-    }
-  }
-  if (!op || op->phase == worker::OperationPhase::kFailed) {
-    std::cerr << "viya-mv: " << *id << " failed: " << (op ? op->error : "lost") << "\n";
-    return 1;
-  }
-  bool drift = std::any_of(op->drift.begin(), op->drift.end(),
-                           [](const worker::DriftReport& d) { return d.drift.drifted(); });
-  if (flags.json) {
-    std::cout << (kind == worker::OperationKind::kReconcile ? http::ReconcileReport(*op)
-                                                            : http::OperationToJson(*op))
-                     .dump()
-              << "\n";
-  } else if (kind == worker::OperationKind::kReconcile) {
-    std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", "VIEW", "ORG", "SOURCE",
-                             "VIEW", "MISMATCH", "REPAIRED");
-    for (const auto& d : op->drift) {
-      std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", d.drift.view,
-                               d.drift.org, d.drift.source_rows, d.drift.view_rows,
-                               d.drift.mismatched, d.repaired ? "yes" : "-");
-    }
-    std::cout << (drift ? "drift found" : "no drift") << " at token " << op->token << "\n";
-  } else {
-    std::cout << fmt::format("{} done: {} shipments, views at token {}\n", *id, op->rows_done,
-                             op->token);
-  }
-  return drift ? 3 : 0;
-}
-
-void AddOperationFlags(CLI::App* cmd, OperationFlags* f, bool reconcile) {
-  cmd->add_option("--data", f->serve.data_dir, "Data folder no running server holds")->required();
-  cmd->add_option("--config", f->serve.config_file, "TOML configuration file")
-      ->envname("VIYA_MV_CONFIG");
-  cmd->add_option("--org", f->org, "Only this org (default every org)");
-  cmd->add_option("--view", f->view, "Only this view (default every view)");
-  cmd->add_flag("--json", f->json, "Print the result as JSON");
-  if (reconcile) {
-    cmd->add_flag("--repair", f->repair, "Rebuild every view and org found drifted");
-  }
-}
-
 struct DemoFlags {
   ServeFlags serve;
   double rate = 40;
@@ -409,7 +312,7 @@ int Main(int argc, char** argv) {
   serve->add_flag("--print-config", serve_flags.print_config,
                   "Print the effective configuration (TOML) and exit");
 
-  std::string key_data = "./data", key_org;
+  std::string key_data = "./data", key_org, key_name;
   bool key_admin = false;
   auto* apikey = cli.add_subcommand("apikey", "Manage API keys");
   apikey->require_subcommand(1);
@@ -420,6 +323,35 @@ int Main(int argc, char** argv) {
   auto* admin_opt =
       create->add_flag("--admin", key_admin, "An admin key (names the org per request)");
   org_opt->excludes(admin_opt);
+  create->add_option("--name", key_name, "A name to recognize the key by in `apikey list`");
+  AdminFlags key_list_flags, key_revoke_flags;
+  std::string revoke_id;
+  auto* key_list = apikey->add_subcommand("list", "Print every key, one per line, its id first");
+  AddAdminFlags(key_list, &key_list_flags);
+  auto* key_revoke =
+      apikey->add_subcommand("revoke", "Revoke a key by id (at once, also on a running server)");
+  AddAdminFlags(key_revoke, &key_revoke_flags);
+  key_revoke->add_option("id", revoke_id, "The key's id (key-...)")->required();
+
+  AdminFlags status_flags;
+  auto* status = cli.add_subcommand(
+      "status",
+      "Checkpoint and lag, views, running operations, jobs and dead letters (a table, or --json)");
+  AddAdminFlags(status, &status_flags);
+
+  AdminFlags letters_list_flags, letters_retry_flags;
+  std::int64_t letters_limit = 100, letter_id = 0;
+  auto* letters = cli.add_subcommand("dead-letters", "Changes the stream could not project");
+  letters->require_subcommand(1);
+  auto* letters_list = letters->add_subcommand("list", "Newest first");
+  AddAdminFlags(letters_list, &letters_list_flags);
+  letters_list->add_option("--limit", letters_limit, "At most this many")
+      ->default_val(100)
+      ->check(CLI::Range(1, 1000));
+  auto* letters_retry = letters->add_subcommand(
+      "retry", "Put the current source document of a dead letter through the stream again");
+  AddAdminFlags(letters_retry, &letters_retry_flags);
+  letters_retry->add_option("id", letter_id, "The dead letter's id")->required();
 
   OperationFlags reconcile_flags;
   auto* reconcile = cli.add_subcommand(
@@ -473,13 +405,16 @@ int Main(int argc, char** argv) {
     return cli.exit(e);
   }
   if (serve->parsed()) return RunServe(serve_flags);
-  if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin);
+  if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin, key_name);
+  if (key_list->parsed()) return RunApiKeyList(key_list_flags);
+  if (key_revoke->parsed()) return RunApiKeyRevoke(key_revoke_flags, revoke_id);
+  if (status->parsed()) return RunStatus(status_flags);
+  if (letters_list->parsed()) return RunDeadLettersList(letters_list_flags, letters_limit);
+  if (letters_retry->parsed()) return RunDeadLetterRetry(letters_retry_flags, letter_id);
   if (demo->parsed()) return RunDemo(demo_flags);
   if (import->parsed()) return RunImport(import_flags);
-  if (reconcile->parsed())
-    return RunOperationOnFolder(worker::OperationKind::kReconcile, reconcile_flags);
-  if (rebuild->parsed())
-    return RunOperationOnFolder(worker::OperationKind::kRebuild, rebuild_flags);
+  if (reconcile->parsed()) return RunOperation(worker::OperationKind::kReconcile, reconcile_flags);
+  if (rebuild->parsed()) return RunOperation(worker::OperationKind::kRebuild, rebuild_flags);
   return 2;
 }
 

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "cli/command_support.h"
+#include "worker/operations.h"
+
+namespace mv::cli {
+
+// Where an admin command acts: a running server's admin API (--url and an admin key), or
+// else a data folder that no server holds (a held one is refused, naming --url).
+struct AdminFlags {
+  ServeFlags serve;
+  std::string url;
+  std::string key;  // --key, or VIYA_MV_ADMIN_KEY
+  bool json = false;
+};
+void AddAdminFlags(CLI::App* cmd, AdminFlags* f);
+
+struct OperationFlags {
+  AdminFlags admin;
+  std::string org, view;
+  bool repair = false;
+};
+void AddOperationFlags(CLI::App* cmd, OperationFlags* f, bool reconcile);
+
+// `reconcile` / `rebuild`: exit 0 done (no drift), 3 drift found (repaired or not), 1
+// failed, 2 bad arguments.
+int RunOperation(worker::OperationKind kind, const OperationFlags& flags);
+// `status`: the stream, views, running operations, jobs and dead letters.
+int RunStatus(const AdminFlags& flags);
+int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit);
+int RunDeadLetterRetry(const AdminFlags& flags, std::int64_t id);
+// `apikey list`: one key per line, its id first. `apikey revoke ID`.
+int RunApiKeyList(const AdminFlags& flags);
+int RunApiKeyRevoke(const AdminFlags& flags, const std::string& id);
+
+}  // namespace mv::cli
