@@ -14,7 +14,8 @@ StoredDeadLetter Read(const Statement& st) {
   StoredDeadLetter d;
   d.id = st.ColumnInt(0);
   d.letter.token = st.ColumnInt(1);
-  d.letter.collection = core::ParseCollection(st.ColumnText(2)).value_or(core::Collection::kShipments);
+  d.letter.collection =
+      core::ParseCollection(st.ColumnText(2)).value_or(core::Collection::kShipments);
   d.letter.org = st.ColumnText(3);
   d.letter.document_id = st.ColumnText(4);
   d.letter.reason = st.ColumnText(5);
