@@ -606,6 +606,20 @@ TEST_F(SqliteViewStoreTest, ReopenWithACatalogOfAnotherVersionStartsTheViewsOver
   EXPECT_EQ(Catalog().size(), 8u);
 }
 
+// Views another process created and never used (`viya-mv import` opens the folder) are
+// as new when reopened; once a batch was applied, they are not.
+TEST_F(SqliteViewStoreTest, ViewsThatNeverAppliedAChangeAreStillNewWhenReopened) {
+  EXPECT_TRUE(store_->RebuildRequired());
+  Open();
+  EXPECT_TRUE(store_->RebuildRequired());
+  core::ViewBatch b;
+  b.list_upserts = {Row("acme", "S-1")};
+  b.token = 3;
+  MV_ASSERT_OK(store_->Apply(b));
+  Open();
+  EXPECT_FALSE(store_->RebuildRequired());
+}
+
 TEST_F(SqliteViewStoreTest, ReopenByABuildWithANewerOrAMissingViewStartsTheViewsOver) {
   store_.reset();
   core::ViewSet newer = core::ViewSet::Default();

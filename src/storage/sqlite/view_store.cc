@@ -161,6 +161,16 @@ Status SqliteViewStore::LoadCatalog() {
       MV_RETURN_IF_ERROR(db_->Exec("DELETE FROM mv_catalog"));
     } else {
       tables_ = std::move(tables).value();
+      // Views that never applied a change (created by a process that only opened them,
+      // such as `viya-mv import`) are as new: built from a snapshot, not by replay.
+      MV_ASSIGN_OR_RETURN(Statement * st,
+                          db_->Prepare(fmt::format("SELECT (SELECT coalesce(max(token), 0) FROM "
+                                                   "mv_checkpoint) = 0 AND NOT EXISTS (SELECT 1 "
+                                                   "FROM {})",
+                                                   tables_.shipment_list)));
+      MV_ASSIGN_OR_RETURN(bool row, st->Step());
+      fresh_ = row && st->ColumnInt(0) != 0;
+      st->Reset();
     }
   }
   if (!tables.ok() || !outdated.empty()) {

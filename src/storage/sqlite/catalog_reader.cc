@@ -1,0 +1,40 @@
+#include "storage/sqlite/catalog_reader.h"
+
+#include <fmt/format.h>
+
+#include "base/time.h"
+
+namespace mv::storage::sqlite {
+
+Result<std::unique_ptr<CatalogReader>> CatalogReader::Open(const std::string& path) {
+  MV_ASSIGN_OR_RETURN(auto db, Database::Open(path, {}));
+  return std::unique_ptr<CatalogReader>(new CatalogReader(std::move(db)));
+}
+
+Result<std::vector<CatalogEntry>> CatalogReader::Entries() {
+  std::lock_guard lock(mu_);
+  MV_ASSIGN_OR_RETURN(auto snapshot, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(Statement * st,
+                      db_->Prepare("SELECT view, version, generation, physical_table, built_at "
+                                   "FROM mv_catalog ORDER BY view"));
+  std::vector<CatalogEntry> out;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back({st->ColumnText(0), static_cast<int>(st->ColumnInt(1)), st->ColumnInt(2),
+                   st->ColumnText(3), FromMillis(st->ColumnInt(4)), 0});
+  }
+  st->Reset();
+  for (auto& e : out) {
+    // Table names come from the catalog, which only viya-mv writes ("view__v3_g7").
+    MV_ASSIGN_OR_RETURN(Statement * count,
+                        db_->Prepare(fmt::format("SELECT count(*) FROM \"{}\"", e.physical_table)));
+    MV_ASSIGN_OR_RETURN(bool row, count->Step());
+    if (row) e.rows = count->ColumnInt(0);
+    count->Reset();
+  }
+  MV_RETURN_IF_ERROR(snapshot->Commit());
+  return out;
+}
+
+}  // namespace mv::storage::sqlite
