@@ -88,6 +88,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
   MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
   MV_ASSIGN_OR_RETURN(app->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
+  MV_ASSIGN_OR_RETURN(app->catalog_, storage::sqlite::CatalogReader::Open(views_path));
 
   cache::LookupCacheOptions cache_options;
   cache_options.ttl = std::chrono::seconds(c.lookup.cache_ttl_seconds);
@@ -166,6 +167,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.views = &app->views_;
   backends.scheduler = app->scheduler_.get();
   backends.dead_letters = app->dead_letters_.get();
+  backends.catalog = app->catalog_.get();
   backends.stream_status = [self] {
     core::ChangeToken applied = self->view_store_->applied().Get();
     core::ChangeToken newest = self->source_->committed().Get();

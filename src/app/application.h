@@ -12,6 +12,7 @@
 #include "metrics/metrics.h"
 #include "net/http_server.h"
 #include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/catalog_reader.h"
 #include "storage/sqlite/dead_letter_store.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
@@ -67,6 +68,7 @@ class Application {
   std::unique_ptr<storage::sqlite::ViewQueryPool> queries_;
   std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
   std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
+  std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
   std::unique_ptr<cache::LookupCache> lookups_;
   std::unique_ptr<metrics::LookupProbe> lookup_probe_;
   // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.

@@ -83,7 +83,8 @@ Result<nlohmann::json> AdminClient::Call(const std::string& method,
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   } catch (const std::exception& e) {
-    return Status::Unavailable(fmt::format("cannot reach http://{}:{}: {}", host_, port_, e.what()));
+    return Status::Unavailable(
+        fmt::format("cannot reach http://{}:{}: {}", host_, port_, e.what()));
   }
   nlohmann::json body = nlohmann::json::parse(res.body(), nullptr, false);
   int status = static_cast<int>(res.result_int());

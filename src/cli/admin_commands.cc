@@ -59,13 +59,12 @@ int PrintOperation(worker::OperationKind kind, const json& op, bool as_json) {
     std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", "VIEW", "ORG", "SOURCE",
                              "VIEW", "MISMATCH", "REPAIRED");
     for (const auto& d : drift) {
-      std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n",
-                               d.value("view", ""), d.value("org", ""), d.value("sourceRows", 0),
-                               d.value("viewRows", 0), d.value("mismatched", 0),
-                               d.value("repaired", false) ? "yes" : "-");
+      std::cout << fmt::format("{:<24} {:<20} {:>10} {:>10} {:>10}  {}\n", d.value("view", ""),
+                               d.value("org", ""), d.value("sourceRows", 0), d.value("viewRows", 0),
+                               d.value("mismatched", 0), d.value("repaired", false) ? "yes" : "-");
     }
-    std::cout << (drifted ? "drift found" : "no drift") << " at token "
-              << op.value("token", "") << "\n";
+    std::cout << (drifted ? "drift found" : "no drift") << " at token " << op.value("token", "")
+              << "\n";
   } else {
     std::cout << fmt::format("{} done: {} shipments, views at token {}\n", op.value("id", ""),
                              op.value("rowsDone", 0), op.value("token", ""));
@@ -78,9 +77,11 @@ int RunOperationRemote(worker::OperationKind kind, const OperationFlags& flags) 
   if (!client.ok()) return Fail(client.status());
   std::string target;
   if (kind == worker::OperationKind::kReconcile) {
-    target = "/admin/reconcile" + Query({{"org", flags.org},
-                                         {"view", flags.view},
-                                         {"repair", flags.repair ? "true" : ""}});
+    target =
+        "/admin/reconcile" +
+        Query({{"org", flags.org}, {"view", flags.view}, {"repair", flags.repair ? "true" : ""}});
+  } else if (flags.force) {
+    target = "/admin/views/" + flags.view + "/migrate?force=true";
   } else if (!flags.view.empty()) {
     target = "/admin/views/" + flags.view + "/rebuild" + Query({{"org", flags.org}});
   } else {
@@ -95,7 +96,8 @@ int RunOperationRemote(worker::OperationKind kind, const OperationFlags& flags) 
     if (!op.ok()) return Fail(op.status());
     std::string phase = op->value("phase", "");
     if (phase == "done" || phase == "failed") return PrintOperation(kind, *op, flags.admin.json);
-    if (!flags.admin.json && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
+    if (!flags.admin.json &&
+        std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
       last_report = std::chrono::steady_clock::now();
       std::cerr << fmt::format("{} {}: {} {:.0f}%\n", worker::ToString(kind), id, phase,
                                op->value("percent", 0.0));
@@ -199,6 +201,15 @@ int RunOperation(worker::OperationKind kind, const OperationFlags& flags) {
                                  : RunOperationRemote(kind, flags);
 }
 
+int RunMigrate(const OperationFlags& flags) {
+  if (flags.view.empty() || !flags.force) {
+    std::cerr << "viya-mv migrate: give --view V --force to build a new generation of view V "
+                 "(a view whose stored definition is older is rebuilt when the server starts)\n";
+    return 2;
+  }
+  return RunOperation(worker::OperationKind::kRebuild, flags);
+}
+
 int RunStatus(const AdminFlags& flags) {
   auto report = Ask(flags, "GET", "/admin/status",
                     [](app::Application& a) -> Result<json> { return a.StatusReport(); });
@@ -211,12 +222,14 @@ int RunStatus(const AdminFlags& flags) {
   std::cout << fmt::format("checkpoint  token {} (source at {}), lag {} events / {:.1f} s{}\n",
                            s.value("token", ""), s.value("sourceToken", ""),
                            s.value("lagEvents", 0), s.value("lagSeconds", 0.0),
-                           flags.url.empty() ? " (no server running)"
+                           flags.url.empty()                 ? " (no server running)"
                            : s.value("streamRunning", false) ? ", stream running"
                                                              : ", STREAM NOT RUNNING");
-  std::cout << "\nVIEW                       VERSION\n";
+  std::cout << "\nVIEW                       VERSION  STATE  GENERATION        ROWS  BUILT\n";
   for (const auto& v : s.value("views", json::array())) {
-    std::cout << fmt::format("{:<26} {:>7}\n", v.value("view", ""), v.value("version", 0));
+    std::cout << fmt::format("{:<26} {:>7}  {:<5}  {:>10}  {:>10}  {}\n", v.value("view", ""),
+                             v.value("version", 0), v.value("state", "-"), v.value("generation", 0),
+                             v.value("rows", 0), v.value("builtAt", "-"));
   }
   std::cout << "\nOPERATION  KIND       PHASE      PROGRESS  SCOPE\n";
   const json ops = s.value("operations", json::array());
@@ -230,8 +243,7 @@ int RunStatus(const AdminFlags& flags) {
   for (const auto& job : s.value("jobs", json::array())) {
     std::cout << fmt::format("{:<22} {:<13} {:<9} {:>8}  {}\n", job.value("name", ""),
                              job.value("schedule", ""), job.value("lastOutcome", "-"),
-                             job.value("consecutiveFailures", 0),
-                             job.value("nextRun", "never"));
+                             job.value("consecutiveFailures", 0), job.value("nextRun", "never"));
   }
   std::cout << "\ndead letters: " << s.value("deadLetters", 0) << "\n";
   return 0;
@@ -240,8 +252,8 @@ int RunStatus(const AdminFlags& flags) {
 int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
   auto answer = Ask(flags, "GET", "/admin/dead-letters?limit=" + std::to_string(limit),
                     [&](app::Application& a) -> Result<json> {
-                      auto store = storage::sqlite::DeadLetterStore::Open(
-                          a.config().data_dir + "/views.db");
+                      auto store =
+                          storage::sqlite::DeadLetterStore::Open(a.config().data_dir + "/views.db");
                       if (!store.ok()) return store.status();
                       MV_ASSIGN_OR_RETURN(auto letters, (*store)->List(static_cast<size_t>(limit)));
                       MV_ASSIGN_OR_RETURN(std::int64_t total, (*store)->Count());
@@ -255,40 +267,40 @@ int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
     return 0;
   }
   for (const auto& d : (*answer)["deadLetters"]) {
-    std::cout << fmt::format("{}\t{}\t{}\t{}\ttoken {}\t{}\n", d.value("id", 0),
-                             d.value("collection", ""), d.value("org", ""),
-                             d.value("documentId", ""), d.value("token", ""),
-                             d.value("reason", ""));
+    std::cout << fmt::format(
+        "{}\t{}\t{}\t{}\ttoken {}\t{}\n", d.value("id", 0), d.value("collection", ""),
+        d.value("org", ""), d.value("documentId", ""), d.value("token", ""), d.value("reason", ""));
   }
   std::cerr << (*answer)["total"].get<std::int64_t>() << " dead letters\n";
   return 0;
 }
 
 int RunDeadLetterRetry(const AdminFlags& flags, std::int64_t id) {
-  auto answer =
-      Ask(flags, "POST", fmt::format("/admin/dead-letters/{}/retry", id),
-          [&](app::Application& a) -> Result<json> {
-            MV_ASSIGN_OR_RETURN(auto store, storage::sqlite::DeadLetterStore::Open(
-                                                a.config().data_dir + "/views.db"));
-            MV_ASSIGN_OR_RETURN(auto letter, store->Get(id));
-            if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
-            MV_ASSIGN_OR_RETURN(core::ChangeToken token,
-                                a.source().Reemit(letter->letter.collection, letter->letter.org,
-                                                  letter->letter.document_id));
-            MV_RETURN_IF_ERROR(store->Remove(id));
-            json out = http::DeadLetterToJson(*letter);
-            out["retryToken"] = std::to_string(token);
-            return out;
-          });
+  auto answer = Ask(
+      flags, "POST", fmt::format("/admin/dead-letters/{}/retry", id),
+      [&](app::Application& a) -> Result<json> {
+        MV_ASSIGN_OR_RETURN(
+            auto store, storage::sqlite::DeadLetterStore::Open(a.config().data_dir + "/views.db"));
+        MV_ASSIGN_OR_RETURN(auto letter, store->Get(id));
+        if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
+        MV_ASSIGN_OR_RETURN(core::ChangeToken token,
+                            a.source().Reemit(letter->letter.collection, letter->letter.org,
+                                              letter->letter.document_id));
+        MV_RETURN_IF_ERROR(store->Remove(id));
+        json out = http::DeadLetterToJson(*letter);
+        out["retryToken"] = std::to_string(token);
+        return out;
+      });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";
   } else {
-    std::cout << fmt::format("dead letter {} ({} {} of org {}) goes through the stream again as "
-                             "change {}{}\n",
-                             id, answer->value("collection", ""), answer->value("documentId", ""),
-                             answer->value("org", ""), answer->value("retryToken", ""),
-                             flags.url.empty() ? " (applied when the server starts)" : "");
+    std::cout << fmt::format(
+        "dead letter {} ({} {} of org {}) goes through the stream again as "
+        "change {}{}\n",
+        id, answer->value("collection", ""), answer->value("documentId", ""),
+        answer->value("org", ""), answer->value("retryToken", ""),
+        flags.url.empty() ? " (applied when the server starts)" : "");
   }
   return 0;
 }
@@ -306,23 +318,21 @@ int RunApiKeyList(const AdminFlags& flags) {
     return 0;
   }
   for (const auto& k : (*answer)["keys"]) {
-    std::cout << fmt::format("{}\t{}\t{}\t{}\tcreated {}\t{}\n", k.value("id", ""),
-                             k.value("prefix", ""),
-                             k.value("admin", false) ? "admin" : "org " + k.value("org", ""),
-                             k.value("name", "").empty() ? "-" : k.value("name", ""),
-                             k.value("createdAt", ""),
-                             k.contains("revokedAt") ? "revoked " + k.value("revokedAt", "")
-                                                     : "active");
+    std::cout << fmt::format(
+        "{}\t{}\t{}\t{}\tcreated {}\t{}\n", k.value("id", ""), k.value("prefix", ""),
+        k.value("admin", false) ? "admin" : "org " + k.value("org", ""),
+        k.value("name", "").empty() ? "-" : k.value("name", ""), k.value("createdAt", ""),
+        k.contains("revokedAt") ? "revoked " + k.value("revokedAt", "") : "active");
   }
   return 0;
 }
 
 int RunApiKeyRevoke(const AdminFlags& flags, const std::string& id) {
-  auto answer = Ask(flags, "POST", "/admin/keys/" + id + "/revoke",
-                    [&](app::Application& a) -> Result<json> {
-                      MV_RETURN_IF_ERROR(a.keys().Revoke(id));
-                      return json{{"id", id}, {"revoked", true}};
-                    });
+  auto answer =
+      Ask(flags, "POST", "/admin/keys/" + id + "/revoke", [&](app::Application& a) -> Result<json> {
+        MV_RETURN_IF_ERROR(a.keys().Revoke(id));
+        return json{{"id", id}, {"revoked", true}};
+      });
   if (!answer.ok()) return Fail(answer.status());
   std::cout << (flags.json ? answer->dump() : "revoked " + id) << "\n";
   return 0;

@@ -23,12 +23,16 @@ struct OperationFlags {
   AdminFlags admin;
   std::string org, view;
   bool repair = false;
+  bool force = false;  // migrate: a new generation of the same definition
 };
 void AddOperationFlags(CLI::App* cmd, OperationFlags* f, bool reconcile);
 
 // `reconcile` / `rebuild`: exit 0 done (no drift), 3 drift found (repaired or not), 1
 // failed, 2 bad arguments.
 int RunOperation(worker::OperationKind kind, const OperationFlags& flags);
+// `migrate --view V --force`: builds a new generation of view V beside the live one and
+// swaps it in (to repair or re-index); exit codes as rebuild.
+int RunMigrate(const OperationFlags& flags);
 // `status`: the stream, views, running operations, jobs and dead letters.
 int RunStatus(const AdminFlags& flags);
 int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit);

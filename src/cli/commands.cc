@@ -390,6 +390,14 @@ int Main(int argc, char** argv) {
       ->default_val(1000)
       ->check(CLI::Range(1, 100000));
 
+  OperationFlags migrate_flags;
+  auto* migrate = cli.add_subcommand(
+      "migrate", "Build a new generation of a view beside the live one and swap it in (--force)");
+  AddAdminFlags(migrate, &migrate_flags.admin);
+  migrate->add_option("--view", migrate_flags.view, "The view")->required();
+  migrate->add_flag("--force", migrate_flags.force,
+                    "Build a new generation of the same definition (to repair or re-index)");
+
   DemoFlags demo_flags;
   auto* demo = cli.add_subcommand(
       "demo", "Run the service on a fresh data folder with a simulated multi-tenant load");
@@ -415,6 +423,7 @@ int Main(int argc, char** argv) {
   if (import->parsed()) return RunImport(import_flags);
   if (reconcile->parsed()) return RunOperation(worker::OperationKind::kReconcile, reconcile_flags);
   if (rebuild->parsed()) return RunOperation(worker::OperationKind::kRebuild, rebuild_flags);
+  if (migrate->parsed()) return RunMigrate(migrate_flags);
   return 2;
 }
 

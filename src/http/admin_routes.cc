@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "http/api_service.h"
 #include "http/call.h"
@@ -105,15 +106,33 @@ std::string Who(const Call& c) { return "admin key " + c.principal.key_id; }
 
 }  // namespace
 
-json ApiService::StatusReport() {
-  json report = b_.stream_status ? b_.stream_status() : json::object();
+Result<json> ApiService::ViewsReport(bool with_rows) {
   json views = json::array();
+  std::map<std::string, storage::sqlite::CatalogEntry> stored;
+  if (b_.catalog && with_rows) {
+    MV_ASSIGN_OR_RETURN(auto entries, b_.catalog->Entries());
+    for (auto& e : entries) stored[e.view] = std::move(e);
+  }
   if (b_.views) {
     for (const auto& name : b_.views->Names()) {
-      views.push_back({{"view", name}, {"version", b_.views->VersionOf(name)}});
+      json v = {{"view", name}, {"version", b_.views->VersionOf(name)}};
+      auto it = stored.find(name);
+      if (it != stored.end()) {
+        v["state"] = "live";
+        v["generation"] = it->second.generation;
+        v["rows"] = it->second.rows;
+        v["builtAt"] = FormatRfc3339(it->second.built_at);
+      }
+      views.push_back(std::move(v));
     }
   }
-  report["views"] = views;
+  return views;
+}
+
+json ApiService::StatusReport() {
+  json report = b_.stream_status ? b_.stream_status() : json::object();
+  auto views = ViewsReport(/*with_rows=*/true);
+  report["views"] = views.ok() ? *views : json::array();
   json ops = json::array();
   if (b_.operations) {
     for (const auto& op : b_.operations->List()) {
@@ -162,12 +181,7 @@ void ApiService::AddAdmin() {
 
   Add("GET", "/admin/views", admin, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
-    json views = json::array();
-    if (b_.views) {
-      for (const auto& name : b_.views->Names()) {
-        views.push_back({{"view", name}, {"version", b_.views->VersionOf(name)}});
-      }
-    }
+    MV_ASSIGN_OR_RETURN(json views, ViewsReport(/*with_rows=*/true));
     WriteJson(c.res, 200, {{"views", views}, {"token", TokenText(b_.applied->Get())}});
     return Status::Ok();
   });
@@ -183,6 +197,23 @@ void ApiService::AddAdmin() {
     MV_ASSIGN_OR_RETURN(auto org, c.params.Id("org"));
     MV_RETURN_IF_ERROR(known_org(org));
     return submit(c, worker::OperationKind::kRebuild, {{c.path_params[0]}, org}, false);
+  });
+  Add("POST", "/admin/views/{mv}/migrate", admin, [=, this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"force"}));
+    const std::string& view = c.path_params[0];
+    MV_RETURN_IF_ERROR(known_view(view));
+    MV_ASSIGN_OR_RETURN(auto force, c.params.Text("force"));
+    if (force && *force != "true" && *force != "false") {
+      return Status::InvalidArgument("force: expected true or false");
+    }
+    if (!force || *force != "true") {
+      // Views whose stored definition is older are rebuilt when the process starts.
+      return Status::Conflict(fmt::format(
+          "{} is stored at definition version {}, the one this build defines; force=true builds "
+          "a new generation of it (to repair or re-index)",
+          view, b_.views->VersionOf(view)));
+    }
+    return submit(c, worker::OperationKind::kRebuild, {{view}, std::nullopt}, false);
   });
   Add("POST", "/admin/reconcile", admin, [=](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "view", "repair"}));

@@ -20,6 +20,7 @@
 #include "metrics/metrics.h"
 #include "net/message.h"
 #include "storage/sqlite/api_key_store.h"
+#include "storage/sqlite/catalog_reader.h"
 #include "storage/sqlite/dead_letter_store.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
@@ -63,6 +64,7 @@ struct ApiBackends {
   const core::ViewSet* views = nullptr;          // the views the admin API names
   const worker::Scheduler* scheduler = nullptr;  // GET /admin/jobs; null: no jobs here
   storage::sqlite::DeadLetterStore* dead_letters = nullptr;
+  storage::sqlite::CatalogReader* catalog = nullptr;  // rows and generations of the views
   // GET /admin/status: the stream's checkpoint and lag; null: not in this process.
   std::function<nlohmann::json()> stream_status;
 };
@@ -85,6 +87,9 @@ class ApiService final : public net::RequestHandler {
   // GET /admin/status and `viya-mv status`: stream, views, running operations, jobs,
   // dead letters.
   nlohmann::json StatusReport();
+  // Each view: its definition version and, from the catalog, state, generation, rows and
+  // when it was built.
+  Result<nlohmann::json> ViewsReport(bool with_rows);
 
  private:
   enum class Access { kPublic, kTenant, kAdmin };

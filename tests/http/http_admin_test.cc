@@ -204,6 +204,31 @@ TEST_F(AdminApiTest, StatusShowsTheStreamViewsJobsAndDeadLetters) {
   EXPECT_EQ(s["streamRunning"], true);
 }
 
+TEST_F(AdminApiTest, MigrateWithForceBuildsANewGenerationOfTheView) {
+  ASSERT_TRUE(WaitForToken(token_));
+  auto generation = [&](const std::string& view) {
+    json views = Get("/admin/views", admin_).Json()["views"];
+    for (const auto& v : views) {
+      if (v["view"] == view) return v;
+    }
+    return json();
+  };
+  json before = generation("mv_daily_metrics");
+  ASSERT_EQ(before["state"], "live") << before.dump();
+  EXPECT_GT(before["rows"], 0);
+  HttpReply refused = Post("/admin/views/mv_daily_metrics/migrate", admin_, std::string());
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("force=true"), std::string::npos);
+  EXPECT_EQ(Post("/admin/views/mv_nope/migrate?force=true", admin_, std::string()).status, 404);
+  HttpReply queued =
+      Post("/admin/views/mv_daily_metrics/migrate?force=true", admin_, std::string());
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  EXPECT_EQ(Follow(queued.Json()["id"])["phase"], "done");
+  json after = generation("mv_daily_metrics");
+  EXPECT_GT(after["generation"].get<int>(), before["generation"].get<int>()) << after.dump();
+  EXPECT_EQ(after["rows"], before["rows"]);
+}
+
 TEST_F(AdminApiTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(Post("/admin/reconcile", tenant_, std::string()).status, 403);
   EXPECT_EQ(Get("/admin/operations", tenant_).status, 403);

@@ -67,16 +67,16 @@ TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   const std::string tenant_id = list.out.substr(line_start, 16);
 
   const int port = FreeLoopbackPort();
-  ChildProcess server({VIYA_MV_BINARY, "serve", "--data", data, "--http",
-                       "127.0.0.1:" + std::to_string(port)},
-                      dir.File("serve.log"));
+  ChildProcess server(
+      {VIYA_MV_BINARY, "serve", "--data", data, "--http", "127.0.0.1:" + std::to_string(port)},
+      dir.File("serve.log"));
   ASSERT_TRUE(WaitHealthy(port));
   HttpClient client(port);
   HeaderList auth = {{"Authorization", "Bearer " + tenant_key},
                      {"Content-Type", "application/json"}};
-  HttpReply wrote = client.Send(
-      "POST", "/v1/shipments", auth,
-      R"([{"id": "S-1", "status": "in_transit", "createdAt": "2026-11-01T10:00:00Z"},
+  HttpReply wrote =
+      client.Send("POST", "/v1/shipments", auth,
+                  R"([{"id": "S-1", "status": "in_transit", "createdAt": "2026-11-01T10:00:00Z"},
           {"id": "S-2", "status": "exception", "createdAt": "2026-11-01T10:00:00Z"}])");
   ASSERT_EQ(wrote.status, 200) << wrote;
 
@@ -103,6 +103,10 @@ TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   for (const auto& v : report["views"]) EXPECT_EQ(v["mismatched"], 0) << v.dump();
   Outcome rebuild = Viya("rebuild --view mv_daily_metrics --org acme" + url);
   EXPECT_EQ(rebuild.exit_code, 0) << rebuild.out;
+  Outcome migrate = Viya("migrate --view mv_daily_metrics --force" + url);
+  EXPECT_EQ(migrate.exit_code, 0) << migrate.out;
+  Outcome unforced = Viya("migrate --view mv_daily_metrics" + url);
+  EXPECT_EQ(unforced.exit_code, 2) << unforced.out;
   Outcome unknown = Viya("reconcile --org nobody" + url);
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.out.find("nobody"), std::string::npos) << unknown.out;
