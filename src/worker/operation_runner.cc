@@ -32,6 +32,10 @@ struct OperationRunner::Active {
   SteadyClock::time_point started = SteadyClock::now();
   SteadyClock::time_point last_log = SteadyClock::now();
   core::ChangeToken shadow_token = 0;  // the shadow holds every change up to here
+  // Comparing: the orgs to compare, one per slice, and the rows found mismatched so far.
+  std::vector<std::string> compare_orgs;
+  size_t next_org = 0;
+  std::map<std::string, std::int64_t> mismatched_by_view;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -81,7 +85,8 @@ bool OperationRunner::Step(core::ChangeToken live) {
   auto until = SteadyClock::now() + options_.slice;
   Status s = Status::Ok();
   if (active_->op.phase == OperationPhase::kSnapshot) s = SliceSnapshot(until);
-  if (s.ok() && active_->op.phase == OperationPhase::kCatchUp) {
+  if (s.ok() && (active_->op.phase == OperationPhase::kCatchUp ||
+                 active_->op.phase == OperationPhase::kComparing)) {
     bool caught_up = false;
     s = SliceCatchUp(live, until, &caught_up);
     if (s.ok() && caught_up) s = Finish();
@@ -209,9 +214,10 @@ Status OperationRunner::Finish() {
   const bool compares =
       a.op.kind == OperationKind::kReconcile || a.op.kind == OperationKind::kRefresh;
   if (compares) {
-    a.op.phase = OperationPhase::kComparing;
     MV_RETURN_IF_ERROR(TickSla(store_, now));
-    MV_RETURN_IF_ERROR(Reconcile(now));
+    bool all_compared = false;
+    MV_RETURN_IF_ERROR(CompareNextOrg(now, &all_compared));
+    if (!all_compared) return Status::Ok();  // the next org in a later slice
   } else {
     a.op.phase = OperationPhase::kSwapping;
     MV_RETURN_IF_ERROR(a.shadow->CommitPart(a.op.scope));
@@ -232,25 +238,28 @@ Status OperationRunner::Finish() {
   return Status::Ok();
 }
 
-Status OperationRunner::Reconcile(Timestamp now) {
+Status OperationRunner::CompareNextOrg(Timestamp now, bool* all_compared) {
   Active& a = *active_;
-  std::map<std::string, std::int64_t> mismatched_by_view;
-  for (const auto& view : views_->Names()) {
-    if (a.op.scope.Includes(view)) mismatched_by_view[view] = 0;
+  if (a.op.phase != OperationPhase::kComparing) {
+    a.op.phase = OperationPhase::kComparing;
+    for (const auto& view : views_->Names()) {
+      if (a.op.scope.Includes(view)) a.mismatched_by_view[view] = 0;
+    }
+    MV_ASSIGN_OR_RETURN(a.compare_orgs, a.shadow->Orgs());
   }
-  MV_ASSIGN_OR_RETURN(auto orgs, a.shadow->Orgs());
-  for (const auto& org : orgs) {
+  if (a.next_org < a.compare_orgs.size()) {
+    const std::string org = a.compare_orgs[a.next_org++];
     MV_ASSIGN_OR_RETURN(auto drifts, a.shadow->Compare(org));
     for (auto& d : drifts) {
       DriftReport report{std::move(d), false};
       const core::ViewDrift& found = report.drift;
-      mismatched_by_view[found.view] += found.mismatched;
+      a.mismatched_by_view[found.view] += found.mismatched;
       if (found.drifted()) {
         spdlog::warn(
-            "reconcile {}: {} of org {} drifted: {} rows in the source, {} in the view, {} "
+            "{} {}: {} of org {} drifted: {} rows in the source, {} in the view, {} "
             "mismatched (first: {})",
-            a.op.id, found.view, org, found.source_rows, found.view_rows, found.mismatched,
-            fmt::join(found.sample_keys, ", "));
+            ToString(a.op.kind), a.op.id, found.view, org, found.source_rows, found.view_rows,
+            found.mismatched, fmt::join(found.sample_keys, ", "));
         if (a.op.repair || a.op.kind == OperationKind::kRefresh) {
           MV_RETURN_IF_ERROR(a.shadow->CommitPart(core::ViewScope{{found.view}, org}));
           report.repaired = true;
@@ -259,13 +268,14 @@ Status OperationRunner::Reconcile(Timestamp now) {
       a.op.drift.push_back(std::move(report));
     }
   }
-  if (probe_) {
-    probe_->DriftMeasured(mismatched_by_view);
+  *all_compared = a.next_org >= a.compare_orgs.size();
+  if (*all_compared && probe_) {
+    probe_->DriftMeasured(a.mismatched_by_view);
     if (a.op.kind == OperationKind::kReconcile) {
       probe_->ReconcileDone(std::chrono::duration<double>(now.time_since_epoch()).count());
     } else {
       std::vector<std::string> views;
-      for (const auto& [view, rows] : mismatched_by_view) views.push_back(view);
+      for (const auto& [view, rows] : a.mismatched_by_view) views.push_back(view);
       probe_->RebuildDone(SecondsSince(a.started), views);
     }
   }

@@ -32,9 +32,10 @@ struct OperationRunnerOptions {
 //              of the scope into the shadow, until it is at the live checkpoint;
 //   swapping / comparing
 //              in the same slice (no live batch in between), both sides' SLA states are
-//              brought to one `now`, then a rebuild swaps the shadow in and a
-//              reconciliation compares it with the live views, per view and org, and
-//              swaps in the parts that drifted when repair is on.
+//              brought to one `now`, then a rebuild swaps the shadow in; a
+//              reconciliation compares it with the live views one org per slice (the
+//              shadow catching up again before each), per view, and swaps in the parts
+//              that drifted when repair is on.
 //
 // So every change is in the result exactly once: in the snapshot (<= T), replayed into
 // the shadow (T, C], or applied live after the swap (> C).
@@ -63,7 +64,9 @@ class OperationRunner {
   Status SliceCatchUp(core::ChangeToken live, std::chrono::steady_clock::time_point until,
                       bool* caught_up);
   Status Finish();
-  Status Reconcile(Timestamp now);
+  // Compares (and, with repair, swaps in) the next org of a reconciliation or refresh:
+  // one org per slice, each at the token both sides are at in that slice.
+  Status CompareNextOrg(Timestamp now, bool* all_compared);
   template <typename Target>
   Status TickSla(Target* target, Timestamp now);
   void Fail(const Status& why);

@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "storage/sqlite/sqlite_db.h"
+#include "importer/source_dump.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -44,19 +44,6 @@ class ImporterTest : public ::testing::Test {
     std::ofstream out(path);
     for (const auto& l : lines) out << l << "\n";
     return path;
-  }
-  std::string Shipments(const std::string& db_path) {
-    auto db = storage::sqlite::Database::Open(db_path, {});
-    EXPECT_TRUE(db.ok());
-    auto st = (*db)->Prepare("SELECT org || '/' || id || ' ' || doc FROM shipments ORDER BY 1");
-    EXPECT_TRUE(st.ok());
-    std::string out;
-    for (;;) {
-      auto row = (*st)->Step();
-      if (!row.ok() || !*row) break;
-      out += (*st)->ColumnText(0) + "\n";
-    }
-    return out;
   }
   ImportOptions Options() {
     ImportOptions o;
@@ -108,7 +95,7 @@ TEST_F(ImporterTest, StoppedAfterAnyBatchAndRunAgainEqualsOneRun) {
   for (int i = 0; i < 40; ++i) lines.push_back(ShipmentLine(i));
   std::string path = WriteFile(lines);
   MV_ASSERT_OK(ImportFile(path, *store_, ImportOptions{}).status());
-  const std::string whole = Shipments(dir_.File("source.db"));
+  const std::string whole = SourceShipments(dir_.File("source.db"));
   ASSERT_EQ(std::count(whole.begin(), whole.end(), '\n'), 40);
 
   for (int stop_after = 1; stop_after <= 6; ++stop_after) {
@@ -131,7 +118,7 @@ TEST_F(ImporterTest, StoppedAfterAnyBatchAndRunAgainEqualsOneRun) {
       EXPECT_GT(rest.resumed_from_line, 1);
     }
     s->reset();
-    EXPECT_EQ(Shipments(other.File("source.db")), whole) << "stopped after " << stop_after;
+    EXPECT_EQ(SourceShipments(other.File("source.db")), whole) << "stopped after " << stop_after;
   }
 }
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "importer/importer.h"
+#include "importer/source_dump.h"
 #include "process.h"
-#include "storage/sqlite/sqlite_db.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -36,20 +36,6 @@ void WriteExport(const std::string& path) {
               {"destination", {{"country", i % 4 ? "BR" : "DE"}}}};
     out << d.dump() << "\n";
   }
-}
-
-std::string Dump(const std::string& db_path) {
-  auto db = storage::sqlite::Database::Open(db_path, {});
-  EXPECT_TRUE(db.ok());
-  auto st = (*db)->Prepare("SELECT org || '/' || id || ' ' || doc FROM shipments ORDER BY org, id");
-  EXPECT_TRUE(st.ok());
-  std::string out;
-  for (;;) {
-    auto row = (*st)->Step();
-    if (!row.ok() || !*row) break;
-    out += (*st)->ColumnText(0) + "\n";
-  }
-  return out;
 }
 
 std::int64_t SavedOffset(const std::string& progress) {
@@ -96,9 +82,9 @@ TEST(Import, KilledMidwayAndRerunEqualsAnUninterruptedImport) {
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("(resumed at line"), std::string::npos) << text;
-  const std::string expected = Dump(whole + "/source.db");
+  const std::string expected = SourceShipments(whole + "/source.db");
   EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'), kShipments);
-  EXPECT_EQ(Dump(killed + "/source.db"), expected);
+  EXPECT_EQ(SourceShipments(killed + "/source.db"), expected);
 }
 
 }  // namespace
