@@ -39,8 +39,8 @@ BENCH_DIR       ?= /tmp/viya-mv-bench
 BENCH_SHIPMENTS ?= 1000000
 HTTP_SHIPMENTS  ?= 100000
 
-.PHONY: bench-deps bench-pipeline bench-rebuild bench-http
-bench: bench-pipeline bench-rebuild bench-http
+.PHONY: bench-deps bench-pipeline bench-rebuild bench-http bench-operations
+bench: bench-pipeline bench-rebuild bench-http bench-operations
 
 bench-deps:
 	@./scripts/install-deps.sh --bench
@@ -55,6 +55,10 @@ bench-rebuild: build bench-deps
 
 bench-http: build bench-deps
 	bench/http_bench.py --build=$(BUILD_DIR) --shipments=$(HTTP_SHIPMENTS)
+
+# import, backfill, rebuild (full and largest org) and reconcile at 1M, with freshness.
+bench-operations: build
+	bench/operations_bench.py --build=$(BUILD_DIR) --shipments=$(BENCH_SHIPMENTS)
 
 # A long mixed load over many keep-alive connections, sampled from outside (bench/soak.py);
 # fails on any failed request. Not part of `make test`.
