@@ -197,7 +197,7 @@ int ViyaExit(const std::string& args, const std::string& log) {
   return p.Wait(std::chrono::seconds(120));
 }
 
-TEST(Crash, SigkillDuringRebuildsLeavesViewsThatEqualARebuild) {
+TEST(Crash, SigkillDuringOperationsLeavesViewsThatEqualARebuild) {
   TempDir dir;
   const std::string data = dir.File("data"), log = dir.File("crash.log");
   {
@@ -215,8 +215,11 @@ TEST(Crash, SigkillDuringRebuildsLeavesViewsThatEqualARebuild) {
                                     " --admin 2>/dev/null");
   HeaderList auth = {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}};
   const int port = FreeLoopbackPort();
-  // A per-org rebuild, then a full one, each killed while it runs beside a write load.
-  for (const char* target : {"/admin/rebuild?org=org-2", "/admin/rebuild"}) {
+  // A per-org rebuild, a full one, a migrate and a repairing reconcile, each killed while it
+  // runs beside a write load.
+  for (const char* target :
+       {"/admin/rebuild?org=org-2", "/admin/rebuild",
+        "/admin/views/mv_daily_metrics/migrate?force=true", "/admin/reconcile?repair=true"}) {
     ServerUnderTest server(data, port, log);
     ASSERT_TRUE(server.WaitHealthy(std::chrono::seconds(60)));
     HttpClient c(port, std::chrono::seconds(10));
@@ -246,7 +249,7 @@ TEST(Crash, SigkillDuringRebuildsLeavesViewsThatEqualARebuild) {
       json j = json::parse(op.body);
       phase = j["phase"];
       if ((phase == "snapshot" && j["rowsDone"].get<int>() > 0) || phase == "catch_up" ||
-          phase == "swapping" || phase == "done") {
+          phase == "swapping" || phase == "comparing" || phase == "done") {
         break;
       }
     }
