@@ -80,7 +80,9 @@ Result<json> Convert(const json& v, const std::string& path) {
   }
   if (!v.is_object()) return v;
   if (v.size() == 1) {
-    const auto& [key, inner] = *v.items().begin();
+    const auto only = v.begin();  // (items() is a temporary: keep the iterator instead)
+    const std::string& key = only.key();
+    const json& inner = only.value();
     const std::string at = path.empty() ? key : path + "." + key;
     if (key == "$date") return ParseDate(inner, at);
     if (key == "$numberDecimal" || key == "$numberDouble") return ParseDecimal(inner, at);
