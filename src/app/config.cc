@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/schedule.h"
+
 namespace mv::app {
 namespace {
 
@@ -91,28 +93,10 @@ std::string CheckListen(const std::string& value) {
   return "";
 }
 
-// A job's schedule, as worker::Schedule::Parse reads it (this library does not link the
-// worker; the application parses it again).
+// A job's schedule (base/schedule.h).
 std::string CheckSchedule(const std::string& value) {
-  constexpr std::string_view kWant =
-      "expected \"off\", \"every N<s|m|h|d>\" (e.g. \"every 15m\") or \"daily HH:MM\" (UTC)";
-  auto digits = [](std::string_view t) {
-    return !t.empty() && t.find_first_not_of("0123456789") == std::string_view::npos;
-  };
-  std::string_view v = value;
-  if (v == "off") return "";
-  if (v.starts_with("every ") && v.size() > 7 && v.size() <= 11 &&
-      std::string_view("smhd").find(v.back()) != std::string_view::npos &&
-      digits(v.substr(6, v.size() - 7)) && v.substr(6, v.size() - 7) != std::string_view("0") &&
-      v[6] != '0') {
-    return "";
-  }
-  if (v.starts_with("daily ") && v.size() == 11 && v[8] == ':' && digits(v.substr(6, 2)) &&
-      digits(v.substr(9, 2)) && std::stoi(value.substr(6, 2)) < 24 &&
-      std::stoi(value.substr(9, 2)) < 60) {
-    return "";
-  }
-  return fmt::format("'{}': {}", value, kWant);
+  auto parsed = Schedule::Parse(value);
+  return parsed.ok() ? "" : parsed.status().message();
 }
 
 std::string CheckLevel(const std::string& value) {

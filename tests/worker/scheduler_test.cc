@@ -18,7 +18,6 @@ using worker::JobRun;
 using worker::JobState;
 using worker::OperationKind;
 using worker::OperationPhase;
-using worker::Schedule;
 using worker::Scheduler;
 
 Timestamp At(const char* text) { return *ParseRfc3339(text); }
