@@ -172,14 +172,8 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     core::ChangeToken applied = self->view_store_->applied().Get();
     core::ChangeToken newest = self->source_->committed().Get();
     double lag_seconds = 0;
-    if (newest > applied) {
-      auto oldest = self->source_->OldestChangeByOrgAfter(applied);
-      if (oldest.ok()) {
-        for (const auto& [org, t] : *oldest) {
-          lag_seconds =
-              std::max(lag_seconds, std::chrono::duration<double>(self->clock_->Now() - t).count());
-        }
-      }
+    for (const auto& [org, seconds] : self->StalenessByOrg()) {
+      lag_seconds = std::max(lag_seconds, seconds);
     }
     return nlohmann::json{{"token", std::to_string(applied)},
                           {"sourceToken", std::to_string(newest)},
@@ -220,29 +214,33 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   return app;
 }
 
-void Application::RefreshStreamGauges() {
-  core::ChangeToken applied = view_store_->applied().Get();
-  std::int64_t lag = source_->committed().Get() - applied;
-  metrics_->stream().SetLag(lag < 0 ? 0 : lag);
+std::map<std::string, double> Application::StalenessByOrg() {
   std::map<std::string, double> staleness;
-  if (lag > 0) {
-    auto oldest = source_->OldestChangeByOrgAfter(applied);
-    if (oldest.ok()) {
-      Timestamp now = clock_->Now();
-      for (const auto& [org, t] : *oldest) {
-        staleness[org] = std::max(0.0, std::chrono::duration<double>(now - t).count());
-      }
-    }
+  core::ChangeToken applied = view_store_->applied().Get();
+  if (source_->committed().Get() <= applied) return staleness;
+  auto oldest = source_->OldestChangeByOrgAfter(applied);
+  if (!oldest.ok()) return staleness;
+  Timestamp now = clock_->Now();
+  for (const auto& [org, t] : *oldest) {
+    staleness[org] = std::max(0.0, std::chrono::duration<double>(now - t).count());
   }
-  metrics_->stream().SetStaleness(staleness);
+  return staleness;
+}
+
+void Application::RefreshStreamGauges() {
+  std::int64_t lag = source_->committed().Get() - view_store_->applied().Get();
+  metrics_->stream().SetLag(lag < 0 ? 0 : lag);
+  metrics_->stream().SetStaleness(StalenessByOrg());
 }
 
 Status Application::AddJobs() {
   scheduler_ = std::make_unique<worker::Scheduler>(clock_, &operations_, &metrics_->jobs());
-  auto schedule = [](std::string_view key, const std::string& text) -> Result<worker::Schedule> {
-    auto parsed = worker::Schedule::Parse(text);
-    if (!parsed.ok())
+  // LoadConfig checked every schedule.
+  auto schedule = [](std::string_view key, const std::string& text) -> Result<Schedule> {
+    auto parsed = Schedule::Parse(text);
+    if (!parsed.ok()) {
       return Status::InvalidArgument(fmt::format("jobs.{}: {}", key, parsed.status().message()));
+    }
     return parsed;
   };
   const Config::Jobs& jobs = config_.jobs;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -46,6 +47,7 @@ class Application {
   worker::StreamWorker& worker() { return *worker_; }
   worker::Operations& operations() { return operations_; }
   worker::Scheduler& scheduler() { return *scheduler_; }
+  storage::sqlite::DeadLetterStore& dead_letters() { return *dead_letters_; }
   metrics::Metrics& metrics() { return *metrics_; }
   const Config& config() const { return config_; }
   // What `viya-mv status` and GET /admin/status show.
@@ -54,6 +56,8 @@ class Application {
  private:
   Application(Config config, const Clock* clock);
   void RefreshStreamGauges();
+  // Per org with changes not yet applied: seconds since the oldest of them.
+  std::map<std::string, double> StalenessByOrg();
   // The jobs of config_.jobs, run by the worker between batches.
   Status AddJobs();
 
