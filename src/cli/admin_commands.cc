@@ -167,9 +167,7 @@ Result<json> Ask(const AdminFlags& flags, const std::string& method, const std::
 }  // namespace
 
 void AddAdminFlags(CLI::App* cmd, AdminFlags* f) {
-  cmd->add_option("--data", f->serve.data_dir, "Data folder no running server holds");
-  cmd->add_option("--config", f->serve.config_file, "TOML configuration file")
-      ->envname("VIYA_MV_CONFIG");
+  AddFolderFlags(cmd, &f->serve);
   cmd->add_option("--url", f->url, "Act through a running server's admin API (http://HOST:PORT)");
   cmd->add_option("--key", f->key, "Admin key for --url")->envname("VIYA_MV_ADMIN_KEY");
   cmd->add_flag("--json", f->json, "Print JSON");
@@ -250,17 +248,9 @@ int RunStatus(const AdminFlags& flags) {
 }
 
 int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
-  auto answer = Ask(flags, "GET", "/admin/dead-letters?limit=" + std::to_string(limit),
-                    [&](app::Application& a) -> Result<json> {
-                      auto store =
-                          storage::sqlite::DeadLetterStore::Open(a.config().data_dir + "/views.db");
-                      if (!store.ok()) return store.status();
-                      MV_ASSIGN_OR_RETURN(auto letters, (*store)->List(static_cast<size_t>(limit)));
-                      MV_ASSIGN_OR_RETURN(std::int64_t total, (*store)->Count());
-                      json out = json::array();
-                      for (const auto& d : letters) out.push_back(http::DeadLetterToJson(d));
-                      return json{{"deadLetters", out}, {"total", total}};
-                    });
+  auto answer =
+      Ask(flags, "GET", "/admin/dead-letters?limit=" + std::to_string(limit),
+          [&](app::Application& a) { return http::DeadLetterList(a.dead_letters(), limit); });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";
@@ -278,19 +268,7 @@ int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
 int RunDeadLetterRetry(const AdminFlags& flags, std::int64_t id) {
   auto answer = Ask(
       flags, "POST", fmt::format("/admin/dead-letters/{}/retry", id),
-      [&](app::Application& a) -> Result<json> {
-        MV_ASSIGN_OR_RETURN(
-            auto store, storage::sqlite::DeadLetterStore::Open(a.config().data_dir + "/views.db"));
-        MV_ASSIGN_OR_RETURN(auto letter, store->Get(id));
-        if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
-        MV_ASSIGN_OR_RETURN(core::ChangeToken token,
-                            a.source().Reemit(letter->letter.collection, letter->letter.org,
-                                              letter->letter.document_id));
-        MV_RETURN_IF_ERROR(store->Remove(id));
-        json out = http::DeadLetterToJson(*letter);
-        out["retryToken"] = std::to_string(token);
-        return out;
-      });
+      [&](app::Application& a) { return http::RetryDeadLetter(a.dead_letters(), a.source(), id); });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";
@@ -306,12 +284,8 @@ int RunDeadLetterRetry(const AdminFlags& flags, std::int64_t id) {
 }
 
 int RunApiKeyList(const AdminFlags& flags) {
-  auto answer = Ask(flags, "GET", "/admin/keys", [](app::Application& a) -> Result<json> {
-    MV_ASSIGN_OR_RETURN(auto keys, a.keys().List());
-    json out = json::array();
-    for (const auto& k : keys) out.push_back(http::ApiKeyToJson(k));
-    return json{{"keys", out}};
-  });
+  auto answer = Ask(flags, "GET", "/admin/keys",
+                    [](app::Application& a) { return http::ApiKeyList(a.keys()); });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";

@@ -17,6 +17,8 @@ struct ServeFlags {
 };
 
 void AddServeFlags(CLI::App* cmd, ServeFlags* f);
+// --data and --config only: commands that open a data folder without serving it.
+void AddFolderFlags(CLI::App* cmd, ServeFlags* f);
 // Defaults < config file < VIYA_MV_* environment < command-line flags.
 Result<app::Config> ResolveConfig(const ServeFlags& f);
 void SetLogLevel(const std::string& level);

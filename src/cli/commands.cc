@@ -23,10 +23,14 @@
 
 namespace mv::cli {
 
-void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
+void AddFolderFlags(CLI::App* cmd, ServeFlags* f) {
   cmd->add_option("--data", f->data_dir, "Data folder (source.db, views.db)");
-  cmd->add_option("--http", f->http, "Listen address HOST:PORT (default 127.0.0.1:8080)");
   cmd->add_option("--config", f->config_file, "TOML configuration file")->envname("VIYA_MV_CONFIG");
+}
+
+void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
+  AddFolderFlags(cmd, f);
+  cmd->add_option("--http", f->http, "Listen address HOST:PORT (default 127.0.0.1:8080)");
 }
 
 // Defaults < config file < VIYA_MV_* environment < command-line flags. Flags are
@@ -369,7 +373,7 @@ int Main(int argc, char** argv) {
       "import",
       "Load documents (NDJSON or a JSON array, MongoDB Extended JSON as mongoexport writes) into "
       "the data folder's source; a killed import run again continues where it stopped");
-  AddServeFlags(import, &import_flags.serve);
+  AddFolderFlags(import, &import_flags.serve);
   import
       ->add_option("--collection", import_flags.collection,
                    "shipments, tracking_events, customers or carriers")

@@ -100,6 +100,36 @@ json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k) {
   return j;
 }
 
+Result<json> DeadLetterList(storage::sqlite::DeadLetterStore& store, std::int64_t limit) {
+  MV_ASSIGN_OR_RETURN(auto letters, store.List(static_cast<size_t>(limit)));
+  MV_ASSIGN_OR_RETURN(std::int64_t total, store.Count());
+  json out = json::array();
+  for (const auto& d : letters) out.push_back(DeadLetterToJson(d));
+  return json{{"deadLetters", out}, {"total", total}};
+}
+
+Result<json> RetryDeadLetter(storage::sqlite::DeadLetterStore& store,
+                             storage::sqlite::SourceStore& source, std::int64_t id) {
+  MV_ASSIGN_OR_RETURN(auto letter, store.Get(id));
+  if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
+  // The current source document goes through the stream again; if it still cannot be
+  // projected, it comes back as a new dead letter.
+  MV_ASSIGN_OR_RETURN(
+      core::ChangeToken token,
+      source.Reemit(letter->letter.collection, letter->letter.org, letter->letter.document_id));
+  MV_RETURN_IF_ERROR(store.Remove(id));
+  json out = DeadLetterToJson(*letter);
+  out["retryToken"] = TokenText(token);
+  return out;
+}
+
+Result<json> ApiKeyList(storage::sqlite::ApiKeyStore& keys) {
+  MV_ASSIGN_OR_RETURN(auto list, keys.List());
+  json out = json::array();
+  for (const auto& k : list) out.push_back(ApiKeyToJson(k));
+  return json{{"keys", out}};
+}
+
 namespace {
 
 std::string Who(const Call& c) { return "admin key " + c.principal.key_id; }
@@ -248,12 +278,8 @@ void ApiService::AddAdmin() {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"limit"}));
     MV_ASSIGN_OR_RETURN(auto limit, c.params.Integer("limit", 1, 1000));
     if (b_.dead_letters == nullptr) return Status::Unavailable("no dead letters in this process");
-    MV_ASSIGN_OR_RETURN(auto letters,
-                        b_.dead_letters->List(static_cast<size_t>(limit.value_or(100))));
-    MV_ASSIGN_OR_RETURN(std::int64_t total, b_.dead_letters->Count());
-    json out = json::array();
-    for (const auto& d : letters) out.push_back(DeadLetterToJson(d));
-    WriteJson(c.res, 200, {{"deadLetters", out}, {"total", total}});
+    MV_ASSIGN_OR_RETURN(json list, DeadLetterList(*b_.dead_letters, limit.value_or(100)));
+    WriteJson(c.res, 200, list);
     return Status::Ok();
   });
   Add("POST", "/admin/dead-letters/{id}/retry", admin, [this](Call& c) -> Status {
@@ -265,28 +291,17 @@ void ApiService::AddAdmin() {
     if (ec != std::errc() || end != text.data() + text.size() || id <= 0) {
       return Status::NotFound("no dead letter " + text.substr(0, 64));
     }
-    MV_ASSIGN_OR_RETURN(auto letter, b_.dead_letters->Get(id));
-    if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
-    // The current source document goes through the stream again; if it still cannot be
-    // projected, it comes back as a new dead letter.
-    MV_ASSIGN_OR_RETURN(core::ChangeToken token,
-                        b_.source->Reemit(letter->letter.collection, letter->letter.org,
-                                          letter->letter.document_id));
-    MV_RETURN_IF_ERROR(b_.dead_letters->Remove(id));
+    MV_ASSIGN_OR_RETURN(json retried, RetryDeadLetter(*b_.dead_letters, *b_.source, id));
     spdlog::info("admin: {} retried dead letter {} ({} {} of org {}) as change {}", Who(c), id,
-                 core::ToString(letter->letter.collection), letter->letter.document_id,
-                 letter->letter.org, token);
-    json out = DeadLetterToJson(*letter);
-    out["retryToken"] = TokenText(token);
-    WriteJson(c.res, 200, out);
+                 retried["collection"].get<std::string>(), retried["documentId"].get<std::string>(),
+                 retried["org"].get<std::string>(), retried["retryToken"].get<std::string>());
+    WriteJson(c.res, 200, retried);
     return Status::Ok();
   });
   Add("GET", "/admin/keys", admin, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
-    MV_ASSIGN_OR_RETURN(auto keys, b_.keys->List());
-    json out = json::array();
-    for (const auto& k : keys) out.push_back(ApiKeyToJson(k));
-    WriteJson(c.res, 200, {{"keys", out}});
+    MV_ASSIGN_OR_RETURN(json keys, ApiKeyList(*b_.keys));
+    WriteJson(c.res, 200, keys);
     return Status::Ok();
   });
   Add("POST", "/admin/keys/{id}/revoke", admin, [this](Call& c) -> Status {

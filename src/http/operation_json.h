@@ -4,6 +4,7 @@
 
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/dead_letter_store.h"
+#include "storage/sqlite/source_store.h"
 #include "worker/operations.h"
 #include "worker/scheduler.h"
 
@@ -20,5 +21,12 @@ nlohmann::json ReconcileReport(const worker::Operation& op);
 nlohmann::json JobToJson(const worker::JobState& job);
 nlohmann::json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d);
 nlohmann::json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k);
+
+// The answers of GET /admin/dead-letters, POST /admin/dead-letters/{id}/retry and GET
+// /admin/keys, which `viya-mv` also gives on a data folder.
+Result<nlohmann::json> DeadLetterList(storage::sqlite::DeadLetterStore& store, std::int64_t limit);
+Result<nlohmann::json> RetryDeadLetter(storage::sqlite::DeadLetterStore& store,
+                                       storage::sqlite::SourceStore& source, std::int64_t id);
+Result<nlohmann::json> ApiKeyList(storage::sqlite::ApiKeyStore& keys);
 
 }  // namespace mv::http
