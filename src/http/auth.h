@@ -15,9 +15,9 @@ namespace mv::http {
 using storage::sqlite::Principal;
 
 // Turns an Authorization header into a Principal. Keys are looked up by hash; the answer
-// for a known key is remembered for a second, so a key revoked in the store (by this
-// process, or `viya-mv apikey revoke` beside it) stops working within a second, and at
-// once after Forget(). Thread-safe.
+// for a known key is remembered for a second, so a key revoked in the store by any
+// connection stops working within a second, and at once after Forget() (the revoke
+// route). Thread-safe.
 class Authenticator {
  public:
   explicit Authenticator(storage::sqlite::ApiKeyStore* keys) : keys_(keys) {}

@@ -141,6 +141,23 @@ TEST_F(AdminApiTest, KeysAreListedByIdAndARevokedKeyStopsAtOnce) {
   EXPECT_TRUE(shown_revoked);
 }
 
+TEST_F(AdminApiTest, AKeyRevokedInTheStoreBesideTheServerStopsWithinTheRecheck) {
+  EXPECT_EQ(Get("/v1/shipments", tenant_).status, 200);  // remembered by the server
+  MV_ASSERT_OK_AND_ASSIGN(auto keys, app_->keys().List());
+  std::string id;
+  for (const auto& k : keys) {
+    if (k.org == "org-a" && k.prefix == tenant_.substr(0, 8)) id = k.id;
+  }
+  ASSERT_FALSE(id.empty());
+  MV_ASSERT_OK(app_->keys().Revoke(id));  // not through the route: no Forget()
+  int status = 200;
+  for (int i = 0; i < 300 && status == 200; ++i) {  // the recheck is 1 s; 3 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    status = Get("/v1/shipments", tenant_).status;
+  }
+  EXPECT_EQ(status, 401);
+}
+
 TEST_F(AdminApiTest, ADeadLetterIsListedAndRetriedFromTheCurrentSourceDocument) {
   ASSERT_TRUE(WaitForToken(token_));
   // A source document that cannot be projected (as an older writer might have left it),
