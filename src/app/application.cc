@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -72,6 +73,12 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
         "admin API with --url (and an admin key)",
         c.data_dir));
   }
+  // Only for tests of the blue/green path: the named aggregate view gets a definition one
+  // version newer that computes the same rows, its own becoming the previous one.
+  if (const char* next = std::getenv("VIYA_MV_TEST_NEXT_VERSION"); next != nullptr && *next) {
+    MV_RETURN_IF_ERROR(app->views_.AddNextVersionForTest(next));
+    spdlog::warn("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
+  }
   std::string source_path = (std::filesystem::path(c.data_dir) / "source.db").string();
   std::string views_path = (std::filesystem::path(c.data_dir) / "views.db").string();
 
@@ -108,7 +115,9 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->worker_ = std::make_unique<worker::StreamWorker>(
       app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
       projection, clock, &app->metrics_->stream(), wo);
-  app->worker_->SetOperations(&app->operations_);
+  worker::OperationRunnerOptions operation_options;
+  operation_options.auto_switch = c.views.auto_switch;
+  app->worker_->SetOperations(&app->operations_, operation_options);
   MV_RETURN_IF_ERROR(app->AddJobs());
 
   cache::LookupCache* lookups = app->lookups_.get();
@@ -290,6 +299,14 @@ Status Application::AddJobs() {
         fmt::format("dropped the tracking events of {} shipments that never arrived (newest "
                     "event before {})",
                     dropped, FormatRfc3339(cutoff)),
+        std::nullopt};
+  });
+  MV_ASSIGN_OR_RETURN(auto retired, schedule("retired_views", jobs.retired_views));
+  scheduler_->Add("retired_views", retired, [this](Timestamp now) -> Result<worker::JobRun> {
+    Timestamp cutoff = now - std::chrono::hours(config_.views.retired_keep_hours);
+    MV_ASSIGN_OR_RETURN(int dropped, view_store_->DropRetired(std::nullopt, cutoff));
+    return worker::JobRun{
+        fmt::format("dropped {} versions retired before {}", dropped, FormatRfc3339(cutoff)),
         std::nullopt};
   });
   worker_->SetScheduler(scheduler_.get());

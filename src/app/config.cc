@@ -157,6 +157,9 @@ const auto kKeys = std::to_array<Key>({
     MV_STRING_KEY(jobs, daily_metrics_refresh, CheckSchedule),
     MV_STRING_KEY(jobs, oplog_prune, CheckSchedule),
     MV_STRING_KEY(jobs, orphan_tracking, CheckSchedule),
+    MV_STRING_KEY(jobs, retired_views, CheckSchedule),
+    MV_BOOL_KEY(views, auto_switch),
+    MV_INT_KEY(views, retired_keep_hours, 0, kTenYearsHours),
     MV_BOOL_KEY(reconcile, auto_repair),
     MV_STRING_KEY(log, level, CheckLevel),
 });

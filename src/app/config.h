@@ -75,7 +75,15 @@ struct Config {
     std::string daily_metrics_refresh = "daily 03:00";  // full refresh of mv_daily_metrics
     std::string oplog_prune = "every 1m";               // oplog.retention_hours
     std::string orphan_tracking = "daily 04:00";        // tracking.orphan_retention_days
+    std::string retired_views = "every 1h";             // views.retired_keep_hours
   } jobs;
+
+  // Blue/green versions: a view whose newer definition this build carries is built beside
+  // the live one and validated; then switched at once, or on POST /admin/views/{mv}/switch.
+  struct Views {
+    bool auto_switch = true;
+    std::int64_t retired_keep_hours = 72;  // retired versions are kept for a rollback this long
+  } views;
 
   struct Reconcile {
     bool auto_repair = true;  // the scheduled reconciliation repairs what drifted

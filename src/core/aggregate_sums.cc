@@ -55,19 +55,22 @@ class AggregateSums::Summer final : public ContributionSink {
   int sign_;
 };
 
-AggregateSums::AggregateSums(const ViewSet& views)
-    : views_(views), sums_(views.aggregates().size()) {}
+AggregateSums::AggregateSums(const ViewSet& views) : views_(views) {
+  for (const auto& v : views.aggregates()) definitions_.push_back(v.get());
+  for (const auto& v : views.previous()) definitions_.push_back(v.get());
+  sums_.resize(definitions_.size());
+}
 
 void AggregateSums::Add(const ShipmentRow& row, int sign) {
-  const auto& aggregates = views_.aggregates();
-  for (size_t v = 0; v < aggregates.size(); ++v) {
-    Summer summer(this, &sums_[v], aggregates[v]->spec(), sign);
-    aggregates[v]->Contribute(row, summer);
+  for (size_t v = 0; v < definitions_.size(); ++v) {
+    Summer summer(this, &sums_[v], definitions_[v]->spec(), sign);
+    definitions_[v]->Contribute(row, summer);
   }
 }
 
-std::map<std::string, std::vector<AggregateDelta>> AggregateSums::Take() {
-  std::map<std::string, std::vector<AggregateDelta>> out;
+AggregateSums::DeltasByView AggregateSums::Take(DeltasByView* previous) {
+  DeltasByView out;
+  const size_t newest = views_.aggregates().size();
   for (size_t v = 0; v < sums_.size(); ++v) {
     auto& sums = sums_[v].deltas;
     std::sort(sums.begin(), sums.end(),
@@ -76,7 +79,9 @@ std::map<std::string, std::vector<AggregateDelta>> AggregateSums::Take() {
     for (auto& sum : sums) {
       if (!sum.IsZero()) deltas.push_back(std::move(sum));
     }
-    if (!deltas.empty()) out[views_.aggregates()[v]->spec().name] = std::move(deltas);
+    DeltasByView* to = v < newest ? &out : previous;
+    if (!deltas.empty() && to != nullptr)
+      to->emplace(definitions_[v]->spec().name, std::move(deltas));
     sums_[v] = ViewSums{};
   }
   keys_ = 0;

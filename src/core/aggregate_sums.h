@@ -13,8 +13,9 @@
 
 namespace mv::core {
 
-// The summed contributions of many shipment rows to every aggregate view of a ViewSet:
-// one delta per (view, key), allocated once, its measures added in place.
+// The summed contributions of many shipment rows to every aggregate view of a ViewSet,
+// its previous definitions included: one delta per (definition, key), allocated once,
+// its measures added in place.
 //
 // Not thread-safe. No I/O.
 class AggregateSums {
@@ -25,8 +26,11 @@ class AggregateSums {
   void Add(const ShipmentRow& row, int sign);
   // The number of distinct keys summed so far, over all views.
   size_t keys() const { return keys_; }
-  // The non-zero deltas per view name, each view's in key order, and empties the sums.
-  std::map<std::string, std::vector<AggregateDelta>> Take();
+  // The non-zero deltas per view name, each view's in key order, and empties the sums:
+  // those of the newest definitions, and those of the previous ones into `previous`
+  // (dropped when it is null).
+  using DeltasByView = std::map<std::string, std::vector<AggregateDelta>>;
+  DeltasByView Take(DeltasByView* previous = nullptr);
 
  private:
   class Summer;
@@ -37,7 +41,9 @@ class AggregateSums {
   };
 
   const ViewSet& views_;
-  std::vector<ViewSums> sums_;  // per aggregate view, in ViewSet order
+  // The definitions summed: the newest of each view, in ViewSet order, then the previous.
+  std::vector<const AggregateView*> definitions_;
+  std::vector<ViewSums> sums_;  // per definition
   size_t keys_ = 0;
   std::string key_buffer_;  // scratch, reused
 };

@@ -149,7 +149,7 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
     }
     if (after) batch.list_upserts.push_back(std::move(*after));
   }
-  batch.aggregate_deltas = sums_.Take();
+  batch.aggregate_deltas = sums_.Take(&batch.previous_version_deltas);
   batch.dead_letters = std::move(dead_letters_);
   batch.token = token;
   batch.events = events_;

@@ -97,7 +97,9 @@ class ViewRebuild : public ProjectionLookup {
   // Compares the shadow's rows of `org` with the live ones, per view in scope.
   virtual Result<std::vector<ViewDrift>> Compare(const std::string& org) = 0;
   // Atomically replaces the live views of the whole scope with the shadow and sets the
-  // checkpoint to `token`.
+  // checkpoint to `token`. A shadow of the next version (ViewScope::next_version) becomes
+  // that version instead, built (kBuilding) and maintained from then on beside the live
+  // one, which it replaces only on SwitchVersion; the checkpoint stays.
   virtual Status Commit(ChangeToken token) = 0;
   // Atomically replaces the rows of `part` (views and org within the scope) of the live
   // views with the shadow's; the checkpoint stays. May be called for several parts.
@@ -124,6 +126,42 @@ class ViewStore : public ProjectionLookup {
   // took them for absent (re-deriving them from the source), so the aggregates of their
   // org may be off until it is rebuilt.
   virtual std::vector<ShipmentKey> TakeUnreadableRows() { return {}; }
+
+  // Blue/green versions (DESIGN.md section 6). A store that keeps one version per view
+  // answers Unimplemented.
+  //
+  // Every stored version of every view, live, building and retired.
+  virtual Result<std::vector<StoredVersion>> Versions() {
+    return Status::Conflict("this view store keeps one version per view");
+  }
+  // Aggregate views whose newest definition is stored in no state while an older one is
+  // live: their new version is to be built beside the live one.
+  virtual std::vector<std::string> VersionsToBuild() { return {}; }
+  // Records that the built next version of `view` equals a recompute from the source.
+  virtual Status MarkValidated(const std::string& view) {
+    return Status::Conflict("no versions: " + view);
+  }
+  // Atomically makes the built, validated next version of `view` live and the live one
+  // retired (still maintained). Conflict when there is none.
+  virtual Status SwitchVersion(const std::string& view) {
+    return Status::Conflict("no versions: " + view);
+  }
+  // Atomically makes the most recently retired version of `view` live again and the live
+  // one retired. Conflict when there is none.
+  virtual Status RollbackVersion(const std::string& view) {
+    return Status::Conflict("no versions: " + view);
+  }
+  // Drops the retired versions (of `view`, or of every view) retired at or before
+  // `retired_before` (none: all of them); returns how many.
+  virtual Result<int> DropRetired(const std::optional<std::string>& view,
+                                  std::optional<Timestamp> retired_before) {
+    (void)view;
+    (void)retired_before;
+    return 0;
+  }
+  // Drops every version beside the live ones (they missed changes: history was lost);
+  // the next versions are then built again (VersionsToBuild).
+  virtual Status DropSideVersions() { return Status::Ok(); }
 };
 
 }  // namespace mv::core

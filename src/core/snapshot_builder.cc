@@ -50,7 +50,7 @@ ViewBatch SnapshotBuilder::TakeRows() {
 
 ViewBatch SnapshotBuilder::TakeAggregates() {
   ViewBatch batch;
-  batch.aggregate_deltas = sums_.Take();
+  batch.aggregate_deltas = sums_.Take(&batch.previous_version_deltas);
   return batch;
 }
 

@@ -55,6 +55,9 @@ struct ViewBatch {
   std::vector<ShipmentKey> tracking_deletes;
   // Per aggregate view name: the summed, non-zero deltas, one per key.
   std::map<std::string, std::vector<AggregateDelta>> aggregate_deltas;
+  // The same for the previous definitions a ViewSet keeps (ViewSet::PreviousOf), for the
+  // stored versions of them maintained beside the newest (blue/green).
+  std::map<std::string, std::vector<AggregateDelta>> previous_version_deltas;
   std::vector<DeadLetter> dead_letters;
   // The new checkpoint; absent for batches not driven by the stream (SLA ticks).
   std::optional<ChangeToken> token;
@@ -65,7 +68,7 @@ struct ViewBatch {
   bool HasViewChanges() const {
     return !list_upserts.empty() || !list_deletes.empty() || !exception_upserts.empty() ||
            !exception_deletes.empty() || !tracking_upserts.empty() || !tracking_deletes.empty() ||
-           !aggregate_deltas.empty();
+           !aggregate_deltas.empty() || !previous_version_deltas.empty();
   }
 };
 

@@ -30,7 +30,20 @@ std::string ViewScope::Describe() const {
   } else {
     for (const auto& v : views) what += (what.empty() ? "" : ", ") + v;
   }
-  return what + (org ? " of org " + *org : " of every org");
+  return (next_version ? "the next version of " : "") + what +
+         (org ? " of org " + *org : " of every org");
+}
+
+std::string_view ToString(VersionState state) {
+  switch (state) {
+    case VersionState::kBuilding:
+      return "building";
+    case VersionState::kLive:
+      return "live";
+    case VersionState::kRetired:
+      return "retired";
+  }
+  return "live";
 }
 
 }  // namespace mv::core

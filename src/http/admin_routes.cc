@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "http/api_service.h"
 #include "http/call.h"
@@ -35,11 +37,23 @@ json OperationToJson(const worker::Operation& op) {
   if (op.finished_at) j["finishedAt"] = FormatRfc3339(*op.finished_at);
   if (op.eta_seconds) j["etaSeconds"] = *op.eta_seconds;
   if (!op.error.empty()) j["error"] = op.error;
-  if ((op.kind == worker::OperationKind::kReconcile ||
-       op.kind == worker::OperationKind::kRefresh) &&
+  if (op.scope.next_version) j["nextVersion"] = true;
+  if ((op.kind == worker::OperationKind::kReconcile || op.kind == worker::OperationKind::kRefresh ||
+       op.kind == worker::OperationKind::kValidate) &&
       op.finished()) {
     j["drift"] = ReconcileReport(op)["views"];
   }
+  return j;
+}
+
+json StoredVersionToJson(const core::StoredVersion& v) {
+  json j = {{"version", v.version},
+            {"state", core::ToString(v.state)},
+            {"generation", v.generation},
+            {"validated", v.validated},
+            {"token", TokenText(static_cast<core::ChangeToken>(v.token))}};
+  if (v.built_at) j["builtAt"] = FormatRfc3339(*v.built_at);
+  if (v.retired_at) j["retiredAt"] = FormatRfc3339(*v.retired_at);
   return j;
 }
 
@@ -138,20 +152,30 @@ std::string Who(const Call& c) { return "admin key " + c.principal.key_id; }
 
 Result<json> ApiService::ViewsReport(bool with_rows) {
   json views = json::array();
-  std::map<std::string, storage::sqlite::CatalogEntry> stored;
+  std::map<std::string, std::vector<storage::sqlite::CatalogEntry>> stored;
   if (b_.catalog && with_rows) {
     MV_ASSIGN_OR_RETURN(auto entries, b_.catalog->Entries());
-    for (auto& e : entries) stored[e.view] = std::move(e);
+    for (auto& e : entries) stored[e.stored.view].push_back(std::move(e));
   }
   if (b_.views) {
     for (const auto& name : b_.views->Names()) {
       json v = {{"view", name}, {"version", b_.views->VersionOf(name)}};
       auto it = stored.find(name);
       if (it != stored.end()) {
-        v["state"] = "live";
-        v["generation"] = it->second.generation;
-        v["rows"] = it->second.rows;
-        v["builtAt"] = FormatRfc3339(it->second.built_at);
+        json versions = json::array();
+        for (const auto& e : it->second) {
+          json one = StoredVersionToJson(e.stored);
+          one["rows"] = e.rows;
+          if (e.stored.state == core::VersionState::kLive) {
+            v["state"] = "live";
+            v["liveVersion"] = e.stored.version;
+            v["generation"] = e.stored.generation;
+            v["rows"] = e.rows;
+            if (e.stored.built_at) v["builtAt"] = FormatRfc3339(*e.stored.built_at);
+          }
+          versions.push_back(std::move(one));
+        }
+        v["versions"] = std::move(versions);
       }
       views.push_back(std::move(v));
     }
@@ -228,6 +252,23 @@ void ApiService::AddAdmin() {
     MV_RETURN_IF_ERROR(known_org(org));
     return submit(c, worker::OperationKind::kRebuild, {{c.path_params[0]}, org}, false);
   });
+  // The stored versions of `view`, from the catalog.
+  auto versions_of = [this](const std::string& view) -> Result<std::vector<core::StoredVersion>> {
+    if (b_.catalog == nullptr) return Status::Unavailable("this process has no view catalog");
+    MV_ASSIGN_OR_RETURN(auto entries, b_.catalog->Entries());
+    std::vector<core::StoredVersion> out;
+    for (auto& e : entries) {
+      if (e.stored.view == view) out.push_back(std::move(e.stored));
+    }
+    return out;
+  };
+  auto find_state = [](const std::vector<core::StoredVersion>& versions,
+                       core::VersionState state) -> const core::StoredVersion* {
+    for (const auto& v : versions) {
+      if (v.state == state) return &v;
+    }
+    return nullptr;
+  };
   Add("POST", "/admin/views/{mv}/migrate", admin, [=, this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"force"}));
     const std::string& view = c.path_params[0];
@@ -236,14 +277,72 @@ void ApiService::AddAdmin() {
     if (force && *force != "true" && *force != "false") {
       return Status::InvalidArgument("force: expected true or false");
     }
-    if (!force || *force != "true") {
-      // Views whose stored definition is older are rebuilt when the process starts.
-      return Status::Conflict(fmt::format(
-          "{} is stored at definition version {}, the one this build defines; force=true builds "
-          "a new generation of it (to repair or re-index)",
-          view, b_.views->VersionOf(view)));
+    if (force && *force == "true") {
+      return submit(c, worker::OperationKind::kRebuild, {{view}, std::nullopt}, false);
     }
-    return submit(c, worker::OperationKind::kRebuild, {{view}, std::nullopt}, false);
+    MV_ASSIGN_OR_RETURN(auto versions, versions_of(view));
+    const core::StoredVersion* live = find_state(versions, core::VersionState::kLive);
+    int newest = b_.views->VersionOf(view);
+    if (live == nullptr || live->version == newest) {
+      return Status::Conflict(fmt::format(
+          "{} v{} is live and is the newest definition this build has; force=true builds a new "
+          "generation of it (to repair or re-index)",
+          view, newest));
+    }
+    return submit(c, worker::OperationKind::kMigrate, {{view}, std::nullopt, true}, false);
+  });
+  // Switch, rollback and dropping retired versions change only the catalog: the worker
+  // runs them at once, and the answer waits for it (up to kInstantWait).
+  auto run_instant = [this](Call& c, worker::OperationKind kind, core::ViewScope scope) -> Status {
+    if (b_.operations == nullptr) return Status::Unavailable("this process runs no operations");
+    std::string by = Who(c);
+    MV_ASSIGN_OR_RETURN(std::string id,
+                        b_.operations->Submit(kind, scope, false, by, system_clock_.Now()));
+    spdlog::info("admin: {} asked for {} {} ({})", by, worker::ToString(kind), id,
+                 scope.Describe());
+    constexpr auto kInstantWait = std::chrono::seconds(10);
+    auto deadline = std::chrono::steady_clock::now() + kInstantWait;
+    std::optional<worker::Operation> op = b_.operations->Get(id);
+    while (op && !op->finished() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      op = b_.operations->Get(id);
+    }
+    if (!op) return Status::Internal("operation " + id + " vanished");
+    if (op->phase == worker::OperationPhase::kFailed) return Status::Conflict(op->error);
+    c.res.headers.Set("Location", "/admin/operations/" + id);
+    WriteJson(c.res, op->finished() ? 200 : 202, OperationToJson(*op));
+    return Status::Ok();
+  };
+  const RouteOptions admin_waits{.access = Access::kAdmin, .offload_body_bytes = 0};
+  Add("POST", "/admin/views/{mv}/switch", admin_waits, [=](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    const std::string& view = c.path_params[0];
+    MV_RETURN_IF_ERROR(known_view(view));
+    MV_ASSIGN_OR_RETURN(auto versions, versions_of(view));
+    const core::StoredVersion* next = find_state(versions, core::VersionState::kBuilding);
+    if (next == nullptr || !next->validated) {
+      const core::StoredVersion* live = find_state(versions, core::VersionState::kLive);
+      return Status::Conflict(fmt::format("{} has no {} version to switch to (v{} is live)", view,
+                                          next == nullptr ? "built" : "validated",
+                                          live ? live->version : 0));
+    }
+    return run_instant(c, worker::OperationKind::kSwitch, {{view}, std::nullopt});
+  });
+  Add("POST", "/admin/views/{mv}/rollback", admin_waits, [=](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    const std::string& view = c.path_params[0];
+    MV_RETURN_IF_ERROR(known_view(view));
+    MV_ASSIGN_OR_RETURN(auto versions, versions_of(view));
+    if (find_state(versions, core::VersionState::kRetired) == nullptr) {
+      return Status::Conflict(view + " has no retired version to roll back to");
+    }
+    return run_instant(c, worker::OperationKind::kRollback, {{view}, std::nullopt});
+  });
+  Add("POST", "/admin/views/{mv}/drop-retired", admin_waits, [=](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    const std::string& view = c.path_params[0];
+    MV_RETURN_IF_ERROR(known_view(view));
+    return run_instant(c, worker::OperationKind::kDropRetired, {{view}, std::nullopt});
   });
   Add("POST", "/admin/reconcile", admin, [=](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "view", "repair"}));

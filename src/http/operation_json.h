@@ -13,6 +13,9 @@ namespace mv::http {
 // An operation as the admin API and `viya-mv` answer it.
 nlohmann::json OperationToJson(const worker::Operation& op);
 
+// A stored version of a view (blue/green), without its row count.
+nlohmann::json StoredVersionToJson(const core::StoredVersion& v);
+
 // The reconciliation contract for scripts:
 // {"token", "views": [{"view", "org", "sourceRows", "viewRows", "mismatched", "repaired"}]}
 nlohmann::json ReconcileReport(const worker::Operation& op);

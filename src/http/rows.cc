@@ -207,6 +207,8 @@ void WriteCustomerSummaryItem(JsonWriter& w, const storage::sqlite::CustomerSumm
   } else {
     w.Null();
   }
+  w.Key("_schemaVersion");
+  w.Int(row.schema_version);
   w.EndObject();
 }
 

@@ -71,7 +71,98 @@ OperationRunner::OperationRunner(Operations* operations, core::ChangeSource* sou
 
 OperationRunner::~OperationRunner() { Abort("the worker stopped"); }
 
+void OperationRunner::SubmitVersionBuilds() {
+  versions_checked_ = true;
+  for (const auto& view : store_->VersionsToBuild()) {
+    core::ViewScope scope{{view}, std::nullopt, /*next_version=*/true};
+    auto id = operations_->Submit(OperationKind::kMigrate, scope, false,
+                                  "the start-up (a newer definition)", clock_->Now());
+    if (id.ok()) {
+      spdlog::info("{} has a newer definition than the live one: building it beside it ({})", view,
+                   *id);
+    } else {
+      spdlog::warn("cannot build the next version of {} yet: {}", view, id.status().message());
+    }
+  }
+}
+
+void OperationRunner::RunInstant() {
+  while (auto op = operations_->StartInstant(clock_->Now())) {
+    spdlog::info("{} {}: {}, requested by {}", ToString(op->kind), op->id, op->scope.Describe(),
+                 op->requested_by);
+    Status s = RunInstant(&*op);
+    op->finished_at = clock_->Now();
+    if (s.ok()) {
+      op->phase = OperationPhase::kDone;
+    } else {
+      spdlog::error("{} {} failed: {}", ToString(op->kind), op->id, s.ToString());
+      op->phase = OperationPhase::kFailed;
+      op->error = s.ToString();
+    }
+    operations_->Update(*op);
+  }
+}
+
+Status OperationRunner::RunInstant(Operation* op) {
+  std::vector<std::optional<std::string>> views;
+  for (const auto& v : op->scope.views) views.emplace_back(v);
+  if (views.empty()) views.emplace_back(std::nullopt);
+  for (const auto& view : views) {
+    switch (op->kind) {
+      case OperationKind::kSwitch:
+        if (!view) return Status::InvalidArgument("a switch names its view");
+        MV_RETURN_IF_ERROR(store_->SwitchVersion(*view));
+        break;
+      case OperationKind::kRollback:
+        if (!view) return Status::InvalidArgument("a rollback names its view");
+        MV_RETURN_IF_ERROR(store_->RollbackVersion(*view));
+        break;
+      case OperationKind::kDropRetired: {
+        MV_ASSIGN_OR_RETURN(int dropped, store_->DropRetired(view, std::nullopt));
+        op->rows_done += dropped;
+        break;
+      }
+      default:
+        return Status::Internal("not an instant operation");
+    }
+  }
+  return Status::Ok();
+}
+
+void OperationRunner::FollowUp(const Operation& done) {
+  if (done.kind != OperationKind::kMigrate || done.phase != OperationPhase::kDone) return;
+  auto id = operations_->Submit(OperationKind::kValidate, done.scope, false, "after " + done.id,
+                                clock_->Now());
+  if (id.ok()) {
+    spdlog::info("{} {}: the next version is built; validating it ({})", ToString(done.kind),
+                 done.id, *id);
+  } else {
+    spdlog::warn("{} {}: cannot validate the next version yet: {}", ToString(done.kind), done.id,
+                 id.status().message());
+  }
+}
+
+Status OperationRunner::ValidationDone() {
+  Operation& op = active_->op;
+  std::int64_t mismatched = 0;
+  for (const auto& d : op.drift)
+    mismatched += d.drift.drifted() ? std::max<std::int64_t>(1, d.drift.mismatched) : 0;
+  if (mismatched > 0) {
+    return Status::Conflict(fmt::format(
+        "validation failed: {} rows of {} differ from a recompute from the source; it stays "
+        "unswitched (POST /admin/views/{{mv}}/migrate builds it again)",
+        mismatched, op.scope.Describe()));
+  }
+  for (const auto& view : op.scope.views) {
+    MV_RETURN_IF_ERROR(store_->MarkValidated(view));
+    if (options_.auto_switch) MV_RETURN_IF_ERROR(store_->SwitchVersion(view));
+  }
+  return Status::Ok();
+}
+
 bool OperationRunner::Step(core::ChangeToken live) {
+  if (!versions_checked_) SubmitVersionBuilds();
+  RunInstant();
   if (!active_) {
     auto op = operations_->Start(clock_->Now(), OperationPhase::kSnapshot);
     if (!op) return false;
@@ -211,13 +302,15 @@ Status OperationRunner::Finish() {
   // Both sides at one token (this slice) and one `now`.
   Timestamp now = clock_->Now();
   MV_RETURN_IF_ERROR(TickSla(a.shadow.get(), now));
-  const bool compares =
-      a.op.kind == OperationKind::kReconcile || a.op.kind == OperationKind::kRefresh;
+  const bool compares = a.op.kind == OperationKind::kReconcile ||
+                        a.op.kind == OperationKind::kRefresh ||
+                        a.op.kind == OperationKind::kValidate;
   if (compares) {
     MV_RETURN_IF_ERROR(TickSla(store_, now));
     bool all_compared = false;
     MV_RETURN_IF_ERROR(CompareNextOrg(now, &all_compared));
     if (!all_compared) return Status::Ok();  // the next org in a later slice
+    if (a.op.kind == OperationKind::kValidate) MV_RETURN_IF_ERROR(ValidationDone());
   } else {
     a.op.phase = OperationPhase::kSwapping;
     MV_RETURN_IF_ERROR(a.shadow->CommitPart(a.op.scope));
@@ -234,7 +327,9 @@ Status OperationRunner::Finish() {
       a.op.token,
       compares ? fmt::format("; {} of {} views and orgs drifted", drifted, a.op.drift.size()) : "");
   operations_->Update(a.op);
+  Operation done = a.op;
   active_.reset();
+  FollowUp(done);
   return Status::Ok();
 }
 
@@ -269,7 +364,7 @@ Status OperationRunner::CompareNextOrg(Timestamp now, bool* all_compared) {
     }
   }
   *all_compared = a.next_org >= a.compare_orgs.size();
-  if (*all_compared && probe_) {
+  if (*all_compared && probe_ && a.op.kind != OperationKind::kValidate) {
     probe_->DriftMeasured(a.mismatched_by_view);
     if (a.op.kind == OperationKind::kReconcile) {
       probe_->ReconcileDone(std::chrono::duration<double>(now.time_since_epoch()).count());

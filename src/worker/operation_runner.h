@@ -20,6 +20,8 @@ struct OperationRunnerOptions {
   Millis slice{50};
   size_t catch_up_events = 5000;  // changes replayed into the shadow per read
   size_t sla_max_rows = 5000;
+  // A validated next version becomes live at once (else on a kSwitch operation).
+  bool auto_switch = true;
 };
 
 // Runs the queued rebuilds and reconciliations of `operations` in slices, on the stream
@@ -40,6 +42,14 @@ struct OperationRunnerOptions {
 // So every change is in the result exactly once: in the snapshot (<= T), replayed into
 // the shadow (T, C], or applied live after the swap (> C).
 //
+// Blue/green: on its first step, and again after RecheckVersions, the runner queues a
+// kMigrate of every view whose newest definition is stored in no state
+// (ViewStore::VersionsToBuild). A kMigrate's shadow is of the next version and is
+// committed beside the live one; the kValidate it queues compares that version, now
+// maintained with the live one, with a recompute. Instant operations (switch, rollback,
+// dropping retired versions) run at the start of a step, beside a running operation
+// (Operations refuses one that overlaps it).
+//
 // Step() belongs to the worker's thread (the views' one writer).
 class OperationRunner {
  public:
@@ -56,10 +66,19 @@ class OperationRunner {
 
   // Fails the running operation (the worker is stopping, or re-based on a new snapshot).
   void Abort(const std::string& why);
+  // Checks again, at the next step, for next versions to build (after the versions beside
+  // the live ones were dropped).
+  void RecheckVersions() { versions_checked_ = false; }
 
  private:
   struct Active;
   Status Begin();
+  void SubmitVersionBuilds();
+  void RunInstant();
+  Status RunInstant(Operation* op);
+  // After a kMigrate: its validation; after a clean kValidate: marks and maybe switches.
+  void FollowUp(const Operation& done);
+  Status ValidationDone();
   Status SliceSnapshot(std::chrono::steady_clock::time_point until);
   Status SliceCatchUp(core::ChangeToken live, std::chrono::steady_clock::time_point until,
                       bool* caught_up);
@@ -82,6 +101,7 @@ class OperationRunner {
   metrics::StreamProbe* probe_;
   OperationRunnerOptions options_;
   std::unique_ptr<Active> active_;
+  bool versions_checked_ = false;
 };
 
 }  // namespace mv::worker

@@ -14,8 +14,23 @@ std::string_view ToString(OperationKind kind) {
       return "backfill";
     case OperationKind::kRefresh:
       return "refresh";
+    case OperationKind::kMigrate:
+      return "migrate";
+    case OperationKind::kValidate:
+      return "validate";
+    case OperationKind::kSwitch:
+      return "switch";
+    case OperationKind::kRollback:
+      return "rollback";
+    case OperationKind::kDropRetired:
+      return "drop_retired";
   }
   return "unknown";
+}
+
+bool IsInstant(OperationKind kind) {
+  return kind == OperationKind::kSwitch || kind == OperationKind::kRollback ||
+         kind == OperationKind::kDropRetired;
 }
 
 std::string_view ToString(OperationPhase phase) {
@@ -117,10 +132,22 @@ Operation Operations::Record(OperationKind kind, core::ViewScope scope, std::str
   return op;
 }
 
+std::optional<Operation> Operations::StartInstant(Timestamp now) {
+  std::lock_guard lock(mu_);
+  for (auto& op : ops_) {
+    if (op.phase == OperationPhase::kQueued && IsInstant(op.kind)) {
+      op.phase = OperationPhase::kSwapping;
+      op.started_at = now;
+      return op;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Operation> Operations::Start(Timestamp now, OperationPhase phase) {
   std::lock_guard lock(mu_);
   for (auto& op : ops_) {
-    if (op.phase == OperationPhase::kQueued) {
+    if (op.phase == OperationPhase::kQueued && !IsInstant(op.kind)) {
       op.phase = phase;
       op.started_at = now;
       return op;

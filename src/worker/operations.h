@@ -17,7 +17,23 @@ namespace mv::worker {
 
 // kRefresh: a full refresh (the scheduled one of mv_daily_metrics): a reconciliation that
 // swaps in every part that differs from the recompute, counting what it corrects as drift.
-enum class OperationKind { kRebuild, kReconcile, kBackfill, kRefresh };
+// Blue/green (scope.next_version): kMigrate builds a view's next version beside the live
+// one, then queues kValidate, a comparison of it with a recompute from the source that
+// marks it validated (and switches to it when auto-switch is on). kSwitch, kRollback and
+// kDropRetired change only the catalog: they run at once, even beside a long operation.
+enum class OperationKind {
+  kRebuild,
+  kReconcile,
+  kBackfill,
+  kRefresh,
+  kMigrate,
+  kValidate,
+  kSwitch,
+  kRollback,
+  kDropRetired
+};
+// True for the kinds that change only the catalog (they take no snapshot).
+bool IsInstant(OperationKind kind);
 enum class OperationPhase { kQueued, kSnapshot, kCatchUp, kComparing, kSwapping, kDone, kFailed };
 
 std::string_view ToString(OperationKind kind);
@@ -74,8 +90,11 @@ class Operations {
   // rebuild the stream cannot go on without); it starts in `phase`.
   Operation Record(OperationKind kind, core::ViewScope scope, std::string requested_by,
                    Timestamp now, OperationPhase phase);
-  // For the worker: the oldest queued operation, now marked as running in `phase`.
+  // For the worker: the oldest queued operation that takes a snapshot, now marked as
+  // running in `phase`.
   std::optional<Operation> Start(Timestamp now, OperationPhase phase);
+  // For the worker: the oldest queued instant operation (IsInstant), now marked running.
+  std::optional<Operation> StartInstant(Timestamp now);
   // For the worker: replaces the public state of operation `op.id`.
   void Update(const Operation& op);
 

@@ -185,6 +185,10 @@ Result<core::ChangeToken> StreamWorker::Rebuild(OperationKind kind, const std::s
   }
   auto committing = std::chrono::steady_clock::now();
   if (Status s = (*rebuild)->Commit(*token); !s.ok()) return fail(s);
+  // Versions kept beside the live ones did not see the changes this rebuild replaces;
+  // the next versions among them are built again.
+  if (Status s = store_->DropSideVersions(); !s.ok()) return fail(s);
+  if (runner_) runner_->RecheckVersions();
   checkpoint_.store(*token);
   checkpoint_loaded_ = true;
   if (probe_) {

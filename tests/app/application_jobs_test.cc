@@ -99,7 +99,8 @@ TEST_F(ApplicationJobsTest, DefaultSchedulesAreListed) {
   for (const auto& j : app_->scheduler().List()) names.push_back(j.name + " " + j.schedule);
   EXPECT_EQ(names,
             (std::vector<std::string>{"reconcile daily 02:00", "daily_metrics_refresh daily 03:00",
-                                      "oplog_prune off", "orphan_tracking daily 04:00"}));
+                                      "oplog_prune off", "orphan_tracking daily 04:00",
+                                      "retired_views every 1h"}));
 }
 
 TEST_F(ApplicationJobsTest, DailyMetricsRefreshCorrectsAndCountsDriftAndReconcileRunsAtTwo) {

@@ -23,8 +23,8 @@ using Env = std::map<std::string, std::string>;
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, jobs, reconcile,
-               log] = c;
+  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, jobs, views,
+               reconcile, log] = c;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
@@ -34,7 +34,8 @@ auto Fields(const Config& c) {
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
   const auto& [codes, orphan_days] = tracking;
-  const auto& [reconcile_at, refresh_at, prune_at, orphans_at] = jobs;
+  const auto& [reconcile_at, refresh_at, prune_at, orphans_at, retired_at] = jobs;
+  const auto& [auto_switch, retired_keep] = views;
   const auto& [auto_repair] = reconcile;
   const auto& [level] = log;
   return std::make_tuple(
@@ -42,7 +43,8 @@ auto Fields(const Config& c) {
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
       std::tie(batch_events, batch_wait, idle_wait, retention, views_cache, orphan_days,
-               auto_repair, reconcile_at, refresh_at, prune_at, orphans_at),
+               auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
+               retired_keep),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
 }
 
@@ -97,6 +99,9 @@ Config NonDefaultConfig() {
   c.jobs.oplog_prune = "every 9999d";
   c.jobs.orphan_tracking = "daily 23:59";
   c.reconcile.auto_repair = false;
+  c.jobs.retired_views = "every 6h";
+  c.views.auto_switch = false;
+  c.views.retired_keep_hours = 12;
   c.log.level = "trace";
   return c;
 }

@@ -112,7 +112,7 @@ TEST_F(AdminApiTest, JobsListsEveryScheduledJobForAdminsOnly) {
     EXPECT_EQ(job["consecutiveFailures"], 0);
   }
   EXPECT_EQ(names, (std::vector<std::string>{"reconcile", "daily_metrics_refresh", "oplog_prune",
-                                             "orphan_tracking"}))
+                                             "orphan_tracking", "retired_views"}))
       << r.body;
 }
 
@@ -225,7 +225,7 @@ TEST_F(AdminApiTest, StatusShowsTheStreamViewsJobsAndDeadLetters) {
   }
   EXPECT_GE(std::stoll(s["token"].get<std::string>()), token_);
   EXPECT_EQ(s["views"].size(), 6u);
-  EXPECT_EQ(s["jobs"].size(), 4u);
+  EXPECT_EQ(s["jobs"].size(), 5u);
   EXPECT_EQ(s["deadLetters"], 0);
   EXPECT_TRUE(s["operations"].is_array());
   EXPECT_EQ(s["streamRunning"], true);

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/customer_summary_view.h"
 #include "http_fixture.h"
 
 namespace mv::testing {
@@ -767,7 +768,8 @@ TEST_F(CustomerSummaryTest, ItemsCarryEveryFigureAndTheName) {
                  {"delivered", e.delivered},
                  {"exceptions", e.exceptions},
                  {"declaredValue", e.value},
-                 {"lastShipmentAt", Rfc(e.last)}};
+                 {"lastShipmentAt", Rfc(e.last)},
+                 {"_schemaVersion", core::CustomerSummaryView().spec().version}};
     EXPECT_EQ(item, want);
   }
   // By hand for C-1: shipments 1, 13, 25, 37 -> statuses delivered, in_transit, booked,
@@ -780,7 +782,8 @@ TEST_F(CustomerSummaryTest, ItemsCarryEveryFigureAndTheName) {
                                               {"delivered", 1},
                                               {"exceptions", 1},
                                               {"declaredValue", 42.0},
-                                              {"lastShipmentAt", "2026-11-01T06:00:00Z"}}})},
+                                              {"lastShipmentAt", "2026-11-01T06:00:00Z"},
+                                              {"_schemaVersion", 2}}})},
                       {"nextCursor", nullptr}}));
   EXPECT_EQ(Read(key_, "/v1/customers/summary", {{"customerId", "C-404"}}, token_)["items"],
             json::array());

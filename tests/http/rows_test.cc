@@ -227,6 +227,7 @@ TEST_F(RowsTest, CustomerAndDailyRows) {
   c.exceptions = 1;
   c.declared_value_micro = 120500000;
   c.last_shipment_at = ToMillis(T("2026-11-01T10:00:00.250Z"));
+  c.schema_version = 2;
   EXPECT_EQ(CustomerSummaryItem(c, names), json({{"customerId", "C-1"},
                                                  {"customerName", "Acme Retail"},
                                                  {"shipments", 3},
@@ -234,7 +235,8 @@ TEST_F(RowsTest, CustomerAndDailyRows) {
                                                  {"delivered", 1},
                                                  {"exceptions", 1},
                                                  {"declaredValue", 120.5},
-                                                 {"lastShipmentAt", "2026-11-01T10:00:00.250Z"}}));
+                                                 {"lastShipmentAt", "2026-11-01T10:00:00.250Z"},
+                                                 {"_schemaVersion", 2}}));
   c.last_shipment_at.reset();
   EXPECT_TRUE(CustomerSummaryItem(c, names)["lastShipmentAt"].is_null());
 

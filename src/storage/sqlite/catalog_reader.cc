@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/time.h"
+#include "storage/sqlite/view_schema.h"
 
 namespace mv::storage::sqlite {
 
@@ -14,21 +15,13 @@ Result<std::unique_ptr<CatalogReader>> CatalogReader::Open(const std::string& pa
 Result<std::vector<CatalogEntry>> CatalogReader::Entries() {
   std::lock_guard lock(mu_);
   MV_ASSIGN_OR_RETURN(auto snapshot, db_->BeginRead());
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare("SELECT view, version, generation, physical_table, built_at "
-                                   "FROM mv_catalog ORDER BY view"));
+  MV_ASSIGN_OR_RETURN(auto versions, ReadCatalogVersions(*db_));
   std::vector<CatalogEntry> out;
-  for (;;) {
-    MV_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back({st->ColumnText(0), static_cast<int>(st->ColumnInt(1)), st->ColumnInt(2),
-                   st->ColumnText(3), FromMillis(st->ColumnInt(4)), 0});
-  }
-  st->Reset();
+  for (auto& v : versions) out.push_back({std::move(v), 0});
   for (auto& e : out) {
     // Table names come from the catalog, which only viya-mv writes ("view__v3_g7").
     MV_ASSIGN_OR_RETURN(Statement * count,
-                        db_->Prepare(fmt::format("SELECT count(*) FROM \"{}\"", e.physical_table)));
+                        db_->Prepare(fmt::format("SELECT count(*) FROM \"{}\"", e.stored.table)));
     MV_ASSIGN_OR_RETURN(bool row, count->Step());
     if (row) e.rows = count->ColumnInt(0);
     count->Reset();

@@ -7,18 +7,15 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "core/view_scope.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace mv::storage::sqlite {
 
-// One view as views.db's catalog records it: the definition version and generation of the
-// physical table that serves it, when that was built, and how many rows it holds.
+// One stored version of a view as views.db's catalog records it, and how many rows it
+// holds.
 struct CatalogEntry {
-  std::string view;
-  int version = 0;
-  std::int64_t generation = 0;
-  std::string physical_table;
-  Timestamp built_at{};
+  core::StoredVersion stored;
   std::int64_t rows = 0;
 };
 

@@ -48,15 +48,12 @@ Result<std::unique_ptr<ViewQueries>> ViewQueries::Open(const std::string& path) 
 }
 
 Status ViewQueries::RefreshCatalog() {
-  MV_ASSIGN_OR_RETURN(Statement * st, db_->Prepare("PRAGMA schema_version"));
-  MV_ASSIGN_OR_RETURN(bool row, st->Step());
-  std::int64_t version = row ? st->ColumnInt(0) : 0;
-  st->Reset();
-  if (version == schema_version_) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(std::int64_t epoch, CatalogEpoch(*db_));
+  if (epoch == catalog_epoch_) return Status::Ok();
   auto tables = ReadCatalog(*db_);
   if (!tables.ok() && tables.status().code() != StatusCode::kNotFound) return tables.status();
   tables_ = tables.ok() ? std::move(tables).value() : PhysicalTables{};
-  schema_version_ = version;
+  catalog_epoch_ = epoch;
   db_->ForgetStatements();
   return Status::Ok();
 }
@@ -344,10 +341,11 @@ Result<AtToken<CustomerPage>> ViewQueries::CustomerSummary(
   // The sort value rides along last, so the next position needs no second look-up.
   MV_ASSIGN_OR_RETURN(
       Statement * st,
-      db_->Prepare(fmt::format("SELECT customer_id, shipments, open, delivered, exceptions, "
-                               "declared_value_micro, last_shipment_at, {} FROM {} WHERE {} "
-                               "ORDER BY {} LIMIT ?5",
-                               by_id ? "0" : q.sort_column, table, where, order)));
+      db_->Prepare(fmt::format(
+          "SELECT customer_id, shipments, open, delivered, exceptions, "
+          "declared_value_micro, last_shipment_at, {}, _schema_version FROM {} WHERE {} "
+          "ORDER BY {} LIMIT ?5",
+          by_id ? "0" : q.sort_column, table, where, order)));
   MV_ASSIGN_OR_RETURN(std::int64_t org_code, CodeOrNone(1, org));
   st->Bind(1, org_code);
   if (!q.customer_id.empty()) st->Bind(2, q.customer_id);
@@ -371,6 +369,7 @@ Result<AtToken<CustomerPage>> ViewQueries::CustomerSummary(
     r.declared_value_micro = st->ColumnInt(5);
     if (!st->ColumnIsNull(6)) r.last_shipment_at = st->ColumnInt(6);
     last = {st->ColumnInt(7), r.customer_id};
+    r.schema_version = static_cast<int>(st->ColumnInt(8));
     out.value.rows.push_back(std::move(r));
   }
   st->Reset();

@@ -104,6 +104,7 @@ struct CustomerSummaryRow {
   std::int64_t exceptions = 0;
   std::int64_t declared_value_micro = 0;
   std::optional<std::int64_t> last_shipment_at;  // epoch ms
+  int schema_version = 0;
 };
 
 struct CustomerPage {
@@ -182,7 +183,8 @@ class ViewQueries {
  private:
   explicit ViewQueries(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   // Inside a read transaction: brings the cached catalog up to date with the schema the
-  // transaction sees (a rebuild swaps tables).
+  // transaction sees (a rebuild or a version switch changes the live tables, and bumps
+  // the catalog epoch).
   Status RefreshCatalog();
   Result<std::string> TableOf(const std::string& view);
   // The IdDictionary code of an id, if it has one (an id without a code has no rows).
@@ -192,7 +194,7 @@ class ViewQueries {
   Result<std::int64_t> CodeOrNone(int kind, const std::string& text);
 
   std::unique_ptr<Database> db_;
-  std::int64_t schema_version_ = -1;
+  std::int64_t catalog_epoch_ = -1;
   PhysicalTables tables_;
   std::unordered_map<std::string, std::int64_t> codes_;  // kind digit + text -> code
 };

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <set>
+
 #include "base/time.h"
 #include "core/exception_queue.h"
 #include "core/shipment_row.h"
@@ -13,8 +15,12 @@ namespace {
 
 constexpr const char* kStoreSchema = R"sql(
 CREATE TABLE IF NOT EXISTS mv_catalog (
-  view TEXT PRIMARY KEY, version INTEGER NOT NULL, physical_table TEXT NOT NULL,
-  generation INTEGER NOT NULL, built_at INTEGER NOT NULL);
+  physical_table TEXT PRIMARY KEY, view TEXT NOT NULL, version INTEGER NOT NULL,
+  state TEXT NOT NULL, generation INTEGER NOT NULL, built_at INTEGER,
+  token INTEGER NOT NULL DEFAULT 0, validated INTEGER NOT NULL DEFAULT 0, retired_at INTEGER);
+CREATE TABLE IF NOT EXISTS mv_catalog_epoch (
+  id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL);
+INSERT OR IGNORE INTO mv_catalog_epoch (id, epoch) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS mv_checkpoint (
   id INTEGER PRIMARY KEY CHECK (id = 1), token INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS mv_dead_letters (
@@ -22,6 +28,25 @@ CREATE TABLE IF NOT EXISTS mv_dead_letters (
   org TEXT NOT NULL, document_id TEXT NOT NULL, reason TEXT NOT NULL, document TEXT,
   created_at INTEGER NOT NULL);
 )sql";
+
+// The catalog of releases before blue/green versions had one row per view, all live.
+constexpr const char* kUpgradeCatalog = R"sql(
+ALTER TABLE mv_catalog RENAME TO mv_catalog_one_version;
+CREATE TABLE mv_catalog (
+  physical_table TEXT PRIMARY KEY, view TEXT NOT NULL, version INTEGER NOT NULL,
+  state TEXT NOT NULL, generation INTEGER NOT NULL, built_at INTEGER,
+  token INTEGER NOT NULL DEFAULT 0, validated INTEGER NOT NULL DEFAULT 0, retired_at INTEGER);
+INSERT INTO mv_catalog (physical_table, view, version, state, generation, built_at, validated)
+  SELECT physical_table, view, version, 'live', generation, built_at, 1
+  FROM mv_catalog_one_version;
+DROP TABLE mv_catalog_one_version;
+)sql";
+
+core::VersionState StateOf(std::string_view text) {
+  if (text == "building") return core::VersionState::kBuilding;
+  if (text == "retired") return core::VersionState::kRetired;
+  return core::VersionState::kLive;
+}
 
 std::string TableName(const std::string& view, int version, std::int64_t generation) {
   return fmt::format("{}__v{}_g{}", view, version, generation);
@@ -112,13 +137,31 @@ std::vector<std::pair<std::string, std::string>> PhysicalTables::All() const {
   return all;
 }
 
+int PhysicalTables::VersionOf(const core::ViewSet& views, const std::string& view) const {
+  auto it = aggregate_versions.find(view);
+  return it != aggregate_versions.end() ? it->second : views.VersionOf(view);
+}
+
 Status CreateStoreTables(Database& db) {
+  MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+  MV_ASSIGN_OR_RETURN(Statement * old,
+                      db.Prepare("SELECT count(*) FROM pragma_table_info('mv_catalog') "
+                                 "WHERE name = 'view' AND pk = 1"));
+  MV_ASSIGN_OR_RETURN(bool row, old->Step());
+  bool one_version = row && old->ColumnInt(0) > 0;
+  old->Reset();
+  if (one_version) {
+    db.ForgetStatements();
+    MV_RETURN_IF_ERROR(db.Exec(kUpgradeCatalog));
+  }
   MV_RETURN_IF_ERROR(db.Exec(kStoreSchema));
-  return db.Exec(IdDictionary::kSchema);
+  MV_RETURN_IF_ERROR(db.Exec(IdDictionary::kSchema));
+  return txn->Commit();
 }
 
 Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
-                                        std::int64_t generation, bool indexes) {
+                                        std::int64_t generation, bool indexes,
+                                        const std::map<std::string, int>& versions) {
   PhysicalTables tables;
   tables.shipment_list =
       TableName(core::ViewSet::kShipmentList, core::kShipmentListSchemaVersion, generation);
@@ -129,10 +172,18 @@ Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views
   tables.tracking_state =
       TableName(core::ViewSet::kTrackingState, core::ViewSet::kTrackingStateVersion, generation);
   MV_RETURN_IF_ERROR(db.Exec(TrackingStateTable(tables.tracking_state)));
-  for (const auto& v : views.aggregates()) {
-    std::string t = TableName(v->spec().name, v->spec().version, generation);
+  for (const auto& newest : views.aggregates()) {
+    const std::string& name = newest->spec().name;
+    auto pinned = versions.find(name);
+    const core::AggregateView* v =
+        pinned == versions.end() ? newest.get() : views.Definition(name, pinned->second);
+    if (v == nullptr) {
+      return Status::Internal(fmt::format("no definition of {} v{}", name, pinned->second));
+    }
+    std::string t = TableName(name, v->spec().version, generation);
     MV_RETURN_IF_ERROR(db.Exec(AggregateTable(v->spec(), t)));
-    tables.aggregates[v->spec().name] = t;
+    tables.aggregates[name] = t;
+    tables.aggregate_versions[name] = v->spec().version;
   }
   if (indexes) MV_RETURN_IF_ERROR(CreateSecondaryIndexes(db, views, tables));
   return tables;
@@ -142,12 +193,18 @@ Status CreateSecondaryIndexes(Database& db, const core::ViewSet& views,
                               const PhysicalTables& tables) {
   MV_RETURN_IF_ERROR(ExecAll(db, ListIndexes(tables.shipment_list)));
   MV_RETURN_IF_ERROR(ExecAll(db, ExceptionQueueIndexes(tables.exception_queue)));
-  for (const auto& v : views.aggregates()) {
-    auto t = tables.aggregates.find(v->spec().name);
-    if (t == tables.aggregates.end()) return Status::Internal("no table for " + v->spec().name);
-    MV_RETURN_IF_ERROR(ExecAll(db, AggregateIndexes(v->spec(), t->second)));
+  for (const auto& [view, table] : tables.aggregates) {
+    MV_RETURN_IF_ERROR(
+        CreateAggregateIndexes(db, views, view, tables.VersionOf(views, view), table));
   }
   return Status::Ok();
+}
+
+Status CreateAggregateIndexes(Database& db, const core::ViewSet& views, const std::string& view,
+                              int version, const std::string& table) {
+  const core::AggregateView* v = views.Definition(view, version);
+  if (v == nullptr) return Status::Internal(fmt::format("no definition of {} v{}", view, version));
+  return ExecAll(db, AggregateIndexes(v->spec(), table));
 }
 
 Status DropTables(Database& db, const PhysicalTables& tables) {
@@ -158,40 +215,80 @@ Status DropTables(Database& db, const PhysicalTables& tables) {
 }
 
 Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
-                    std::int64_t generation, Timestamp now) {
+                    const std::set<std::string>& only, std::int64_t generation, Timestamp now,
+                    std::int64_t token) {
+  MV_ASSIGN_OR_RETURN(Statement * retire,
+                      db.Prepare("DELETE FROM mv_catalog WHERE view = ?1 AND state = 'live'"));
   MV_ASSIGN_OR_RETURN(
       Statement * st,
-      db.Prepare("INSERT INTO mv_catalog (view, version, physical_table, generation, built_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (view) DO UPDATE SET "
-                 "version = excluded.version, physical_table = excluded.physical_table, "
-                 "generation = excluded.generation, built_at = excluded.built_at"));
+      db.Prepare("INSERT INTO mv_catalog (physical_table, view, version, state, generation, "
+                 "built_at, token, validated) VALUES (?1, ?2, ?3, 'live', ?4, ?5, ?6, 1)"));
   for (const auto& [view, table] : tables.All()) {
+    if (!only.empty() && !only.count(view)) continue;
+    retire->Reset();
+    retire->Bind(1, view);
+    MV_RETURN_IF_ERROR(retire->Run());
     st->Reset();
-    st->Bind(1, view).Bind(2, views.VersionOf(view)).Bind(3, table).Bind(4, generation);
-    st->Bind(5, ToMillis(now));
+    st->Bind(1, table).Bind(2, view).Bind(3, tables.VersionOf(views, view)).Bind(4, generation);
+    st->Bind(5, ToMillis(now)).Bind(6, token);
     MV_RETURN_IF_ERROR(st->Run());
   }
-  return Status::Ok();
+  return BumpCatalogEpoch(db);
 }
 
-Result<PhysicalTables> ReadCatalog(Database& db) {
-  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare("SELECT view, physical_table FROM mv_catalog"));
-  PhysicalTables tables;
+Status BumpCatalogEpoch(Database& db) {
+  return db.Exec("UPDATE mv_catalog_epoch SET epoch = epoch + 1");
+}
+
+Result<std::int64_t> CatalogEpoch(Database& db) {
+  MV_ASSIGN_OR_RETURN(Statement * st, db.Prepare("SELECT epoch FROM mv_catalog_epoch"));
+  MV_ASSIGN_OR_RETURN(bool row, st->Step());
+  std::int64_t epoch = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return epoch;
+}
+
+Result<std::vector<core::StoredVersion>> ReadCatalogVersions(Database& db) {
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db.Prepare("SELECT view, version, generation, state, physical_table, built_at, token, "
+                 "validated, retired_at FROM mv_catalog ORDER BY view, version, generation"));
+  std::vector<core::StoredVersion> out;
   for (;;) {
     MV_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    std::string view = st->ColumnText(0);
-    if (view == core::ViewSet::kShipmentList) {
-      tables.shipment_list = st->ColumnText(1);
-    } else if (view == core::kExceptionQueueView) {
-      tables.exception_queue = st->ColumnText(1);
-    } else if (view == core::ViewSet::kTrackingState) {
-      tables.tracking_state = st->ColumnText(1);
-    } else {
-      tables.aggregates[view] = st->ColumnText(1);
-    }
+    core::StoredVersion v;
+    v.view = st->ColumnText(0);
+    v.version = static_cast<int>(st->ColumnInt(1));
+    v.generation = st->ColumnInt(2);
+    v.state = StateOf(st->ColumnView(3));
+    v.table = st->ColumnText(4);
+    if (!st->ColumnIsNull(5)) v.built_at = FromMillis(st->ColumnInt(5));
+    v.token = st->ColumnInt(6);
+    v.validated = st->ColumnInt(7) != 0;
+    if (!st->ColumnIsNull(8)) v.retired_at = FromMillis(st->ColumnInt(8));
+    out.push_back(std::move(v));
   }
   st->Reset();
+  return out;
+}
+
+Result<PhysicalTables> ReadCatalog(Database& db) {
+  MV_ASSIGN_OR_RETURN(auto versions, ReadCatalogVersions(db));
+  PhysicalTables tables;
+  for (auto& v : versions) {
+    if (v.state != core::VersionState::kLive) continue;
+    if (v.view == core::ViewSet::kShipmentList) {
+      tables.shipment_list = std::move(v.table);
+    } else if (v.view == core::kExceptionQueueView) {
+      tables.exception_queue = std::move(v.table);
+    } else if (v.view == core::ViewSet::kTrackingState) {
+      tables.tracking_state = std::move(v.table);
+    } else {
+      tables.aggregates[v.view] = std::move(v.table);
+      tables.aggregate_versions[v.view] = v.version;
+    }
+  }
   if (tables.shipment_list.empty()) return Status::NotFound("the view catalog is empty");
   return tables;
 }

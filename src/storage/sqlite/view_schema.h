@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "core/view_scope.h"
 #include "core/view_set.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -32,6 +34,11 @@
 // A rebuild creates the next generation's tables without their secondary indexes, fills
 // them, and creates the indexes at the end (sorted bulk builds), before the catalog
 // switches to them.
+//
+// The catalog `mv_catalog` has one row per physical table: the view and definition
+// version it holds, its state (live, building, retired: core::StoredVersion), generation,
+// built-at and token. Every change of which tables are live bumps `mv_catalog_epoch`, so
+// readers know when to read it again.
 namespace mv::storage::sqlite {
 
 // Physical table names of the live views, as the catalog records them.
@@ -40,27 +47,43 @@ struct PhysicalTables {
   std::string exception_queue;
   std::string tracking_state;
   std::map<std::string, std::string> aggregates;  // view name -> table
+  std::map<std::string, int> aggregate_versions;  // view name -> definition version
+
+  // The definition version the table of `view` holds.
+  int VersionOf(const core::ViewSet& views, const std::string& view) const;
 
   // Every (catalog name, table) pair.
   std::vector<std::pair<std::string, std::string>> All() const;
 };
 
 // The tables views.db keeps beside the views' own: the catalog, the checkpoint, dead
-// letters and the id dictionary.
+// letters and the id dictionary (upgrading a catalog of an older release).
 Status CreateStoreTables(Database& db);
 
-// Creates the tables of `generation`; with `indexes` false, without secondary indexes
+// Creates the tables of `generation`, each aggregate at the definition version `versions`
+// names (absent: the newest); with `indexes` false, without secondary indexes
 // (CreateSecondaryIndexes adds them).
 Result<PhysicalTables> CreateViewTables(Database& db, const core::ViewSet& views,
-                                        std::int64_t generation, bool indexes);
+                                        std::int64_t generation, bool indexes,
+                                        const std::map<std::string, int>& versions = {});
 Status CreateSecondaryIndexes(Database& db, const core::ViewSet& views,
                               const PhysicalTables& tables);
+Status CreateAggregateIndexes(Database& db, const core::ViewSet& views, const std::string& view,
+                              int version, const std::string& table);
 Status DropTables(Database& db, const PhysicalTables& tables);
 
+// Makes `tables` (of the views in `only`; empty: all) the live ones in the catalog, in the
+// caller's transaction; the live rows they replace are deleted, their tables left to the
+// caller.
 Status WriteCatalog(Database& db, const core::ViewSet& views, const PhysicalTables& tables,
-                    std::int64_t generation, Timestamp now);
-// Reads the catalog. NotFound when the catalog is empty.
+                    const std::set<std::string>& only, std::int64_t generation, Timestamp now,
+                    std::int64_t token);
+Status BumpCatalogEpoch(Database& db);
+Result<std::int64_t> CatalogEpoch(Database& db);
+// The live tables. NotFound when the catalog is empty.
 Result<PhysicalTables> ReadCatalog(Database& db);
+// Every row of the catalog, by view, version and generation.
+Result<std::vector<core::StoredVersion>> ReadCatalogVersions(Database& db);
 
 // The statements that create the shipment list's table `table` and its indexes (the
 // benchmarks' raw baseline writes the same shape).

@@ -126,26 +126,39 @@ void SqliteViewStore::CheckpointLoop(std::unique_ptr<Database> db) {
   }
 }
 
+bool SqliteViewStore::Defines(const std::string& view, int version) const {
+  if (views_->FindAggregate(view) != nullptr) return views_->Definition(view, version) != nullptr;
+  return views_->VersionOf(view) == version;
+}
+
+Status SqliteViewStore::DropCatalogRows(const std::vector<core::StoredVersion>& rows) {
+  db_->ForgetStatements();
+  MV_ASSIGN_OR_RETURN(Statement * del,
+                      db_->Prepare("DELETE FROM mv_catalog WHERE physical_table = ?1"));
+  for (const auto& v : rows) {
+    del->Reset();
+    del->Bind(1, v.table);
+    MV_RETURN_IF_ERROR(del->Run());
+  }
+  db_->ForgetStatements();
+  for (const auto& v : rows) MV_RETURN_IF_ERROR(db_->Exec("DROP TABLE IF EXISTS " + v.table));
+  return Status::Ok();
+}
+
 Status SqliteViewStore::LoadCatalog() {
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+  MV_ASSIGN_OR_RETURN(auto stored, ReadCatalogVersions(*db_));
   auto tables = ReadCatalog(*db_);
   if (!tables.ok() && tables.status().code() != StatusCode::kNotFound) return tables.status();
   std::string outdated;  // why the stored views cannot be used, if they cannot
   if (tables.ok()) {
-    MV_ASSIGN_OR_RETURN(Statement * st,
-                        db_->Prepare("SELECT view, version, generation FROM mv_catalog"));
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      std::string view = st->ColumnText(0);
-      int want = views_->VersionOf(view);
-      if (want != st->ColumnInt(1) && outdated.empty()) {
+    for (const auto& v : stored) {
+      generation_ = std::max<std::int64_t>(generation_, v.generation);
+      if (v.state == core::VersionState::kLive && !Defines(v.view, v.version) && outdated.empty()) {
         outdated = fmt::format("{} is stored at definition version {}, this build maintains {}",
-                               view, st->ColumnInt(1), want);
+                               v.view, v.version, views_->VersionOf(v.view));
       }
-      generation_ = std::max<std::int64_t>(generation_, st->ColumnInt(2));
     }
-    st->Reset();
     for (const auto& v : views_->aggregates()) {
       if (outdated.empty() && !tables->aggregates.count(v->spec().name)) {
         outdated = v->spec().name + " is not stored";
@@ -157,10 +170,18 @@ Status SqliteViewStore::LoadCatalog() {
     if (!outdated.empty()) {
       spdlog::warn("views.db: {}; dropping the stored views and rebuilding them from the source",
                    outdated);
-      MV_RETURN_IF_ERROR(DropTables(*db_, *tables));
-      MV_RETURN_IF_ERROR(db_->Exec("DELETE FROM mv_catalog"));
+      MV_RETURN_IF_ERROR(DropCatalogRows(stored));
     } else {
       tables_ = std::move(tables).value();
+      std::vector<core::StoredVersion> undefined;
+      for (const auto& v : stored) {
+        if (v.state == core::VersionState::kLive) continue;
+        if (Defines(v.view, v.version)) continue;
+        spdlog::warn("views.db: dropping {} v{} ({}): this build does not define that version",
+                     v.view, v.version, core::ToString(v.state));
+        undefined.push_back(v);
+      }
+      MV_RETURN_IF_ERROR(DropCatalogRows(undefined));
       // Views that never applied a change (created by a process that only opened them,
       // such as `viya-mv import`) are as new: built from a snapshot, not by replay.
       MV_ASSIGN_OR_RETURN(Statement * st,
@@ -176,7 +197,7 @@ Status SqliteViewStore::LoadCatalog() {
   if (!tables.ok() || !outdated.empty()) {
     ++generation_;
     MV_ASSIGN_OR_RETURN(tables_, CreateViewTables(*db_, *views_, generation_, /*indexes=*/true));
-    MV_RETURN_IF_ERROR(WriteCatalog(*db_, *views_, tables_, generation_, clock_->Now()));
+    MV_RETURN_IF_ERROR(WriteCatalog(*db_, *views_, tables_, {}, generation_, clock_->Now(), 0));
     MV_RETURN_IF_ERROR(SetCheckpoint(*db_, 0, clock_->Now()));
     fresh_ = true;
   }
@@ -195,7 +216,141 @@ Status SqliteViewStore::LoadCatalog() {
     st->Reset();
   }
   for (const auto& t : orphans) MV_RETURN_IF_ERROR(db_->Exec("DROP TABLE " + t));
+  MV_RETURN_IF_ERROR(ReloadSideVersions());
   return txn->Commit();
+}
+
+Status SqliteViewStore::ReloadSideVersions() {
+  MV_ASSIGN_OR_RETURN(auto stored, ReadCatalogVersions(*db_));
+  side_.clear();
+  for (auto& v : stored) {
+    if (v.state != core::VersionState::kLive) side_.push_back(std::move(v));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<core::StoredVersion>> SqliteViewStore::Versions() {
+  return ReadCatalogVersions(*db_);
+}
+
+std::vector<std::string> SqliteViewStore::VersionsToBuild() {
+  std::vector<std::string> out;
+  for (const auto& v : views_->aggregates()) {
+    const std::string& name = v->spec().name;
+    if (tables_.VersionOf(*views_, name) == v->spec().version) continue;
+    bool stored = std::any_of(side_.begin(), side_.end(), [&](const core::StoredVersion& s) {
+      return s.view == name && s.version == v->spec().version;
+    });
+    if (!stored) out.push_back(name);
+  }
+  return out;
+}
+
+const core::StoredVersion* SqliteViewStore::FindSide(const std::string& view,
+                                                     core::VersionState state) const {
+  const core::StoredVersion* found = nullptr;
+  for (const auto& v : side_) {
+    if (v.view != view || v.state != state) continue;
+    // The most recently retired one, for a rollback.
+    if (found == nullptr || v.retired_at > found->retired_at) found = &v;
+  }
+  return found;
+}
+
+Status SqliteViewStore::MarkValidated(const std::string& view) {
+  const core::StoredVersion* next = FindSide(view, core::VersionState::kBuilding);
+  if (next == nullptr) return Status::Conflict("no version of " + view + " is being built");
+  MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare("UPDATE mv_catalog SET validated = 1 WHERE physical_table = ?1"));
+  st->Bind(1, next->table);
+  MV_RETURN_IF_ERROR(st->Run());
+  MV_RETURN_IF_ERROR(txn->Commit());
+  return ReloadSideVersions();
+}
+
+Status SqliteViewStore::MakeLive(const core::StoredVersion& next) {
+  auto live = tables_.aggregates.find(next.view);
+  if (live == tables_.aggregates.end()) return Status::Internal("no live table of " + next.view);
+  Timestamp now = clock_->Now();
+  {
+    MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+    MV_ASSIGN_OR_RETURN(Statement * retire,
+                        db_->Prepare("UPDATE mv_catalog SET state = 'retired', retired_at = ?2 "
+                                     "WHERE physical_table = ?1"));
+    retire->Bind(1, live->second).Bind(2, ToMillis(now));
+    MV_RETURN_IF_ERROR(retire->Run());
+    MV_ASSIGN_OR_RETURN(Statement * promote,
+                        db_->Prepare("UPDATE mv_catalog SET state = 'live', retired_at = NULL "
+                                     "WHERE physical_table = ?1"));
+    promote->Bind(1, next.table);
+    MV_RETURN_IF_ERROR(promote->Run());
+    MV_RETURN_IF_ERROR(BumpCatalogEpoch(*db_));
+    MV_RETURN_IF_ERROR(txn->Commit());
+  }
+  spdlog::info("views.db: {} v{} ({}) is live; v{} ({}) retired", next.view, next.version,
+               next.table, tables_.aggregate_versions[next.view], live->second);
+  live->second = next.table;
+  tables_.aggregate_versions[next.view] = next.version;
+  return ReloadSideVersions();
+}
+
+Status SqliteViewStore::SwitchVersion(const std::string& view) {
+  const core::StoredVersion* next = FindSide(view, core::VersionState::kBuilding);
+  if (next == nullptr || !next->built_at) {
+    return Status::Conflict(fmt::format("{} has no built version to switch to (v{} is live)", view,
+                                        tables_.VersionOf(*views_, view)));
+  }
+  if (!next->validated) {
+    return Status::Conflict(
+        fmt::format("{} v{} is built but not validated yet", view, next->version));
+  }
+  core::StoredVersion chosen = *next;
+  return MakeLive(chosen);
+}
+
+Status SqliteViewStore::RollbackVersion(const std::string& view) {
+  const core::StoredVersion* retired = FindSide(view, core::VersionState::kRetired);
+  if (retired == nullptr) {
+    return Status::Conflict(fmt::format("{} has no retired version to roll back to (v{} is live)",
+                                        view, tables_.VersionOf(*views_, view)));
+  }
+  core::StoredVersion chosen = *retired;
+  return MakeLive(chosen);
+}
+
+Result<int> SqliteViewStore::DropRetired(const std::optional<std::string>& view,
+                                         std::optional<Timestamp> retired_before) {
+  std::vector<core::StoredVersion> drop;
+  for (const auto& v : side_) {
+    if (v.state != core::VersionState::kRetired || (view && v.view != *view)) continue;
+    if (retired_before && v.retired_at && *v.retired_at > *retired_before) continue;
+    drop.push_back(v);
+  }
+  if (drop.empty()) return 0;
+  {
+    MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+    MV_RETURN_IF_ERROR(DropCatalogRows(drop));
+    MV_RETURN_IF_ERROR(txn->Commit());
+  }
+  for (const auto& v : drop) {
+    spdlog::info("views.db: dropped retired {} v{} ({})", v.view, v.version, v.table);
+  }
+  MV_RETURN_IF_ERROR(ReloadSideVersions());
+  return static_cast<int>(drop.size());
+}
+
+Status SqliteViewStore::DropSideVersions() {
+  if (side_.empty()) return Status::Ok();
+  {
+    MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
+    MV_RETURN_IF_ERROR(DropCatalogRows(side_));
+    MV_RETURN_IF_ERROR(txn->Commit());
+  }
+  spdlog::warn("views.db: dropped {} versions kept beside the live ones: they missed changes",
+               side_.size());
+  return ReloadSideVersions();
 }
 
 Result<std::optional<std::string>> SqliteViewStore::ReadStateBlob(const std::string& table,
@@ -543,15 +698,26 @@ Status SqliteViewStore::WriteViewChanges(const PhysicalTables& tables, const cor
   }
   MV_RETURN_IF_ERROR(delete_keys(tables.tracking_state, "shipment_id", batch.tracking_deletes));
   for (const auto& [view, deltas] : batch.aggregate_deltas) {
-    const core::AggregateView* def = views_->FindAggregate(view);
-    auto table = tables.aggregates.find(view);
-    if (def == nullptr || table == tables.aggregates.end()) {
-      return Status::Internal("batch names unknown view " + view);
-    }
-    MV_RETURN_IF_ERROR(
-        ApplyAggregateDeltas(def->spec(), table->second, tables.shipment_list, deltas));
+    if (!tables.aggregates.count(view)) return Status::Internal("batch names unknown view " + view);
+  }
+  for (const auto& [view, table] : tables.aggregates) {
+    MV_RETURN_IF_ERROR(WriteVersionDeltas(view, tables.VersionOf(*views_, view), table,
+                                          tables.shipment_list, batch));
   }
   return Status::Ok();
+}
+
+Status SqliteViewStore::WriteVersionDeltas(const std::string& view, int version,
+                                           const std::string& table, const std::string& list_table,
+                                           const core::ViewBatch& batch) {
+  const core::AggregateView* def = views_->Definition(view, version);
+  if (def == nullptr)
+    return Status::Internal(fmt::format("no definition of {} v{}", view, version));
+  const auto& deltas =
+      def == views_->FindAggregate(view) ? batch.aggregate_deltas : batch.previous_version_deltas;
+  auto found = deltas.find(view);
+  if (found == deltas.end()) return Status::Ok();
+  return ApplyAggregateDeltas(def->spec(), table, list_table, found->second);
 }
 
 void SqliteViewStore::RememberCommitted(const core::ViewBatch& batch,
@@ -575,6 +741,10 @@ Status SqliteViewStore::Apply(const core::ViewBatch& batch) {
   Status status = [&]() -> Status {
     MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
     MV_RETURN_IF_ERROR(WriteViewChanges(tables_, batch, ListWrite::kUpdateKnown, &encoded));
+    for (const auto& side : side_) {
+      MV_RETURN_IF_ERROR(
+          WriteVersionDeltas(side.view, side.version, side.table, tables_.shipment_list, batch));
+    }
     MV_RETURN_IF_ERROR(WriteDeadLetters(*db_, batch.dead_letters, now));
     if (batch.token) MV_RETURN_IF_ERROR(SetCheckpoint(*db_, *batch.token, now));
     return txn->Commit();
@@ -702,6 +872,15 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     std::vector<core::ViewDrift> out;
     MV_ASSIGN_OR_RETURN(auto code, store_->ids_.Find(Kind::kOrg, org));
     auto live = store_->tables_.All();
+    if (scope_.next_version) {
+      // The next version is compared with the one built beside the live one.
+      for (auto& [view, table] : live) {
+        if (!scope_.Includes(view)) continue;
+        const core::StoredVersion* next = store_->FindSide(view, core::VersionState::kBuilding);
+        if (next == nullptr) return Status::Conflict("no version of " + view + " is built");
+        table = next->table;
+      }
+    }
     for (const auto& [view, table] : shadow_.All()) {
       if (!scope_.Includes(view)) continue;
       core::ViewDrift drift;
@@ -721,6 +900,7 @@ class SqliteViewRebuild final : public core::ViewRebuild {
   }
 
   Status Commit(ChangeToken token) override {
+    if (scope_.next_version) return InstallNextVersion();
     if (scope_.org) return Status::Internal("a shadow of one org commits by parts");
     MV_RETURN_IF_ERROR(Swap(scope_, token));
     store_->applied_.Reset(token);
@@ -731,6 +911,10 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     if (scope_.org && part.org != scope_.org) {
       return Status::InvalidArgument("the part " + part.Describe() + " is outside the shadow of " +
                                      scope_.Describe());
+    }
+    if (scope_.next_version) {
+      if (part.org) return Status::InvalidArgument("a next version is committed for every org");
+      return InstallNextVersion();
     }
     if (!part.org) return Swap(part, std::nullopt);
     Database& db = *store_->db_;
@@ -841,6 +1025,58 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     }
   }
 
+  // Records the shadow's tables of the views in scope as their next version, built beside
+  // the live one (replacing any other stored version of that definition), indexed; the
+  // live views go on serving.
+  Status InstallNextVersion() {
+    Database& db = *store_->db_;
+    Timestamp now = store_->clock_->Now();
+    std::vector<core::StoredVersion> replaced;
+    std::vector<core::StoredVersion> installed;
+    for (const auto& [view, table] : shadow_.aggregates) {
+      if (!scope_.Includes(view) || swapped_.count(table)) continue;
+      core::StoredVersion next;
+      next.view = view;
+      next.version = shadow_.VersionOf(*store_->views_, view);
+      next.generation = generation_;
+      next.state = core::VersionState::kBuilding;
+      next.table = table;
+      next.built_at = now;
+      next.token = static_cast<std::int64_t>(store_->applied_.Get());
+      for (const auto& side : store_->side_) {
+        if (side.view == view && side.version == next.version) replaced.push_back(side);
+      }
+      installed.push_back(std::move(next));
+    }
+    {
+      MV_ASSIGN_OR_RETURN(auto txn, db.BeginWrite());
+      MV_RETURN_IF_ERROR(store_->DropCatalogRows(replaced));
+      MV_ASSIGN_OR_RETURN(
+          Statement * st,
+          db.Prepare("INSERT INTO mv_catalog (physical_table, view, version, state, generation, "
+                     "built_at, token, validated) VALUES (?1, ?2, ?3, 'building', ?4, ?5, ?6, 0)"));
+      for (const auto& v : installed) {
+        if (!indexed_) {
+          MV_RETURN_IF_ERROR(
+              CreateAggregateIndexes(db, *store_->views_, v.view, v.version, v.table));
+        }
+        st->Reset();
+        st->Bind(1, v.table).Bind(2, v.view).Bind(3, v.version).Bind(4, v.generation);
+        st->Bind(5, ToMillis(*v.built_at)).Bind(6, v.token);
+        MV_RETURN_IF_ERROR(st->Run());
+      }
+      MV_RETURN_IF_ERROR(BumpCatalogEpoch(db));
+      MV_RETURN_IF_ERROR(txn->Commit());
+    }
+    store_->generation_ = std::max(store_->generation_, generation_);
+    for (const auto& v : installed) {
+      swapped_.insert(v.table);
+      spdlog::info("views.db: {} v{} built beside the live v{} ({})", v.view, v.version,
+                   store_->tables_.VersionOf(*store_->views_, v.view), v.table);
+    }
+    return store_->ReloadSideVersions();
+  }
+
   // Points the catalog at the shadow's tables of the views in `part` (every org), after
   // indexing them, and drops the tables they replace; with `token`, sets the checkpoint.
   Status Swap(const core::ViewScope& part, std::optional<ChangeToken> token) {
@@ -849,12 +1085,14 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     PhysicalTables merged = store_->tables_;
     PhysicalTables replaced;
     std::vector<std::string> taken;
+    std::set<std::string> swapped_views;
     auto take = [&](const std::string& view, std::string& live, const std::string& shadow,
                     std::string& old) {
       if (!part.Includes(view) || !scope_.Includes(view) || swapped_.count(shadow)) return;
       old = live;
       live = shadow;
       taken.push_back(shadow);
+      swapped_views.insert(view);
     };
     take(core::ViewSet::kShipmentList, merged.shipment_list, shadow_.shipment_list,
          replaced.shipment_list);
@@ -864,7 +1102,11 @@ class SqliteViewRebuild final : public core::ViewRebuild {
          replaced.tracking_state);
     for (const auto& [view, table] : shadow_.aggregates) {
       take(view, merged.aggregates[view], table, replaced.aggregates[view]);
+      if (swapped_views.count(view)) {
+        merged.aggregate_versions[view] = shadow_.VersionOf(*store_->views_, view);
+      }
     }
+    if (swapped_views.empty()) return Status::Ok();
     {
       if (!indexed_) {
         // The indexes are built by scanning the tables and sorting: mapped, with SQLite's
@@ -879,7 +1121,9 @@ class SqliteViewRebuild final : public core::ViewRebuild {
         MV_RETURN_IF_ERROR(db.Exec("PRAGMA threads = 0; PRAGMA mmap_size = 0"));
         MV_RETURN_IF_ERROR(indexed);
       }
-      MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, merged, generation_, now));
+      MV_RETURN_IF_ERROR(WriteCatalog(db, *store_->views_, merged, swapped_views, generation_, now,
+                                      token ? static_cast<std::int64_t>(*token)
+                                            : static_cast<std::int64_t>(store_->applied_.Get())));
       if (token) MV_RETURN_IF_ERROR(SetCheckpoint(db, *token, now));
       db.ForgetStatements();
       for (const auto& [view, table] : replaced.All()) {
@@ -909,8 +1153,29 @@ Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild(
     const core::ViewScope& scope) {
   std::int64_t generation = generation_ + 1;
   bool indexed = scope.org.has_value();
+  // A shadow holds the live versions, and the scope's newest definitions when it is of
+  // their next version.
+  std::map<std::string, int> versions = tables_.aggregate_versions;
+  if (scope.next_version) {
+    if (scope.org || scope.views.empty()) {
+      return Status::InvalidArgument("a next version is built for named views of every org");
+    }
+    for (const auto& view : scope.views) {
+      const core::AggregateView* newest = views_->FindAggregate(view);
+      if (newest == nullptr) {
+        return Status::InvalidArgument(view + " has one version: it is rebuilt, not migrated");
+      }
+      if (newest->spec().version == tables_.VersionOf(*views_, view)) {
+        return Status::Conflict(
+            fmt::format("{} v{} is live: this build defines no newer version of it", view,
+                        newest->spec().version));
+      }
+      versions[view] = newest->spec().version;
+    }
+  }
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
-  MV_ASSIGN_OR_RETURN(PhysicalTables shadow, CreateViewTables(*db_, *views_, generation, indexed));
+  MV_ASSIGN_OR_RETURN(PhysicalTables shadow,
+                      CreateViewTables(*db_, *views_, generation, indexed, versions));
   MV_RETURN_IF_ERROR(txn->Commit());
   return std::unique_ptr<core::ViewRebuild>(
       new SqliteViewRebuild(this, scope, std::move(shadow), generation, indexed));

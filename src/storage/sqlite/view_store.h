@@ -21,7 +21,9 @@
 namespace mv::storage::sqlite {
 
 // The embedded view store, `views.db` (layout: view_schema.h): one physical table per
-// view (named by the catalog `mv_catalog`), the checkpoint, the dead letters. Implements
+// view and version (named by the catalog `mv_catalog`: the live one, and for blue/green
+// the next version built beside it or the retired ones kept for a rollback, all
+// maintained with every batch), the checkpoint, the dead letters. Implements
 // the worker's side; readers use ViewQueries on their own connections.
 //
 // Not thread-safe: owned by the one worker thread. `applied()` may be read and waited on
@@ -62,6 +64,14 @@ class SqliteViewStore final : public core::ViewStore {
   Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild(const core::ViewScope& scope) override;
   bool RebuildRequired() override { return fresh_; }
   std::vector<core::ShipmentKey> TakeUnreadableRows() override;
+  Result<std::vector<core::StoredVersion>> Versions() override;
+  std::vector<std::string> VersionsToBuild() override;
+  Status MarkValidated(const std::string& view) override;
+  Status SwitchVersion(const std::string& view) override;
+  Status RollbackVersion(const std::string& view) override;
+  Result<int> DropRetired(const std::optional<std::string>& view,
+                          std::optional<Timestamp> retired_before) override;
+  Status DropSideVersions() override;
 
   // The checkpoint as of the last commit of this process; waitable (read-your-writes).
   const Watermark& applied() const { return applied_; }
@@ -75,6 +85,19 @@ class SqliteViewStore final : public core::ViewStore {
   SqliteViewStore(std::unique_ptr<Database> db, const core::ViewSet* views, const Clock* clock)
       : db_(std::move(db)), views_(views), clock_(clock), ids_(db_.get()) {}
   Status LoadCatalog();
+  // True when this build defines `version` of `view` (the newest or the previous one).
+  bool Defines(const std::string& view, int version) const;
+  // Deletes the catalog rows and drops their tables, inside the caller's transaction.
+  Status DropCatalogRows(const std::vector<core::StoredVersion>& rows);
+  Status ReloadSideVersions();
+  // The stored version of `view` in `state` beside the live one (the most recently
+  // retired one for kRetired), or null.
+  const core::StoredVersion* FindSide(const std::string& view, core::VersionState state) const;
+  // Atomically makes `next` the live version of its view and retires the live one.
+  Status MakeLive(const core::StoredVersion& next);
+  // Applies `batch`'s deltas of definition `version` of `view` to `table`.
+  Status WriteVersionDeltas(const std::string& view, int version, const std::string& table,
+                            const std::string& list_table, const core::ViewBatch& batch);
   void CheckpointLoop(std::unique_ptr<Database> db);
   // The WAL size past which the checkpointer truncates it (see CheckpointLoop).
   static constexpr std::int64_t kWalTruncateBytes = 64 << 20;
@@ -108,6 +131,9 @@ class SqliteViewStore final : public core::ViewStore {
   const Clock* clock_;
   IdDictionary ids_;
   PhysicalTables tables_;
+  // The stored versions beside the live ones (built next versions and retired ones), all
+  // maintained by Apply with the live views.
+  std::vector<core::StoredVersion> side_;
   std::int64_t generation_ = 0;
   bool fresh_ = false;  // the views were created empty by this Open and applied nothing yet
   Watermark applied_;

@@ -162,6 +162,7 @@ const good = {
         exceptions: 0,
         declaredValue: 6685.36,
         lastShipmentAt: '2026-12-02T00:55:45.100Z',
+        _schemaVersion: 2,
       },
     ],
     nextCursor: null,
