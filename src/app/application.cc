@@ -77,7 +77,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   // version newer that computes the same rows, its own becoming the previous one.
   if (const char* next = std::getenv("VIYA_MV_TEST_NEXT_VERSION"); next != nullptr && *next) {
     MV_RETURN_IF_ERROR(app->views_.AddNextVersionForTest(next));
-    spdlog::warn("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
+    spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
   std::string source_path = (std::filesystem::path(c.data_dir) / "source.db").string();
   std::string views_path = (std::filesystem::path(c.data_dir) / "views.db").string();

@@ -29,7 +29,9 @@ constexpr std::string_view kEnvPrefix = "VIYA_MV_";
 // What LoadConfigText's error messages name the document ("config:3:1: unknown key 'x'").
 constexpr std::string_view kTextOrigin = "config";
 // VIYA_MV_* variables that other parts of viya-mv read; the loader leaves them alone.
-constexpr std::array<std::string_view, 2> kForeignEnv = {"VIYA_MV_MONGODB_URI", "VIYA_MV_CONFIG"};
+// (VIYA_MV_TEST_NEXT_VERSION: Application, for tests of blue/green versions.)
+constexpr std::array<std::string_view, 4> kForeignEnv = {
+    "VIYA_MV_MONGODB_URI", "VIYA_MV_CONFIG", "VIYA_MV_ADMIN_KEY", "VIYA_MV_TEST_NEXT_VERSION"};
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 // Durations are capped at ten years in their unit so that converting any of them to

@@ -199,13 +199,152 @@ int RunOperation(worker::OperationKind kind, const OperationFlags& flags) {
                                  : RunOperationRemote(kind, flags);
 }
 
+namespace {
+
+// The stored versions of `view` (GET /admin/views), one line each.
+void PrintVersions(const json& views, const std::string& view) {
+  for (const auto& v : views) {
+    if (!view.empty() && v.value("view", "") != view) continue;
+    for (const auto& one : v.value("versions", json::array())) {
+      std::cout << fmt::format(
+          "{:<26} v{:<3} {:<9} {:>10} rows{}{}\n", v.value("view", ""), one.value("version", 0),
+          one.value("state", ""), one.value("rows", 0),
+          one.value("validated", false) ? ", validated" : "",
+          one.contains("retiredAt") ? ", retired " + one["retiredAt"].get<std::string>() : "");
+    }
+  }
+}
+
+// The kind of a `migrate` and whether it names its view.
+struct MigrateStep {
+  worker::OperationKind kind;
+  const char* route;  // POST /admin/views/{mv}/<route>
+};
+MigrateStep StepOf(const OperationFlags& f) {
+  if (f.switch_version) return {worker::OperationKind::kSwitch, "switch"};
+  if (f.rollback) return {worker::OperationKind::kRollback, "rollback"};
+  if (f.drop_retired) return {worker::OperationKind::kDropRetired, "drop-retired"};
+  return {worker::OperationKind::kMigrate, "migrate"};
+}
+
+// Waits on the folder's worker until no operation runs (a migrate queues its validation).
+Result<std::optional<worker::Operation>> RunToCompletion(app::Application& a, const std::string& id,
+                                                         bool quiet) {
+  auto last_report = std::chrono::steady_clock::now();
+  for (;;) {
+    MV_RETURN_IF_ERROR(a.worker().Step(Millis(1)).status());
+    a.worker().StepOperations();
+    bool running = false;
+    for (const auto& op : a.operations().List()) {
+      if (op.finished()) continue;
+      running = true;
+      if (!quiet && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
+        last_report = std::chrono::steady_clock::now();
+        std::cerr << fmt::format("{} {}: {} {:.0f}%\n", worker::ToString(op.kind), op.id,
+                                 worker::ToString(op.phase), op.percent());
+      }
+    }
+    if (!running) return a.operations().Get(id);
+  }
+}
+
+int MigrateOnFolder(const OperationFlags& flags, MigrateStep step) {
+  SystemClock clock;
+  auto application = OpenFolder(flags.admin, &clock);
+  if (!application.ok()) return Fail(application.status());
+  app::Application& a = **application;
+  while (a.worker().checkpoint() < a.source().committed().Get()) {
+    auto applied = a.worker().Step(Millis(0));
+    if (!applied.ok()) return Fail(applied.status());
+  }
+  std::vector<std::string> views;
+  if (!flags.view.empty()) views.push_back(flags.view);
+  core::ViewScope scope{views, std::nullopt, step.kind == worker::OperationKind::kMigrate};
+  auto id = a.operations().Submit(step.kind, scope, false, "viya-mv migrate", clock.Now());
+  if (!id.ok()) return Fail(id.status());
+  auto op = RunToCompletion(a, *id, flags.admin.json);
+  if (!op.ok()) return Fail(op.status());
+  if (!*op) return Fail(Status::Internal("operation " + *id + " is gone"));
+  std::vector<worker::Operation> all = a.operations().List();
+  json views_report = a.StatusReport()["views"];
+  if (flags.admin.json) {
+    json ops = json::array();
+    for (const auto& o : all) ops.push_back(http::OperationToJson(o));
+    std::cout << json{{"operations", ops}, {"views", views_report}}.dump() << "\n";
+  }
+  int code = 0;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (it->phase == worker::OperationPhase::kFailed) {
+      std::cerr << "viya-mv: " << ToString(it->kind) << " " << it->id << " failed: " << it->error
+                << "\n";
+      code = 1;
+    } else if (!flags.admin.json) {
+      std::cout << fmt::format("{} {} done: {}\n", ToString(it->kind), it->id,
+                               it->scope.Describe());
+    }
+  }
+  if (!flags.admin.json) PrintVersions(views_report, flags.view);
+  return code;
+}
+
+int MigrateRemote(const OperationFlags& flags, MigrateStep step) {
+  auto client = Remote(flags.admin);
+  if (!client.ok()) return Fail(client.status());
+  auto answer = client->Call("POST", "/admin/views/" + flags.view + "/" + step.route);
+  if (!answer.ok()) return Fail(answer.status());
+  json op = *answer;
+  std::string id = op.value("id", "");
+  while (op.value("phase", "") != "done" && op.value("phase", "") != "failed") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto next = client->Call("GET", "/admin/operations/" + id);
+    if (!next.ok()) return Fail(next.status());
+    op = *next;
+  }
+  auto views = client->Call("GET", "/admin/views");
+  if (!views.ok()) return Fail(views.status());
+  if (flags.admin.json) {
+    std::cout << json{{"operation", op}, {"views", (*views)["views"]}}.dump() << "\n";
+  }
+  if (op.value("phase", "") == "failed") {
+    std::cerr << "viya-mv: " << id << " failed: " << op.value("error", "") << "\n";
+    return 1;
+  }
+  if (!flags.admin.json) {
+    std::cout << fmt::format("{} {} done{}\n", op.value("kind", ""), id,
+                             step.kind == worker::OperationKind::kMigrate
+                                 ? "; the server validates it next (GET /admin/operations)"
+                                 : "");
+    PrintVersions((*views)["views"], flags.view);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int RunMigrate(const OperationFlags& flags) {
-  if (flags.view.empty() || !flags.force) {
-    std::cerr << "viya-mv migrate: give --view V --force to build a new generation of view V "
-                 "(a view whose stored definition is older is rebuilt when the server starts)\n";
+  if (flags.force) {
+    if (flags.view.empty()) {
+      std::cerr << "viya-mv migrate: --force needs --view V\n";
+      return 2;
+    }
+    return RunOperation(worker::OperationKind::kRebuild, flags);
+  }
+  MigrateStep step = StepOf(flags);
+  if (flags.view.empty() &&
+      !(step.kind == worker::OperationKind::kDropRetired && flags.admin.url.empty())) {
+    std::cerr << "viya-mv migrate: give --view V (--drop-retired alone, on a folder, acts on "
+                 "every view)\n";
     return 2;
   }
-  return RunOperation(worker::OperationKind::kRebuild, flags);
+  if (!flags.view.empty()) {
+    auto names = core::ViewSet::Default().Names();
+    if (std::find(names.begin(), names.end(), flags.view) == names.end()) {
+      std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", flags.view,
+                               fmt::join(names, ", "));
+      return 2;
+    }
+  }
+  return flags.admin.url.empty() ? MigrateOnFolder(flags, step) : MigrateRemote(flags, step);
 }
 
 int RunStatus(const AdminFlags& flags) {
@@ -223,11 +362,21 @@ int RunStatus(const AdminFlags& flags) {
                            flags.url.empty()                 ? " (no server running)"
                            : s.value("streamRunning", false) ? ", stream running"
                                                              : ", STREAM NOT RUNNING");
-  std::cout << "\nVIEW                       VERSION  STATE  GENERATION        ROWS  BUILT\n";
+  std::cout << "\nVIEW                       VERSION  STATE     GENERATION        ROWS  BUILT\n";
   for (const auto& v : s.value("views", json::array())) {
-    std::cout << fmt::format("{:<26} {:>7}  {:<5}  {:>10}  {:>10}  {}\n", v.value("view", ""),
-                             v.value("version", 0), v.value("state", "-"), v.value("generation", 0),
-                             v.value("rows", 0), v.value("builtAt", "-"));
+    const json versions = v.value("versions", json::array());
+    if (versions.empty()) {
+      std::cout << fmt::format("{:<26} {:>7}  {:<8}\n", v.value("view", ""), v.value("version", 0),
+                               "-");
+    }
+    for (const auto& one : versions) {
+      std::cout << fmt::format(
+          "{:<26} {:>7}  {:<8}  {:>10}  {:>10}  {}{}\n", v.value("view", ""),
+          one.value("version", 0), one.value("state", "-"), one.value("generation", 0),
+          one.value("rows", 0), one.value("builtAt", "-"),
+          one.value("state", "") == "building" && one.value("validated", false) ? " (validated)"
+                                                                                : "");
+    }
   }
   std::cout << "\nOPERATION  KIND       PHASE      PROGRESS  SCOPE\n";
   const json ops = s.value("operations", json::array());

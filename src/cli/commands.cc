@@ -396,11 +396,26 @@ int Main(int argc, char** argv) {
 
   OperationFlags migrate_flags;
   auto* migrate = cli.add_subcommand(
-      "migrate", "Build a new generation of a view beside the live one and swap it in (--force)");
+      "migrate",
+      "Blue/green view versions: build a view's newer definition beside the live one and "
+      "validate it (default), switch to it, roll back, drop retired versions, or rebuild a "
+      "new generation of the live one (--force)");
   AddAdminFlags(migrate, &migrate_flags.admin);
-  migrate->add_option("--view", migrate_flags.view, "The view")->required();
-  migrate->add_flag("--force", migrate_flags.force,
-                    "Build a new generation of the same definition (to repair or re-index)");
+  migrate->add_option("--view", migrate_flags.view,
+                      "The view (every view's retired versions with --drop-retired alone)");
+  auto* force = migrate->add_flag(
+      "--force", migrate_flags.force,
+      "Build a new generation of the live definition and swap it in (to repair or re-index)");
+  auto* switch_to = migrate->add_flag(
+      "--switch", migrate_flags.switch_version,
+      "Make the built, validated next version live (the live one is retired, kept for rollback)");
+  auto* rollback = migrate->add_flag("--rollback", migrate_flags.rollback,
+                                     "Make the most recently retired version live again");
+  auto* drop = migrate->add_flag("--drop-retired", migrate_flags.drop_retired,
+                                 "Drop the retired versions (no rollback to them afterwards)");
+  force->excludes(switch_to)->excludes(rollback)->excludes(drop);
+  switch_to->excludes(rollback)->excludes(drop);
+  rollback->excludes(drop);
 
   DemoFlags demo_flags;
   auto* demo = cli.add_subcommand(

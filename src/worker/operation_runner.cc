@@ -81,8 +81,18 @@ void OperationRunner::SubmitVersionBuilds() {
       spdlog::info("{} has a newer definition than the live one: building it beside it ({})", view,
                    *id);
     } else {
-      spdlog::warn("cannot build the next version of {} yet: {}", view, id.status().message());
+      spdlog::info("the next version of {} is not queued again: {}", view, id.status().message());
     }
+  }
+  // A version built but not validated (the process stopped in between) is validated now.
+  auto versions = store_->Versions();
+  if (!versions.ok()) return;  // a store of one version per view
+  for (const auto& v : *versions) {
+    if (v.state != core::VersionState::kBuilding || v.validated) continue;
+    core::ViewScope scope{{v.view}, std::nullopt, /*next_version=*/true};
+    auto id = operations_->Submit(OperationKind::kValidate, scope, false,
+                                  "the start-up (built, not validated)", clock_->Now());
+    if (id.ok()) spdlog::info("{} v{} is built: validating it ({})", v.view, v.version, *id);
   }
 }
 

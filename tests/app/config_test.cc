@@ -224,7 +224,9 @@ TEST_F(ConfigTest, EnvCanRepairAnOutOfRangeFileValue) {
 
 TEST_F(ConfigTest, ForeignViyaVariablesAreIgnored) {
   MV_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig("", {{"VIYA_MV_MONGODB_URI", "mongodb://x"},
-                                                    {"VIYA_MV_CONFIG", "/etc/viya-mv.toml"}}));
+                                                    {"VIYA_MV_CONFIG", "/etc/viya-mv.toml"},
+                                                    {"VIYA_MV_ADMIN_KEY", "vmv_x"},
+                                                    {"VIYA_MV_TEST_NEXT_VERSION", "mv_x"}}));
   ExpectSameConfig(c, Config{});
 }
 

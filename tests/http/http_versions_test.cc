@@ -54,9 +54,7 @@ class ViewVersionsTest : public HttpApiFixture {
     HttpApiFixture::SetUp();
   }
 
-  void Stop() {
-    HttpApiFixture::TearDown();
-  }
+  void Stop() { HttpApiFixture::TearDown(); }
 
   json Follow(const std::string& id) {
     for (int i = 0; i < 1000; ++i) {
@@ -165,8 +163,7 @@ TEST_F(ViewVersionsTest, NextVersionIsBuiltBesideSwitchedRolledBackAndDropped) {
   EXPECT_EQ(rolled_back, v2_later);  // the same rows from either version
 
   // A reconcile of the live v1 finds it equal to a recompute.
-  HttpReply rec =
-      Post(std::string("/admin/reconcile?view=") + kView, admin_, std::string());
+  HttpReply rec = Post(std::string("/admin/reconcile?view=") + kView, admin_, std::string());
   ASSERT_EQ(rec.status, 202) << rec.body;
   json reconciled = Follow(rec.Json()["id"]);
   for (const auto& d : reconciled["drift"]) EXPECT_EQ(d["mismatched"], 0) << d.dump();

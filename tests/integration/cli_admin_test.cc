@@ -90,7 +90,7 @@ TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   ASSERT_EQ(status.exit_code, 0) << status.out;
   json s = json::parse(status.out);
   EXPECT_EQ(s["views"].size(), 6u);
-  EXPECT_EQ(s["jobs"].size(), 4u);
+  EXPECT_EQ(s["jobs"].size(), 5u);
   Outcome table = Viya("status" + url);
   ASSERT_EQ(table.exit_code, 0) << table.out;
   EXPECT_NE(table.out.find("stream running"), std::string::npos) << table.out;
@@ -105,8 +105,17 @@ TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   EXPECT_EQ(rebuild.exit_code, 0) << rebuild.out;
   Outcome migrate = Viya("migrate --view mv_daily_metrics --force" + url);
   EXPECT_EQ(migrate.exit_code, 0) << migrate.out;
+  // Nothing newer to build, switch to or roll back to: the server's 409, named.
   Outcome unforced = Viya("migrate --view mv_daily_metrics" + url);
-  EXPECT_EQ(unforced.exit_code, 2) << unforced.out;
+  EXPECT_EQ(unforced.exit_code, 1) << unforced.out;
+  EXPECT_NE(unforced.out.find("newest definition"), std::string::npos) << unforced.out;
+  Outcome no_switch = Viya("migrate --view mv_daily_metrics --switch" + url);
+  EXPECT_EQ(no_switch.exit_code, 1) << no_switch.out;
+  EXPECT_NE(no_switch.out.find("no built version"), std::string::npos) << no_switch.out;
+  Outcome no_rollback = Viya("migrate --view mv_daily_metrics --rollback" + url);
+  EXPECT_EQ(no_rollback.exit_code, 1) << no_rollback.out;
+  Outcome two_steps = Viya("migrate --view mv_daily_metrics --switch --rollback" + url);
+  EXPECT_NE(two_steps.exit_code, 0) << two_steps.out;  // excluded flags
   Outcome unknown = Viya("reconcile --org nobody" + url);
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.out.find("nobody"), std::string::npos) << unknown.out;

@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/customer_summary_view.h"
 #include "core/view_set.h"
 #include "http_client.h"
 #include "process.h"
@@ -261,6 +264,137 @@ TEST(Crash, SigkillDuringOperationsLeavesViewsThatEqualARebuild) {
   }
   // Restarted and caught up, the views equal a recompute from the source: no drift.
   ASSERT_EQ(ViyaExit("reconcile --data " + data, log), 0) << "drift after the kills";
+}
+
+// A writer of random shipment versions into 5 orgs until stopped (or the server is gone).
+class WriteLoad {
+ public:
+  WriteLoad(int port, HeaderList auth, int ids) {
+    thread_ = std::thread([this, port, auth, ids] {
+      std::mt19937_64 rng(11);
+      HttpClient w(port, std::chrono::seconds(5));
+      for (int v = 1; !stop_.load(); ++v) {
+        json batch = json::array({Shipment(static_cast<int>(rng() % ids), v, rng)});
+        if (w.Send("POST", "/v1/shipments?org=org-" + std::to_string(rng() % 5), auth, batch.dump())
+                .status == 0) {
+          return;
+        }
+      }
+    });
+  }
+  ~WriteLoad() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// The first operation of `kind` as GET /admin/operations lists it, polled until `ready`
+// holds for it (or the poll gives up); its last state.
+json AwaitOperation(HttpClient& c, const HeaderList& auth, const std::string& kind,
+                    const std::function<bool(const json&)>& ready) {
+  json last;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpReply r = c.Send("GET", "/admin/operations", auth);
+    if (r.status != 200) continue;
+    const json ops = json::parse(r.body)["operations"];
+    for (const auto& op : ops) {
+      if (op["kind"] != kind) continue;
+      last = op;
+      if (ready(op)) return op;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return last;
+}
+
+// The stored versions of mv_customer_summary in a data folder no server holds:
+// version -> state.
+std::map<int, std::string> StoredVersions(const std::string& data) {
+  json status = json::parse(RunAndCapture(std::string(VIYA_MV_BINARY) + " status --json --data " +
+                                          data + " 2>/dev/null"));
+  std::map<int, std::string> out;
+  for (const auto& v : status["views"]) {
+    if (v["view"] != "mv_customer_summary") continue;
+    for (const auto& one : v["versions"]) out[one["version"]] = one["state"];
+  }
+  return out;
+}
+
+TEST(Crash, SigkillDuringABlueGreenMigrationKeepsTheLiveVersionServing) {
+  TempDir dir;
+  const std::string data = dir.File("data"), log = dir.File("crash.log");
+  constexpr int kIds = 40000;
+  {
+    std::ofstream out(dir.File("shipments.ndjson"));
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < kIds; ++i) {
+      json d = Shipment(i, 0, rng);
+      d["organizationId"] = "org-" + std::to_string(i % 5);
+      d["customerId"] = "C-" + std::to_string(i % 40);
+      out << d.dump() << "\n";
+    }
+  }
+  ASSERT_EQ(ViyaExit("import --data " + data + " " + dir.File("shipments.ndjson"), log), 0);
+  ASSERT_EQ(ViyaExit("reconcile --data " + data, log), 0);  // builds the views
+  const int v1 = core::CustomerSummaryView().spec().version, v2 = v1 + 1;
+  ASSERT_EQ(StoredVersions(data), (std::map<int, std::string>{{v1, "live"}}));
+  std::string admin = RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --data " + data +
+                                    " --admin 2>/dev/null");
+  HeaderList auth = {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}};
+  const int port = FreeLoopbackPort();
+  setenv("VIYA_MV_TEST_NEXT_VERSION", "mv_customer_summary", 1);
+  auto serve_and_kill = [&](const std::string& kind,
+                            const std::function<bool(const json&)>& when) -> json {
+    ServerUnderTest server(data, port, log);
+    EXPECT_TRUE(server.WaitHealthy(std::chrono::seconds(60)));
+    HttpClient c(port, std::chrono::seconds(10));
+    json op;
+    {
+      WriteLoad load(port, auth, kIds);
+      op = AwaitOperation(c, auth, kind, when);
+      server.process().Signal(SIGKILL);
+      EXPECT_EQ(server.process().Wait(std::chrono::seconds(10)), -1);
+    }
+    return op;
+  };
+  // Each kill leaves one of the states a switch goes through whole: v1 live (v2 built
+  // beside it or not), or, once the switch committed, v2 live and v1 retired.
+  auto consistent = [&](const std::map<int, std::string>& states) {
+    using States = std::map<int, std::string>;
+    return states == States{{v1, "live"}} || states == States{{v1, "live"}, {v2, "building"}} ||
+           states == States{{v1, "retired"}, {v2, "live"}};
+  };
+  auto running = [](const json& op) {
+    return (op["phase"] == "snapshot" && op["rowsDone"].get<int>() > 0) ||
+           op["phase"] == "catch_up" || op["phase"] == "comparing" || op["phase"] == "done";
+  };
+  // Killed while the next version is built, then while it is validated.
+  json built = serve_and_kill("migrate", running);
+  EXPECT_TRUE(running(built)) << built.dump();
+  auto after_build = StoredVersions(data);
+  EXPECT_TRUE(consistent(after_build)) << ::testing::PrintToString(after_build);
+  if (after_build.size() == 1) {
+    EXPECT_NE(built["phase"], "done") << "built but not recorded";
+  }
+  if (after_build[v2] != "live") {
+    serve_and_kill("validate", running);
+    auto after_validation = StoredVersions(data);
+    EXPECT_TRUE(consistent(after_validation)) << ::testing::PrintToString(after_validation);
+  }
+  // Until the switch: restarted each time, it goes on where it stopped.
+  for (int round = 0; round < 5 && StoredVersions(data)[v2] != "live"; ++round) {
+    serve_and_kill("validate", [](const json& op) { return op["phase"] == "done"; });
+    EXPECT_TRUE(consistent(StoredVersions(data)));
+  }
+  EXPECT_EQ(StoredVersions(data), (std::map<int, std::string>{{v1, "retired"}, {v2, "live"}}));
+  // Restarted and caught up, every live view equals a recompute from the source.
+  EXPECT_EQ(ViyaExit("reconcile --data " + data, log), 0) << "drift after the kills";
+  unsetenv("VIYA_MV_TEST_NEXT_VERSION");
 }
 
 }  // namespace
