@@ -606,6 +606,64 @@ TEST_F(SqliteViewStoreTest, ReopenWithACatalogOfAnotherVersionStartsTheViewsOver
   EXPECT_EQ(Catalog().size(), 8u);
 }
 
+// The catalog of releases before blue/green versions (one row per view, no states) is
+// upgraded in place: the views are kept as they are, every one live.
+TEST_F(SqliteViewStoreTest, ACatalogOfOneVersionPerViewIsUpgradedKeepingTheViews) {
+  core::ViewBatch b;
+  b.list_upserts = {Row("acme", "S-1")};
+  b.token = 9;
+  MV_ASSERT_OK(store_->Apply(b));
+  store_.reset();
+  ASSERT_TRUE(Raw()
+                  ->Exec("CREATE TABLE one_version (view TEXT PRIMARY KEY, version INTEGER NOT "
+                         "NULL, physical_table TEXT NOT NULL, generation INTEGER NOT NULL, "
+                         "built_at INTEGER NOT NULL);"
+                         "INSERT INTO one_version SELECT view, version, physical_table, "
+                         "generation, built_at FROM mv_catalog;"
+                         "DROP TABLE mv_catalog; DROP TABLE mv_catalog_epoch;"
+                         "ALTER TABLE one_version RENAME TO mv_catalog;")
+                  .ok());
+  Open();
+  EXPECT_FALSE(store_->RebuildRequired());
+  EXPECT_EQ(CheckpointOf(), 9);
+  MV_ASSERT_OK_AND_ASSIGN(auto kept, store_->FindShipmentRow({"acme", "S-1"}));
+  EXPECT_TRUE(kept);
+  MV_ASSERT_OK_AND_ASSIGN(auto versions, store_->Versions());
+  EXPECT_EQ(versions.size(), 8u);
+  for (const auto& v : versions) {
+    EXPECT_EQ(v.state, core::VersionState::kLive) << v.view;
+    EXPECT_TRUE(v.validated) << v.view;
+  }
+  EXPECT_TRUE(store_->VersionsToBuild().empty());
+}
+
+// A build that keeps a view's previous definition beside a newer one: the stored previous
+// version stays live, the newer one is to be built; a newer definition without the previous
+// one cannot maintain what is stored (the views start over, as above).
+TEST_F(SqliteViewStoreTest, APreviousDefinitionKeepsTheStoredVersionLive) {
+  core::ViewBatch b;
+  b.list_upserts = {Row("acme", "S-1")};
+  b.token = 4;
+  MV_ASSERT_OK(store_->Apply(b));
+  store_.reset();
+  core::ViewSet next = core::ViewSet::Default();
+  next.AddAggregate(std::make_unique<StatusCountView>());
+  MV_ASSERT_OK(next.AddNextVersionForTest("mv_customer_summary"));
+  auto r = SqliteViewStore::Open(path_, &next, &clock_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE((*r)->RebuildRequired());
+  EXPECT_EQ((*r)->VersionsToBuild(), std::vector<std::string>{"mv_customer_summary"});
+  EXPECT_EQ((*r)->tables().aggregate_versions.at("mv_customer_summary"),
+            next.PreviousOf("mv_customer_summary")->spec().version);
+  EXPECT_EQ((*r)->SwitchVersion("mv_customer_summary").code(), StatusCode::kConflict);
+  EXPECT_EQ((*r)->RollbackVersion("mv_customer_summary").code(), StatusCode::kConflict);
+  // Building it for one org, or building a view without a newer definition, is refused.
+  core::ViewScope one_org{{"mv_customer_summary"}, "acme", true};
+  EXPECT_EQ((*r)->BeginRebuild(one_org).status().code(), StatusCode::kInvalidArgument);
+  core::ViewScope no_newer{{"mv_daily_metrics"}, std::nullopt, true};
+  EXPECT_EQ((*r)->BeginRebuild(no_newer).status().code(), StatusCode::kConflict);
+}
+
 // Views another process created and never used (`viya-mv import` opens the folder) are
 // as new when reopened; once a batch was applied, they are not.
 TEST_F(SqliteViewStoreTest, ViewsThatNeverAppliedAChangeAreStillNewWhenReopened) {
