@@ -182,15 +182,20 @@ void AddOperationFlags(CLI::App* cmd, OperationFlags* f, bool reconcile) {
   }
 }
 
+namespace {
+
+// True when `view` is a view of this build; else says which views there are.
+bool KnownView(const std::string& view) {
+  auto names = core::ViewSet::Default().Names();
+  if (std::find(names.begin(), names.end(), view) != names.end()) return true;
+  std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", view, fmt::join(names, ", "));
+  return false;
+}
+
+}  // namespace
+
 int RunOperation(worker::OperationKind kind, const OperationFlags& flags) {
-  if (!flags.view.empty()) {
-    auto names = core::ViewSet::Default().Names();
-    if (std::find(names.begin(), names.end(), flags.view) == names.end()) {
-      std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", flags.view,
-                               fmt::join(names, ", "));
-      return 2;
-    }
-  }
+  if (!flags.view.empty() && !KnownView(flags.view)) return 2;
   if (!flags.org.empty() && !core::IsValidId(flags.org)) {
     std::cerr << "viya-mv: --org must be 1-128 characters of letters, digits and -_.:@\n";
     return 2;
@@ -336,14 +341,7 @@ int RunMigrate(const OperationFlags& flags) {
                  "every view)\n";
     return 2;
   }
-  if (!flags.view.empty()) {
-    auto names = core::ViewSet::Default().Names();
-    if (std::find(names.begin(), names.end(), flags.view) == names.end()) {
-      std::cerr << fmt::format("viya-mv: no view {}; the views are {}\n", flags.view,
-                               fmt::join(names, ", "));
-      return 2;
-    }
-  }
+  if (!flags.view.empty() && !KnownView(flags.view)) return 2;
   return flags.admin.url.empty() ? MigrateOnFolder(flags, step) : MigrateRemote(flags, step);
 }
 
