@@ -255,10 +255,10 @@ void ApiService::AddAdmin() {
   // The stored versions of `view`, from the catalog.
   auto versions_of = [this](const std::string& view) -> Result<std::vector<core::StoredVersion>> {
     if (b_.catalog == nullptr) return Status::Unavailable("this process has no view catalog");
-    MV_ASSIGN_OR_RETURN(auto entries, b_.catalog->Entries());
+    MV_ASSIGN_OR_RETURN(auto all, b_.catalog->Versions());
     std::vector<core::StoredVersion> out;
-    for (auto& e : entries) {
-      if (e.stored.view == view) out.push_back(std::move(e.stored));
+    for (auto& v : all) {
+      if (v.view == view) out.push_back(std::move(v));
     }
     return out;
   };

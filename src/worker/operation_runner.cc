@@ -100,7 +100,7 @@ void OperationRunner::RunInstant() {
   while (auto op = operations_->StartInstant(clock_->Now())) {
     spdlog::info("{} {}: {}, requested by {}", ToString(op->kind), op->id, op->scope.Describe(),
                  op->requested_by);
-    Status s = RunInstant(&*op);
+    Status s = RunInstantOperation(&*op);
     op->finished_at = clock_->Now();
     if (s.ok()) {
       op->phase = OperationPhase::kDone;
@@ -113,7 +113,7 @@ void OperationRunner::RunInstant() {
   }
 }
 
-Status OperationRunner::RunInstant(Operation* op) {
+Status OperationRunner::RunInstantOperation(Operation* op) {
   std::vector<std::optional<std::string>> views;
   for (const auto& v : op->scope.views) views.emplace_back(v);
   if (views.empty()) views.emplace_back(std::nullopt);

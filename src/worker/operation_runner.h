@@ -75,7 +75,7 @@ class OperationRunner {
   Status Begin();
   void SubmitVersionBuilds();
   void RunInstant();
-  Status RunInstant(Operation* op);
+  Status RunInstantOperation(Operation* op);
   // After a kMigrate: its validation; after a clean kValidate: marks and maybe switches.
   void FollowUp(const Operation& done);
   Status ValidationDone();

@@ -12,6 +12,14 @@ Result<std::unique_ptr<CatalogReader>> CatalogReader::Open(const std::string& pa
   return std::unique_ptr<CatalogReader>(new CatalogReader(std::move(db)));
 }
 
+Result<std::vector<core::StoredVersion>> CatalogReader::Versions() {
+  std::lock_guard lock(mu_);
+  MV_ASSIGN_OR_RETURN(auto snapshot, db_->BeginRead());
+  MV_ASSIGN_OR_RETURN(auto versions, ReadCatalogVersions(*db_));
+  MV_RETURN_IF_ERROR(snapshot->Commit());
+  return versions;
+}
+
 Result<std::vector<CatalogEntry>> CatalogReader::Entries() {
   std::lock_guard lock(mu_);
   MV_ASSIGN_OR_RETURN(auto snapshot, db_->BeginRead());

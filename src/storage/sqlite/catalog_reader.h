@@ -25,7 +25,10 @@ struct CatalogEntry {
 class CatalogReader {
  public:
   static Result<std::unique_ptr<CatalogReader>> Open(const std::string& views_db_path);
+  // Every stored version with its row count (a count of every table: for reports).
   Result<std::vector<CatalogEntry>> Entries();
+  // Every stored version, without counting rows (cheap: for checks before an operation).
+  Result<std::vector<core::StoredVersion>> Versions();
 
  private:
   explicit CatalogReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
