@@ -79,28 +79,18 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     MV_RETURN_IF_ERROR(app->views_.AddNextVersionForTest(next));
     spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
-  std::string source_path = (std::filesystem::path(c.data_dir) / "source.db").string();
-  std::string views_path = (std::filesystem::path(c.data_dir) / "views.db").string();
-
   app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
-  storage::sqlite::SourceStore::Options source_options;
-  source_options.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
-  MV_ASSIGN_OR_RETURN(app->source_,
-                      storage::sqlite::SourceStore::Open(source_path, clock, source_options));
-  MV_ASSIGN_OR_RETURN(app->change_source_, app->source_->NewChangeSource());
-  storage::sqlite::SqliteViewStore::Options view_options;
-  view_options.cache_mib = static_cast<int>(c.storage.views_cache_mb);
-  MV_ASSIGN_OR_RETURN(app->view_store_, storage::sqlite::SqliteViewStore::Open(
-                                            views_path, &app->views_, clock, view_options));
-  app->queries_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
-  MV_ASSIGN_OR_RETURN(app->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
-  MV_ASSIGN_OR_RETURN(app->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
-  MV_ASSIGN_OR_RETURN(app->catalog_, storage::sqlite::CatalogReader::Open(views_path));
+  backend::BackendOptions backend_options;
+  backend_options.data_dir = c.data_dir;
+  backend_options.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
+  backend_options.views_cache_mib = static_cast<int>(c.storage.views_cache_mb);
+  MV_ASSIGN_OR_RETURN(app->backend_, backend::OpenBackend(backend_options, &app->views_, clock));
+  backend::Backend& b = *app->backend_;
 
   cache::LookupCacheOptions cache_options;
   cache_options.ttl = std::chrono::seconds(c.lookup.cache_ttl_seconds);
   cache_options.max_entries = static_cast<size_t>(c.lookup.cache_max_entries);
-  app->lookups_ = std::make_unique<cache::LookupCache>(app->source_.get(), clock, cache_options);
+  app->lookups_ = std::make_unique<cache::LookupCache>(&b.lookups(), clock, cache_options);
   app->lookup_probe_ =
       std::make_unique<metrics::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
 
@@ -112,9 +102,9 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   wo.batch_max_wait = Millis(c.stream.batch_max_wait_ms);
   wo.idle_wait = Millis(c.stream.idle_wait_ms);
   wo.sla_tick_interval = Millis(c.sla.tick_interval_ms);
-  app->worker_ = std::make_unique<worker::StreamWorker>(
-      app->change_source_.get(), app->source_.get(), app->view_store_.get(), &app->views_,
-      projection, clock, &app->metrics_->stream(), wo);
+  app->worker_ = std::make_unique<worker::StreamWorker>(&b.changes(), &b.snapshots(),
+                                                        &b.view_store(), &app->views_, projection,
+                                                        clock, &app->metrics_->stream(), wo);
   worker::OperationRunnerOptions operation_options;
   operation_options.auto_switch = c.views.auto_switch;
   app->worker_->SetOperations(&app->operations_, operation_options);
@@ -147,16 +137,19 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
                               .Add({});
   Application* self = app.get();
   app->metrics_->OnCollect([self] {
-    std::int64_t writes = self->source_->writes(), commits = self->source_->write_transactions();
-    self->source_writes_->Increment(static_cast<double>(writes - self->writes_reported_));
-    self->source_commits_->Increment(static_cast<double>(commits - self->commits_reported_));
-    self->writes_reported_ = writes;
-    self->commits_reported_ = commits;
+    if (const api::SourceWriter* writer = self->backend_->writer()) {
+      api::SourceWriter::Counters n = writer->counters();
+      self->source_writes_->Increment(static_cast<double>(n.writes - self->writes_reported_));
+      self->source_commits_->Increment(
+          static_cast<double>(n.transactions - self->commits_reported_));
+      self->duplicates_->Increment(
+          static_cast<double>(n.duplicate_tracking - self->duplicates_reported_));
+      self->writes_reported_ = n.writes;
+      self->commits_reported_ = n.transactions;
+      self->duplicates_reported_ = n.duplicate_tracking;
+    }
     self->RefreshStreamGauges();
     self->lookup_probe_->Refresh();
-    std::int64_t duplicates = self->source_->duplicate_tracking_events();
-    self->duplicates_->Increment(static_cast<double>(duplicates - self->duplicates_reported_));
-    self->duplicates_reported_ = duplicates;
     if (self->server_) {
       net::ServerStats http = self->server_->stats();
       self->metrics_->http().ServerFigures(http.connections, http.refused_total,
@@ -165,21 +158,23 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   });
 
   http::ApiBackends backends;
-  backends.source = app->source_.get();
-  backends.queries = app->queries_.get();
-  backends.keys = app->keys_.get();
+  backends.writer = b.writer();
+  backends.progress = &b.progress();
+  backends.snapshots = &b.snapshots();
+  backends.reader = &b.reader();
+  backends.keys = &b.keys();
   backends.lookups = app->lookups_.get();
   backends.clock = clock;
-  backends.applied = &app->view_store_->applied();
+  backends.applied = &b.applied();
   backends.metrics = app->metrics_.get();
   backends.operations = &app->operations_;
   backends.views = &app->views_;
   backends.scheduler = app->scheduler_.get();
-  backends.dead_letters = app->dead_letters_.get();
-  backends.catalog = app->catalog_.get();
+  backends.dead_letters = &b.dead_letters();
+  backends.catalog = &b.catalog();
   backends.stream_status = [self] {
-    core::ChangeToken applied = self->view_store_->applied().Get();
-    core::ChangeToken newest = self->source_->committed().Get();
+    core::ChangeToken applied = self->backend_->applied().Get();
+    core::ChangeToken newest = self->backend_->progress().committed().Get();
     double lag_seconds = 0;
     for (const auto& [org, seconds] : self->StalenessByOrg()) {
       lag_seconds = std::max(lag_seconds, seconds);
@@ -193,7 +188,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.readiness = [self] {
     http::Readiness r;
     r.stream_connected = self->worker_->healthy();
-    r.lag_events = self->source_->committed().Get() - self->view_store_->applied().Get();
+    r.lag_events = self->backend_->progress().committed().Get() - self->backend_->applied().Get();
     for (const auto& op : self->operations_.List()) {
       if (op.kind == worker::OperationKind::kBackfill && !op.finished()) {
         r.building_percent = op.percent();
@@ -225,9 +220,9 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
 
 std::map<std::string, double> Application::StalenessByOrg() {
   std::map<std::string, double> staleness;
-  core::ChangeToken applied = view_store_->applied().Get();
-  if (source_->committed().Get() <= applied) return staleness;
-  auto oldest = source_->OldestChangeByOrgAfter(applied);
+  core::ChangeToken applied = backend_->applied().Get();
+  if (backend_->progress().committed().Get() <= applied) return staleness;
+  auto oldest = backend_->progress().OldestChangeByOrgAfter(applied);
   if (!oldest.ok()) return staleness;
   Timestamp now = clock_->Now();
   for (const auto& [org, t] : *oldest) {
@@ -237,7 +232,7 @@ std::map<std::string, double> Application::StalenessByOrg() {
 }
 
 void Application::RefreshStreamGauges() {
-  std::int64_t lag = source_->committed().Get() - view_store_->applied().Get();
+  std::int64_t lag = backend_->progress().committed().Get() - backend_->applied().Get();
   metrics_->stream().SetLag(lag < 0 ? 0 : lag);
   metrics_->stream().SetStaleness(StalenessByOrg());
 }
@@ -269,42 +264,47 @@ Status Application::AddJobs() {
         return worker::JobRun{"", id};
       });
   MV_ASSIGN_OR_RETURN(auto prune, schedule("oplog_prune", jobs.oplog_prune));
-  scheduler_->Add("oplog_prune", prune, [this](Timestamp) -> Result<worker::JobRun> {
-    MV_ASSIGN_OR_RETURN(std::int64_t removed, source_->PruneOplog());
-    if (removed > 0) {
-      spdlog::info("oplog: pruned {} entries older than {} h", removed,
-                   config_.oplog.retention_hours);
-    }
-    return worker::JobRun{fmt::format("pruned {} oplog entries", removed), std::nullopt};
-  });
   MV_ASSIGN_OR_RETURN(auto orphans, schedule("orphan_tracking", jobs.orphan_tracking));
-  scheduler_->Add("orphan_tracking", orphans, [this](Timestamp now) -> Result<worker::JobRun> {
-    // A rebuild's shadow would bring the summaries back: wait for it to finish.
-    for (const auto& op : operations_.List()) {
-      if (!op.finished()) return Status::Conflict(fmt::format("operation {} is running", op.id));
-    }
-    constexpr size_t kPerTransaction = 10000;
-    Timestamp cutoff = now - std::chrono::days(config_.tracking.orphan_retention_days);
-    size_t dropped = 0;
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(auto keys, source_->PurgeOrphanTracking(cutoff, kPerTransaction));
-      if (keys.empty()) break;
-      dropped += keys.size();
-      core::ViewBatch batch;
-      batch.tracking_deletes = std::move(keys);
-      MV_RETURN_IF_ERROR(view_store_->Apply(batch));
-      if (batch.tracking_deletes.size() < kPerTransaction) break;
-    }
-    return worker::JobRun{
-        fmt::format("dropped the tracking events of {} shipments that never arrived (newest "
-                    "event before {})",
-                    dropped, FormatRfc3339(cutoff)),
-        std::nullopt};
-  });
+  if (api::SourceMaintenance* source = backend_->maintenance()) {
+    scheduler_->Add("oplog_prune", prune, [this, source](Timestamp) -> Result<worker::JobRun> {
+      MV_ASSIGN_OR_RETURN(std::int64_t removed, source->PruneOplog());
+      if (removed > 0) {
+        spdlog::info("oplog: pruned {} entries older than {} h", removed,
+                     config_.oplog.retention_hours);
+      }
+      return worker::JobRun{fmt::format("pruned {} oplog entries", removed), std::nullopt};
+    });
+    scheduler_->Add(
+        "orphan_tracking", orphans, [this, source](Timestamp now) -> Result<worker::JobRun> {
+          // A rebuild's shadow would bring the summaries back: wait for it to finish.
+          for (const auto& op : operations_.List()) {
+            if (!op.finished()) {
+              return Status::Conflict(fmt::format("operation {} is running", op.id));
+            }
+          }
+          constexpr size_t kPerTransaction = 10000;
+          Timestamp cutoff = now - std::chrono::days(config_.tracking.orphan_retention_days);
+          size_t dropped = 0;
+          for (;;) {
+            MV_ASSIGN_OR_RETURN(auto keys, source->PurgeOrphanTracking(cutoff, kPerTransaction));
+            if (keys.empty()) break;
+            dropped += keys.size();
+            core::ViewBatch batch;
+            batch.tracking_deletes = std::move(keys);
+            MV_RETURN_IF_ERROR(backend_->view_store().Apply(batch));
+            if (batch.tracking_deletes.size() < kPerTransaction) break;
+          }
+          return worker::JobRun{
+              fmt::format("dropped the tracking events of {} shipments that never arrived "
+                          "(newest event before {})",
+                          dropped, FormatRfc3339(cutoff)),
+              std::nullopt};
+        });
+  }
   MV_ASSIGN_OR_RETURN(auto retired, schedule("retired_views", jobs.retired_views));
   scheduler_->Add("retired_views", retired, [this](Timestamp now) -> Result<worker::JobRun> {
     Timestamp cutoff = now - std::chrono::hours(config_.views.retired_keep_hours);
-    MV_ASSIGN_OR_RETURN(int dropped, view_store_->DropRetired(std::nullopt, cutoff));
+    MV_ASSIGN_OR_RETURN(int dropped, backend_->view_store().DropRetired(std::nullopt, cutoff));
     return worker::JobRun{
         fmt::format("dropped {} versions retired before {}", dropped, FormatRfc3339(cutoff)),
         std::nullopt};
@@ -324,7 +324,7 @@ Status Application::Start() {
   });
   started_ = true;
   spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
-               server_->port(), config_.data_dir, view_store_->applied().Get());
+               server_->port(), config_.data_dir, backend_->applied().Get());
   return Status::Ok();
 }
 
@@ -334,7 +334,7 @@ void Application::Stop() {
   server_->Drain();
   worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
-  spdlog::info("viya-mv stopped; views at token {}", view_store_->applied().Get());
+  spdlog::info("viya-mv stopped; views at token {}", backend_->applied().Get());
 }
 
 }  // namespace mv::app

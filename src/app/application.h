@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/config.h"
+#include "backend/backend.h"
 #include "base/clock.h"
 #include "cache/lookup_cache.h"
 #include "core/view_set.h"
@@ -12,19 +13,13 @@
 #include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
 #include "net/http_server.h"
-#include "storage/sqlite/api_key_store.h"
-#include "storage/sqlite/catalog_reader.h"
-#include "storage/sqlite/dead_letter_store.h"
-#include "storage/sqlite/source_store.h"
-#include "storage/sqlite/view_queries.h"
-#include "storage/sqlite/view_store.h"
 #include "worker/scheduler.h"
 #include "worker/stream_worker.h"
 
 namespace mv::app {
 
-// Everything one `viya-mv serve` process runs, wired together: the embedded source and
-// view stores in the data folder, the stream worker (with the SLA ticker, the operations
+// Everything one `viya-mv serve` process runs, wired together: the backend's source and
+// view stores, the stream worker (with the SLA ticker, the operations
 // and the scheduled jobs), the lookup caches, metrics and the HTTP API.
 //
 // Open() then Start(); Stop() shuts down gracefully: the API stops accepting connections
@@ -40,14 +35,13 @@ class Application {
   void Stop();
 
   int http_port() const { return server_ ? server_->port() : 0; }
-  storage::sqlite::SourceStore& source() { return *source_; }
-  storage::sqlite::ApiKeyStore& keys() { return *keys_; }
+  // The stores this process runs on (backend::OpenBackend chose them from the config).
+  backend::Backend& backend() { return *backend_; }
+  api::KeyStore& keys() { return backend_->keys(); }
   cache::LookupCache& lookups() { return *lookups_; }
-  storage::sqlite::SqliteViewStore& views() { return *view_store_; }
   worker::StreamWorker& worker() { return *worker_; }
   worker::Operations& operations() { return operations_; }
   worker::Scheduler& scheduler() { return *scheduler_; }
-  storage::sqlite::DeadLetterStore& dead_letters() { return *dead_letters_; }
   metrics::Metrics& metrics() { return *metrics_; }
   const Config& config() const { return config_; }
   // What `viya-mv status` and GET /admin/status show.
@@ -66,13 +60,7 @@ class Application {
   int lock_fd_ = -1;  // an exclusive flock on DATA/viya-mv.lock while this object lives
   core::ViewSet views_;
   std::unique_ptr<metrics::Metrics> metrics_;
-  std::unique_ptr<storage::sqlite::SourceStore> source_;
-  std::unique_ptr<core::ChangeSource> change_source_;
-  std::unique_ptr<storage::sqlite::SqliteViewStore> view_store_;
-  std::unique_ptr<storage::sqlite::ViewQueryPool> queries_;
-  std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
-  std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
-  std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
+  std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<cache::LookupCache> lookups_;
   std::unique_ptr<metrics::LookupProbe> lookup_probe_;
   // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.

@@ -118,7 +118,7 @@ int RunOperationOnFolder(worker::OperationKind kind, const OperationFlags& flags
   std::vector<std::string> views;
   if (!flags.view.empty()) views.push_back(flags.view);
   if (org) {
-    auto count = a.source().CountShipments(org);
+    auto count = a.backend().snapshots().CountShipments(org);
     if (!count.ok()) return Fail(count.status());
     if (*count == 0) {
       std::cerr << "viya-mv: org " << *org << " has no shipments\n";
@@ -126,7 +126,7 @@ int RunOperationOnFolder(worker::OperationKind kind, const OperationFlags& flags
     }
   }
   // The views first take in every change the source holds.
-  while (a.worker().checkpoint() < a.source().committed().Get()) {
+  while (a.worker().checkpoint() < a.backend().progress().committed().Get()) {
     auto applied = a.worker().Step(Millis(0));
     if (!applied.ok()) return Fail(applied.status());
   }
@@ -258,7 +258,7 @@ int MigrateOnFolder(const OperationFlags& flags, MigrateStep step) {
   auto application = OpenFolder(flags.admin, &clock);
   if (!application.ok()) return Fail(application.status());
   app::Application& a = **application;
-  while (a.worker().checkpoint() < a.source().committed().Get()) {
+  while (a.worker().checkpoint() < a.backend().progress().committed().Get()) {
     auto applied = a.worker().Step(Millis(0));
     if (!applied.ok()) return Fail(applied.status());
   }
@@ -395,9 +395,9 @@ int RunStatus(const AdminFlags& flags) {
 }
 
 int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
-  auto answer =
-      Ask(flags, "GET", "/admin/dead-letters?limit=" + std::to_string(limit),
-          [&](app::Application& a) { return http::DeadLetterList(a.dead_letters(), limit); });
+  auto answer = Ask(
+      flags, "GET", "/admin/dead-letters?limit=" + std::to_string(limit),
+      [&](app::Application& a) { return http::DeadLetterList(a.backend().dead_letters(), limit); });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";
@@ -413,9 +413,13 @@ int RunDeadLettersList(const AdminFlags& flags, std::int64_t limit) {
 }
 
 int RunDeadLetterRetry(const AdminFlags& flags, std::int64_t id) {
-  auto answer = Ask(
-      flags, "POST", fmt::format("/admin/dead-letters/{}/retry", id),
-      [&](app::Application& a) { return http::RetryDeadLetter(a.dead_letters(), a.source(), id); });
+  auto answer = Ask(flags, "POST", fmt::format("/admin/dead-letters/{}/retry", id),
+                    [&](app::Application& a) -> Result<nlohmann::json> {
+                      api::SourceWriter* writer = a.backend().writer();
+                      if (writer == nullptr)
+                        return Status::Unavailable("this backend's source takes no writes");
+                      return http::RetryDeadLetter(a.backend().dead_letters(), *writer, id);
+                    });
   if (!answer.ok()) return Fail(answer.status());
   if (flags.json) {
     std::cout << answer->dump() << "\n";

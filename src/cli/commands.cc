@@ -105,11 +105,10 @@ int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool ad
         << "viya-mv apikey create: --org must be 1-128 characters of letters, digits and -_.:@\n";
     return 2;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
   SystemClock clock;
-  auto keys = storage::sqlite::ApiKeyStore::Open(
-      (std::filesystem::path(data_dir) / "views.db").string(), &clock);
+  backend::BackendOptions options;
+  options.data_dir = data_dir;
+  auto keys = backend::OpenKeyStore(options, &clock);
   if (!keys.ok()) return Fail(keys.status());
   auto key = (*keys)->CreateKey({admin ? "" : org, admin, ""}, name);
   if (!key.ok()) return Fail(key.status());
@@ -201,7 +200,13 @@ int RunImport(const ImportFlags& flags) {
     std::cerr << (isatty(2) == 1 ? "\r" : "") << flags.file << ":" << line << ": " << why << "\n";
   };
   auto started = std::chrono::steady_clock::now();
-  auto result = importer::ImportFile(flags.file, (*application)->source(), options);
+  auto embedded = (*application)->backend().embedded();
+  if (!embedded) {
+    std::cerr << "viya-mv import: loads the embedded source only; with a MongoDB source, load "
+                 "the documents into the platform's database (mongoimport)\n";
+    return 2;
+  }
+  auto result = importer::ImportFile(flags.file, *embedded->source, options);
   if (!result.ok()) {
     std::cerr << "viya-mv import: " << result.status().message() << "\n";
     return result.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -250,7 +255,9 @@ int RunDemo(DemoFlags flags) {
   sim::SimulatorOptions sim_options;
   sim_options.writes_per_second = flags.rate;
   sim_options.seed = flags.seed;
-  sim::Simulator simulator(&a.source(), &clock, sim_options);
+  auto embedded = a.backend().embedded();
+  if (!embedded) return Fail(Status::InvalidArgument("the demo runs on the embedded backend"));
+  sim::Simulator simulator(embedded->source, &clock, sim_options);
   if (Status s = a.Start(); !s.ok()) return Fail(s);
   spdlog::info("demo: seeding orgs, customers, carriers and shipments");
   if (Status s = simulator.Seed(); !s.ok()) return Fail(s);

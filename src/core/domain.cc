@@ -152,6 +152,15 @@ bool IsTerminal(ShipmentStatus s) {
          s == ShipmentStatus::kCancelled;
 }
 
+Timestamp StatusChangedAt(const Shipment& written, const std::optional<Shipment>& stored,
+                          Timestamp now) {
+  if (written.status_changed_at) return *written.status_changed_at;
+  if (stored && stored->status == written.status && stored->status_changed_at) {
+    return *stored->status_changed_at;
+  }
+  return now;
+}
+
 bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {

@@ -92,6 +92,12 @@ Result<Shipment> ParseShipment(const nlohmann::json& doc);
 // The normalized document: what the source store keeps and the change stream carries.
 nlohmann::json ShipmentToJson(const Shipment& s);
 
+// The statusChangedAt a shipment written at `now` is stored with, whatever the backend:
+// the document's own when it gives one; else the stored document's when the status is
+// unchanged; else `now`.
+Timestamp StatusChangedAt(const Shipment& written, const std::optional<Shipment>& stored,
+                          Timestamp now);
+
 // Identifiers (shipment, customer, carrier ids; organizations) are 1..128 characters of
 // letters, digits and "-_.:@".
 bool IsValidId(std::string_view id);

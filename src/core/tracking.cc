@@ -78,6 +78,14 @@ Result<TrackingEvent> ParseTrackingEvent(const json& doc) {
   return e;
 }
 
+Status CheckTrackingEventIds(const TrackingEvent& e) {
+  if (IsValidId(e.carrier_id) && IsValidId(e.event_id) && IsValidId(e.shipment_id)) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(fmt::format("tracking event '{}/{}' of shipment '{}': invalid id",
+                                             e.carrier_id, e.event_id, e.shipment_id));
+}
+
 json TrackingEventToJson(const TrackingEvent& e) {
   return {{"eventId", e.event_id},
           {"shipmentId", e.shipment_id},

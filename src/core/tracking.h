@@ -29,6 +29,10 @@ struct TrackingEvent {
 // fields are ignored.
 Result<TrackingEvent> ParseTrackingEvent(const nlohmann::json& doc);
 nlohmann::json TrackingEventToJson(const TrackingEvent& e);
+// InvalidArgument unless the event's carrierId, eventId and shipmentId are valid ids
+// (IsValidId): a change names an event "carrierId/eventId", and valid ids keep that
+// unambiguous.
+Status CheckTrackingEventIds(const TrackingEvent& e);
 
 // Maps carrier codes to canonical statuses: a table of defaults plus per-carrier
 // overrides. Codes compare case-insensitively. A code that maps to no status (unknown, or

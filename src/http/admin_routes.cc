@@ -92,7 +92,7 @@ json JobToJson(const worker::JobState& job) {
   return j;
 }
 
-json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d) {
+json DeadLetterToJson(const api::StoredDeadLetter& d) {
   return {{"id", d.id},
           {"token", TokenText(d.letter.token)},
           {"collection", core::ToString(d.letter.collection)},
@@ -103,7 +103,7 @@ json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d) {
           {"createdAt", FormatRfc3339(d.created_at)}};
 }
 
-json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k) {
+json ApiKeyToJson(const api::ApiKeyInfo& k) {
   json j = {{"id", k.id},
             {"name", k.name},
             {"admin", k.admin},
@@ -114,7 +114,7 @@ json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k) {
   return j;
 }
 
-Result<json> DeadLetterList(storage::sqlite::DeadLetterStore& store, std::int64_t limit) {
+Result<json> DeadLetterList(api::DeadLetters& store, std::int64_t limit) {
   MV_ASSIGN_OR_RETURN(auto letters, store.List(static_cast<size_t>(limit)));
   MV_ASSIGN_OR_RETURN(std::int64_t total, store.Count());
   json out = json::array();
@@ -122,8 +122,7 @@ Result<json> DeadLetterList(storage::sqlite::DeadLetterStore& store, std::int64_
   return json{{"deadLetters", out}, {"total", total}};
 }
 
-Result<json> RetryDeadLetter(storage::sqlite::DeadLetterStore& store,
-                             storage::sqlite::SourceStore& source, std::int64_t id) {
+Result<json> RetryDeadLetter(api::DeadLetters& store, api::SourceWriter& source, std::int64_t id) {
   MV_ASSIGN_OR_RETURN(auto letter, store.Get(id));
   if (!letter) return Status::NotFound(fmt::format("no dead letter {}", id));
   // The current source document goes through the stream again; if it still cannot be
@@ -137,7 +136,7 @@ Result<json> RetryDeadLetter(storage::sqlite::DeadLetterStore& store,
   return out;
 }
 
-Result<json> ApiKeyList(storage::sqlite::ApiKeyStore& keys) {
+Result<json> ApiKeyList(api::KeyStore& keys) {
   MV_ASSIGN_OR_RETURN(auto list, keys.List());
   json out = json::array();
   for (const auto& k : list) out.push_back(ApiKeyToJson(k));
@@ -152,7 +151,7 @@ std::string Who(const Call& c) { return "admin key " + c.principal.key_id; }
 
 Result<json> ApiService::ViewsReport(bool with_rows) {
   json views = json::array();
-  std::map<std::string, std::vector<storage::sqlite::CatalogEntry>> stored;
+  std::map<std::string, std::vector<api::CatalogEntry>> stored;
   if (b_.catalog && with_rows) {
     MV_ASSIGN_OR_RETURN(auto entries, b_.catalog->Entries());
     for (auto& e : entries) stored[e.stored.view].push_back(std::move(e));
@@ -216,7 +215,7 @@ void ApiService::AddAdmin() {
   };
   auto known_org = [this](const std::optional<std::string>& org) -> Status {
     if (!org) return Status::Ok();
-    MV_ASSIGN_OR_RETURN(std::int64_t shipments, b_.source->CountShipments(org));
+    MV_ASSIGN_OR_RETURN(std::int64_t shipments, b_.snapshots->CountShipments(org));
     if (shipments == 0) return Status::NotFound("org " + *org + " has no shipments");
     return Status::Ok();
   };
@@ -390,7 +389,8 @@ void ApiService::AddAdmin() {
     if (ec != std::errc() || end != text.data() + text.size() || id <= 0) {
       return Status::NotFound("no dead letter " + text.substr(0, 64));
     }
-    MV_ASSIGN_OR_RETURN(json retried, RetryDeadLetter(*b_.dead_letters, *b_.source, id));
+    MV_RETURN_IF_ERROR(WritesAccepted());
+    MV_ASSIGN_OR_RETURN(json retried, RetryDeadLetter(*b_.dead_letters, *b_.writer, id));
     spdlog::info("admin: {} retried dead letter {} ({} {} of org {}) as change {}", Who(c), id,
                  retried["collection"].get<std::string>(), retried["documentId"].get<std::string>(),
                  retried["org"].get<std::string>(), retried["retryToken"].get<std::string>());

@@ -54,6 +54,12 @@ ApiService::ApiService(ApiBackends backends, ApiOptions options)
 
 ApiService::~ApiService() = default;
 
+Status ApiService::WritesAccepted() const {
+  if (b_.writer != nullptr) return Status::Ok();
+  return Status::Unavailable(
+      "this deployment follows the platform's own database: write to it, not to viya-mv");
+}
+
 void ApiService::Add(const char* method, const char* pattern, RouteOptions options,
                      RouteHandler handler) {
   size_t index = router_.Add(method, pattern);
@@ -123,7 +129,7 @@ void ApiService::Handle(net::Request request, net::Completion done, net::Executo
       return;
     }
     if (*min_token) {
-      core::ChangeToken newest = b_.source ? b_.source->committed().Get() : **min_token;
+      core::ChangeToken newest = b_.progress ? b_.progress->committed().Get() : **min_token;
       if (**min_token > newest) {
         Answer(p, ErrorResponse(Status::InvalidArgument(fmt::format(
                       "minToken: {} is ahead of the newest change ({})", **min_token, newest))));

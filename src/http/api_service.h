@@ -8,22 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "api/key_store.h"
+#include "api/operator_stores.h"
+#include "api/source.h"
+#include "api/view_reader.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "base/watermark.h"
 #include "base/work_queue.h"
 #include "cache/lookup_cache.h"
+#include "core/interfaces.h"
 #include "core/view_set.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "http/token_waiters.h"
 #include "metrics/metrics.h"
 #include "net/message.h"
-#include "storage/sqlite/api_key_store.h"
-#include "storage/sqlite/catalog_reader.h"
-#include "storage/sqlite/dead_letter_store.h"
-#include "storage/sqlite/source_store.h"
-#include "storage/sqlite/view_queries.h"
 #include "worker/operations.h"
 #include "worker/scheduler.h"
 
@@ -52,9 +52,11 @@ struct ApiOptions {
 
 // What the API reads and writes; not owned.
 struct ApiBackends {
-  storage::sqlite::SourceStore* source = nullptr;     // writes (embedded backend)
-  storage::sqlite::ViewQueryPool* queries = nullptr;  // reads
-  storage::sqlite::ApiKeyStore* keys = nullptr;
+  api::SourceWriter* writer = nullptr;      // writes; null: the platform writes to its database
+  api::SourceProgress* progress = nullptr;  // the newest source token (bounds minToken)
+  core::SourceReader* snapshots = nullptr;  // shipment counts of the admin API
+  api::ViewReader* reader = nullptr;        // reads
+  api::KeyStore* keys = nullptr;
   cache::LookupCache* lookups = nullptr;  // customer and carrier names for reads
   const Watermark* applied = nullptr;     // token the views have applied
   const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
@@ -63,8 +65,8 @@ struct ApiBackends {
   worker::Operations* operations = nullptr;      // admin operations; null: none in this process
   const core::ViewSet* views = nullptr;          // the views the admin API names
   const worker::Scheduler* scheduler = nullptr;  // GET /admin/jobs; null: no jobs here
-  storage::sqlite::DeadLetterStore* dead_letters = nullptr;
-  storage::sqlite::CatalogReader* catalog = nullptr;  // rows and generations of the views
+  api::DeadLetters* dead_letters = nullptr;
+  api::Catalog* catalog = nullptr;  // rows and generations of the views
   // GET /admin/status: the stream's checkpoint and lag; null: not in this process.
   std::function<nlohmann::json()> stream_status;
 };
@@ -121,6 +123,10 @@ class ApiService final : public net::RequestHandler {
   void AddReads();
   void AddReports();
   void AddAdmin();  // admin_routes.cc
+
+  // Unavailable when this process has no source writer (MongoDB mode: the platform
+  // writes to its own database, and viya-mv follows its change stream).
+  Status WritesAccepted() const;
 
   // Runs the route's handler and answers; on whichever thread calls it.
   void Run(const std::shared_ptr<Pending>& p);

@@ -1,5 +1,6 @@
 #include "http/auth.h"
 
+#include "base/sha256.h"
 #include "core/domain.h"
 
 namespace mv::http {
@@ -12,7 +13,7 @@ Result<Principal> Authenticator::Authenticate(const std::string& header) {
     return Status::Unauthenticated("Authorization must be 'Bearer <api key>'");
   }
   std::string key = header.substr(kBearer.size());
-  std::string hash = storage::sqlite::Sha256Hex(key);
+  std::string hash = Sha256Hex(key);
   const auto now = std::chrono::steady_clock::now();
   {
     std::shared_lock lock(mu_);

@@ -7,12 +7,12 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/key_store.h"
 #include "base/result.h"
-#include "storage/sqlite/api_key_store.h"
 
 namespace mv::http {
 
-using storage::sqlite::Principal;
+using api::Principal;
 
 // Turns an Authorization header into a Principal. Keys are looked up by hash; the answer
 // for a known key is remembered for a second, so a key revoked in the store by any
@@ -20,7 +20,7 @@ using storage::sqlite::Principal;
 // route). Thread-safe.
 class Authenticator {
  public:
-  explicit Authenticator(storage::sqlite::ApiKeyStore* keys) : keys_(keys) {}
+  explicit Authenticator(api::KeyStore* keys) : keys_(keys) {}
   // Unauthenticated when the header is missing, not "Bearer <key>", or the key is unknown
   // or revoked.
   Result<Principal> Authenticate(const std::string& authorization_header);
@@ -33,7 +33,7 @@ class Authenticator {
     Principal principal;
     std::chrono::steady_clock::time_point checked_at;
   };
-  storage::sqlite::ApiKeyStore* keys_;
+  api::KeyStore* keys_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, Known> known_;  // key hash -> principal; guarded by mu_
 };

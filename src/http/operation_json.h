@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/sqlite/api_key_store.h"
-#include "storage/sqlite/dead_letter_store.h"
-#include "storage/sqlite/source_store.h"
+#include "api/key_store.h"
+#include "api/operator_stores.h"
+#include "api/source.h"
 #include "worker/operations.h"
 #include "worker/scheduler.h"
 
@@ -22,14 +22,14 @@ nlohmann::json ReconcileReport(const worker::Operation& op);
 
 // A scheduled job's state, as GET /admin/jobs and `viya-mv status` answer it.
 nlohmann::json JobToJson(const worker::JobState& job);
-nlohmann::json DeadLetterToJson(const storage::sqlite::StoredDeadLetter& d);
-nlohmann::json ApiKeyToJson(const storage::sqlite::ApiKeyInfo& k);
+nlohmann::json DeadLetterToJson(const api::StoredDeadLetter& d);
+nlohmann::json ApiKeyToJson(const api::ApiKeyInfo& k);
 
 // The answers of GET /admin/dead-letters, POST /admin/dead-letters/{id}/retry and GET
 // /admin/keys, which `viya-mv` also gives on a data folder.
-Result<nlohmann::json> DeadLetterList(storage::sqlite::DeadLetterStore& store, std::int64_t limit);
-Result<nlohmann::json> RetryDeadLetter(storage::sqlite::DeadLetterStore& store,
-                                       storage::sqlite::SourceStore& source, std::int64_t id);
-Result<nlohmann::json> ApiKeyList(storage::sqlite::ApiKeyStore& keys);
+Result<nlohmann::json> DeadLetterList(api::DeadLetters& store, std::int64_t limit);
+Result<nlohmann::json> RetryDeadLetter(api::DeadLetters& store, api::SourceWriter& source,
+                                       std::int64_t id);
+Result<nlohmann::json> ApiKeyList(api::KeyStore& keys);
 
 }  // namespace mv::http

@@ -20,8 +20,8 @@
 namespace mv::http {
 namespace {
 
+using api::ShipmentFilter;
 using nlohmann::json;
-using storage::sqlite::ShipmentFilter;
 
 // The schema version answered when an org has no realtime row yet.
 const int kRealtimeOpsVersion = core::RealtimeOpsView().spec().version;
@@ -54,9 +54,8 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(auto q, c.params.Text("q"));
     f.reference_prefix = q.value_or("");
     MV_ASSIGN_OR_RETURN(size_t limit, Limit(c));
-    MV_ASSIGN_OR_RETURN(auto after, CursorParam<storage::sqlite::ListPosition>(c, DecodeCursor));
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto page, lease->ListShipments(org, f, limit, after));
+    MV_ASSIGN_OR_RETURN(auto after, CursorParam<api::ListPosition>(c, DecodeCursor));
+    MV_ASSIGN_OR_RETURN(auto page, b_.reader->ListShipments(org, f, limit, after));
     Names names(b_.lookups, org);
     std::string body;
     JsonWriter w(&body);
@@ -84,8 +83,7 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
     std::string id = c.path_params[0];
     if (!core::IsValidId(id)) return Status::InvalidArgument("id: not a valid shipment id");
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto row, lease->GetShipment(org, id));
+    MV_ASSIGN_OR_RETURN(auto row, b_.reader->GetShipment(org, id));
     if (!row.value) {
       c.res.headers.Set("X-View-Token", TokenText(row.token));
       return Status::NotFound(fmt::format("shipment '{}' not found", id));
@@ -102,8 +100,7 @@ void ApiService::AddReads() {
   Add("GET", "/v1/ops/realtime", {.read = true}, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "minToken"}));
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto rows, lease->AggregateRows("mv_realtime_ops", org));
+    MV_ASSIGN_OR_RETURN(auto rows, b_.reader->AggregateRows("mv_realtime_ops", org));
     // Measures in spec order: shipments, status_<each status>, open, at_risk, breached,
     // exceptions (core/realtime_ops_view.h).
     using View = core::RealtimeOpsView;
@@ -149,7 +146,7 @@ void ApiService::AddReads() {
     MV_RETURN_IF_ERROR(
         c.params.CheckAllowed({"org", "reason", "carrierId", "limit", "cursor", "minToken"}));
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
-    storage::sqlite::ExceptionFilter f;
+    api::ExceptionFilter f;
     MV_ASSIGN_OR_RETURN(auto reason, c.params.Text("reason"));
     if (reason) {
       for (auto r : {core::ExceptionReason::kBreached, core::ExceptionReason::kException,
@@ -164,10 +161,8 @@ void ApiService::AddReads() {
     MV_ASSIGN_OR_RETURN(auto carrier, c.params.Id("carrierId"));
     f.carrier_id = carrier.value_or("");
     MV_ASSIGN_OR_RETURN(size_t limit, Limit(c));
-    MV_ASSIGN_OR_RETURN(auto after,
-                        CursorParam<storage::sqlite::ExceptionPosition>(c, DecodeExceptionCursor));
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto page, lease->Exceptions(org, f, limit, after));
+    MV_ASSIGN_OR_RETURN(auto after, CursorParam<api::ExceptionPosition>(c, DecodeExceptionCursor));
+    MV_ASSIGN_OR_RETURN(auto page, b_.reader->Exceptions(org, f, limit, after));
     Names names(b_.lookups, org);
     std::string body;
     JsonWriter w(&body);

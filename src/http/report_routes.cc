@@ -60,7 +60,7 @@ std::string FieldList(const std::array<Dimension, N>& dims) {
 std::string DateText(sys_days d) { return core::UtcDate(Timestamp(d)); }
 std::string WeekText(sys_days monday) { return core::IsoWeek(Timestamp(monday)); }
 
-using Interval = storage::sqlite::DailyMetricsQuery::Interval;
+using Interval = api::DailyMetricsQuery::Interval;
 
 // The periods of the daily metrics: the API name of the time dimension, and the first
 // and last day of the period a day is in.
@@ -183,7 +183,7 @@ void ApiService::AddReports() {
                       IntervalName(interval), kMaxPeriods));
     }
     MV_ASSIGN_OR_RETURN(std::vector<Dimension> dims, GroupBy(c, interval));
-    storage::sqlite::DailyMetricsQuery q;
+    api::DailyMetricsQuery q;
     q.from_day = DateText(*from);
     q.to_day = DateText(*to);
     q.interval = interval;
@@ -193,8 +193,7 @@ void ApiService::AddReports() {
       q.group_by.emplace_back(d.column);
       fields.emplace_back(d.field);
     }
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto result, lease->DailyMetrics(org, q));
+    MV_ASSIGN_OR_RETURN(auto result, b_.reader->DailyMetrics(org, q));
     if (result.value.truncated) {
       return Status::InvalidArgument(
           fmt::format("the answer would have more than {} rows: narrow the range (from, to) or "
@@ -232,12 +231,11 @@ void ApiService::AddReports() {
           fmt::format("from: week {} is after to: week {}", WeekText(*from), WeekText(*to)));
     }
     MV_ASSIGN_OR_RETURN(auto carrier, c.params.Id("carrierId"));
-    storage::sqlite::CarrierPerformanceQuery q;
+    api::CarrierPerformanceQuery q;
     q.from_week = WeekText(*from);
     q.to_week = WeekText(*to);
     q.carrier_id = carrier.value_or("");
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto result, lease->CarrierPerformance(org, q));
+    MV_ASSIGN_OR_RETURN(auto result, b_.reader->CarrierPerformance(org, q));
     Names names(b_.lookups, org);
     std::string body;
     JsonWriter w(&body);
@@ -263,7 +261,7 @@ void ApiService::AddReports() {
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
     MV_ASSIGN_OR_RETURN(auto sort_param, c.params.Text("sort"));
     std::string sort = sort_param.value_or("-shipments");
-    storage::sqlite::CustomerSummaryQuery q;
+    api::CustomerSummaryQuery q;
     q.descending = !sort.empty() && sort.front() == '-';
     std::string_view field = std::string_view(sort).substr(q.descending ? 1 : 0);
     const Dimension* by = nullptr;
@@ -279,12 +277,11 @@ void ApiService::AddReports() {
     MV_ASSIGN_OR_RETURN(q.limit, Limit(c));
     MV_ASSIGN_OR_RETURN(auto customer, c.params.Id("customerId"));
     q.customer_id = customer.value_or("");
-    MV_ASSIGN_OR_RETURN(
-        auto after, CursorParam<storage::sqlite::CustomerPosition>(c, [&](const std::string& text) {
-          return DecodeCustomerCursor(text, sort);
-        }));
-    MV_ASSIGN_OR_RETURN(auto lease, b_.queries->Acquire());
-    MV_ASSIGN_OR_RETURN(auto page, lease->CustomerSummary(org, q, after));
+    MV_ASSIGN_OR_RETURN(auto after,
+                        CursorParam<api::CustomerPosition>(c, [&](const std::string& text) {
+                          return DecodeCustomerCursor(text, sort);
+                        }));
+    MV_ASSIGN_OR_RETURN(auto page, b_.reader->CustomerSummary(org, q, after));
     Names names(b_.lookups, org);
     std::string body;
     JsonWriter w(&body);

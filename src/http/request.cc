@@ -229,19 +229,18 @@ Result<nlohmann::json> ParseJsonBody(const std::string& body) {
   }
 }
 
-std::string EncodeCursor(const storage::sqlite::ListPosition& p) {
+std::string EncodeCursor(const api::ListPosition& p) {
   return Base64UrlEncode(fmt::format("1|{}|{}", ToMillis(p.created_at), p.id));
 }
 
-std::string EncodeCustomerCursor(const std::string& sort,
-                                 const storage::sqlite::CustomerPosition& p) {
+std::string EncodeCustomerCursor(const std::string& sort, const api::CustomerPosition& p) {
   return Base64UrlEncode(fmt::format("c|{}|{}|{}", sort, p.value, p.customer_id));
 }
 
-Result<storage::sqlite::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
-                                                               const std::string& sort) {
+Result<api::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
+                                                   const std::string& sort) {
   auto fields = CursorFields(cursor, "c", 3);
-  storage::sqlite::CustomerPosition p;
+  api::CustomerPosition p;
   // Summaries of shipments without a customer have customer id "".
   if (!fields || !ParseInt((*fields)[1], &p.value) ||
       (!(*fields)[2].empty() && !core::IsValidId((*fields)[2]))) {
@@ -257,14 +256,14 @@ Result<storage::sqlite::CustomerPosition> DecodeCustomerCursor(const std::string
   return p;
 }
 
-std::string EncodeExceptionCursor(const storage::sqlite::ExceptionPosition& p) {
+std::string EncodeExceptionCursor(const api::ExceptionPosition& p) {
   return Base64UrlEncode(
       fmt::format("e|{}|{}|{}|{}", p.urgency, p.promised_sort, p.status_changed_at, p.id));
 }
 
-Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor) {
+Result<api::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor) {
   auto fields = CursorFields(cursor, "e", 4);
-  storage::sqlite::ExceptionPosition p;
+  api::ExceptionPosition p;
   if (!fields || !ParseInt((*fields)[0], &p.urgency) || !ParseInt((*fields)[1], &p.promised_sort) ||
       !ParseInt((*fields)[2], &p.status_changed_at) || !core::IsValidId((*fields)[3])) {
     return BadCursor();
@@ -273,13 +272,13 @@ Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::stri
   return p;
 }
 
-Result<storage::sqlite::ListPosition> DecodeCursor(const std::string& cursor) {
+Result<api::ListPosition> DecodeCursor(const std::string& cursor) {
   auto fields = CursorFields(cursor, "1", 2);
   std::int64_t ms = 0;
   if (!fields || !ParseInt((*fields)[0], &ms) || !core::IsValidId((*fields)[1])) {
     return BadCursor();
   }
-  return storage::sqlite::ListPosition{FromMillis(ms), (*fields)[1]};
+  return api::ListPosition{FromMillis(ms), (*fields)[1]};
 }
 
 }  // namespace mv::http

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "api/view_reader.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "net/message.h"
-#include "storage/sqlite/view_queries.h"
 
 namespace mv::http {
 
@@ -57,15 +57,14 @@ Result<nlohmann::json> ParseJsonBody(const std::string& body);
 // are InvalidArgument naming `cursor`.
 //
 // GET /v1/shipments.
-std::string EncodeCursor(const storage::sqlite::ListPosition& position);
-Result<storage::sqlite::ListPosition> DecodeCursor(const std::string& cursor);
+std::string EncodeCursor(const api::ListPosition& position);
+Result<api::ListPosition> DecodeCursor(const std::string& cursor);
 // GET /v1/customers/summary: bound to the `sort` it was returned for (e.g. "-shipments").
-std::string EncodeCustomerCursor(const std::string& sort,
-                                 const storage::sqlite::CustomerPosition& position);
-Result<storage::sqlite::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
-                                                               const std::string& sort);
+std::string EncodeCustomerCursor(const std::string& sort, const api::CustomerPosition& position);
+Result<api::CustomerPosition> DecodeCustomerCursor(const std::string& cursor,
+                                                   const std::string& sort);
 // GET /v1/exceptions.
-std::string EncodeExceptionCursor(const storage::sqlite::ExceptionPosition& position);
-Result<storage::sqlite::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor);
+std::string EncodeExceptionCursor(const api::ExceptionPosition& position);
+Result<api::ExceptionPosition> DecodeExceptionCursor(const std::string& cursor);
 
 }  // namespace mv::http

@@ -50,7 +50,7 @@ void WriteText(JsonWriter& w, const char* key, const std::string& text) {
 // The same members as core::ShipmentToJson and core::RowToJson (less `_document`): a test
 // holds the two to the same JSON.
 void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names,
-                       const storage::sqlite::ExceptionItem* exception) {
+                       const api::ExceptionItem* exception) {
   const core::Shipment& s = row.shipment;
   w.BeginObject();
   w.Key("id");
@@ -123,7 +123,7 @@ void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names
 }
 
 void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
-                          const storage::sqlite::DailyMetricsRow& row) {
+                          const api::DailyMetricsRow& row) {
   w.BeginObject();
   for (size_t i = 0; i < fields.size() && i < row.key.size(); ++i) {
     w.Key(fields[i]);
@@ -138,8 +138,8 @@ void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
   w.EndObject();
 }
 
-void WriteCarrierPerformanceRow(JsonWriter& w, const storage::sqlite::AggregateRow& row,
-                                Names& names, std::vector<std::int64_t>& buckets) {
+void WriteCarrierPerformanceRow(JsonWriter& w, const api::AggregateRow& row, Names& names,
+                                std::vector<std::int64_t>& buckets) {
   using View = core::CarrierPerformanceView;
   auto measure = [&](size_t i) { return i < row.measures.size() ? row.measures[i] : 0; };
   buckets.clear();
@@ -184,8 +184,7 @@ void WriteCarrierPerformanceRow(JsonWriter& w, const storage::sqlite::AggregateR
   w.EndObject();
 }
 
-void WriteCustomerSummaryItem(JsonWriter& w, const storage::sqlite::CustomerSummaryRow& row,
-                              Names& names) {
+void WriteCustomerSummaryItem(JsonWriter& w, const api::CustomerSummaryRow& row, Names& names) {
   w.BeginObject();
   w.Key("customerId");
   w.String(row.customer_id);

@@ -5,11 +5,11 @@
 #include <string_view>
 #include <vector>
 
+#include "api/view_reader.h"
 #include "base/result.h"
 #include "core/shipment_row.h"
 #include "http/json_writer.h"
 #include "http/names.h"
-#include "storage/sqlite/view_queries.h"
 
 namespace mv::http {
 
@@ -20,20 +20,19 @@ namespace mv::http {
 // "carrierName" and "serviceLevel" (null when unknown) and, for an exception item, its
 // "reason" and "urgency".
 void WriteShipmentItem(JsonWriter& w, const core::ShipmentRow& row, Names& names,
-                       const storage::sqlite::ExceptionItem* exception = nullptr);
+                       const api::ExceptionItem* exception = nullptr);
 
 // A /v1/metrics/daily row: `fields` are the API names of the row's key values, in order;
 // weights and values in units (not fixed point).
 void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
-                          const storage::sqlite::DailyMetricsRow& row);
+                          const api::DailyMetricsRow& row);
 
 // A /v1/carriers/performance row from an mv_carrier_performance row keyed
 // (carrier_id, week) with the view's measures in spec order; `buckets` is scratch.
-void WriteCarrierPerformanceRow(JsonWriter& w, const storage::sqlite::AggregateRow& row,
-                                Names& names, std::vector<std::int64_t>& buckets);
+void WriteCarrierPerformanceRow(JsonWriter& w, const api::AggregateRow& row, Names& names,
+                                std::vector<std::int64_t>& buckets);
 
 // A /v1/customers/summary item.
-void WriteCustomerSummaryItem(JsonWriter& w, const storage::sqlite::CustomerSummaryRow& row,
-                              Names& names);
+void WriteCustomerSummaryItem(JsonWriter& w, const api::CustomerSummaryRow& row, Names& names);
 
 }  // namespace mv::http

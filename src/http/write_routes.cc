@@ -59,6 +59,7 @@ Result<std::optional<std::string>> BodyOrg(const json& body) {
 void ApiService::AddWrites() {
   Add("POST", "/v1/shipments", {.offload_body_bytes = kInlineBodyBytes}, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+    MV_RETURN_IF_ERROR(WritesAccepted());
     MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req.body));
     if (!body.is_object() && !body.is_array()) {
       return Status::InvalidArgument("body must be a shipment object or an array of them");
@@ -88,7 +89,7 @@ void ApiService::AddWrites() {
     c.Defer(
         [this, org, shipments = std::move(shipments), res = &c.res](Call::Finish finish) mutable {
           size_t count = shipments.size();
-          b_.source->UpsertShipmentsAsync(org, std::move(shipments),
+          b_.writer->UpsertShipmentsAsync(org, std::move(shipments),
                                           AnswerToken(res, count, std::move(finish)));
         });
     return Status::Ok();
@@ -97,11 +98,12 @@ void ApiService::AddWrites() {
   Add("DELETE", "/v1/shipments/{id}", {.offload_body_bytes = kInlineBodyBytes},
       [this](Call& c) -> Status {
         MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+        MV_RETURN_IF_ERROR(WritesAccepted());
         MV_ASSIGN_OR_RETURN(std::string org, c.Org());
         std::string id = c.path_params[0];
         if (!core::IsValidId(id)) return Status::InvalidArgument("id: not a valid shipment id");
         c.Defer([this, org, id, res = &c.res](Call::Finish finish) {
-          b_.source->DeleteShipmentAsync(org, id, AnswerToken(res, 1, std::move(finish)));
+          b_.writer->DeleteShipmentAsync(org, id, AnswerToken(res, 1, std::move(finish)));
         });
         return Status::Ok();
       });
@@ -111,6 +113,7 @@ void ApiService::AddWrites() {
   Add("POST", "/v1/tracking-events", {.offload_body_bytes = kInlineBodyBytes},
       [this](Call& c) -> Status {
         MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+        MV_RETURN_IF_ERROR(WritesAccepted());
         MV_ASSIGN_OR_RETURN(TrackingBody body,
                             ParseTrackingBody(c.req.body, c.req.headers.Get("Content-Type"),
                                               options_.max_batch_documents));
@@ -118,10 +121,10 @@ void ApiService::AddWrites() {
         c.Defer([this, org, events = std::move(body.events),
                  res = &c.res](Call::Finish finish) mutable {
           size_t count = events.size();
-          b_.source->InsertTrackingEventsAsync(
+          b_.writer->InsertTrackingEventsAsync(
               org, std::move(events),
-              [res, count, finish = std::move(finish)](
-                  Result<storage::sqlite::SourceStore::TrackingWrite> written) {
+              [res, count,
+               finish = std::move(finish)](Result<api::SourceWriter::TrackingWrite> written) {
                 if (!written.ok()) return finish(written.status());
                 AnswerWrite(*res, written->token,
                             {{"count", count},
@@ -137,20 +140,21 @@ void ApiService::AddWrites() {
   auto put_lookup = [this](auto parse, auto put) {
     return [this, parse, put](Call& c) -> Status {
       MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+      MV_RETURN_IF_ERROR(WritesAccepted());
       MV_ASSIGN_OR_RETURN(json body, ParseJsonBody(c.req.body));
       MV_ASSIGN_OR_RETURN(auto body_org, BodyOrg(body));
       MV_ASSIGN_OR_RETURN(std::string org, c.Org(body_org));
       MV_ASSIGN_OR_RETURN(auto doc, parse(std::string(c.path_params[0]), body));
       c.Defer([this, put, org, doc, res = &c.res](Call::Finish finish) {
-        (b_.source->*put)(org, doc, AnswerToken(res, 1, std::move(finish)));
+        (b_.writer->*put)(org, doc, AnswerToken(res, 1, std::move(finish)));
       });
       return Status::Ok();
     };
   };
   Add("PUT", "/v1/customers/{id}", {.offload_body_bytes = kInlineBodyBytes},
-      put_lookup(&core::ParseCustomer, &storage::sqlite::SourceStore::PutCustomerAsync));
+      put_lookup(&core::ParseCustomer, &api::SourceWriter::PutCustomerAsync));
   Add("PUT", "/v1/carriers/{id}", {.offload_body_bytes = kInlineBodyBytes},
-      put_lookup(&core::ParseCarrier, &storage::sqlite::SourceStore::PutCarrierAsync));
+      put_lookup(&core::ParseCarrier, &api::SourceWriter::PutCarrierAsync));
 }
 
 }  // namespace mv::http

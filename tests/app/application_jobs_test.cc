@@ -6,6 +6,7 @@
 
 #include "app/application.h"
 #include "base/time.h"
+#include "embedded_stores.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -70,7 +71,7 @@ class ApplicationJobsTest : public ::testing::Test {
   }
 
   void Exec(const std::string& sql) {
-    Status s = app_->views().db().Exec(sql);
+    Status s = EmbeddedViews(*app_).db().Exec(sql);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
@@ -104,10 +105,10 @@ TEST_F(ApplicationJobsTest, DefaultSchedulesAreListed) {
 }
 
 TEST_F(ApplicationJobsTest, DailyMetricsRefreshCorrectsAndCountsDriftAndReconcileRunsAtTwo) {
-  ASSERT_TRUE(app_->source().UpsertShipments("acme", {Ship("S-1"), Ship("S-2")}).ok());
-  ASSERT_TRUE(app_->source().UpsertShipments("globex", {Ship("S-1")}).ok());
+  ASSERT_TRUE(EmbeddedSource(*app_).UpsertShipments("acme", {Ship("S-1"), Ship("S-2")}).ok());
+  ASSERT_TRUE(EmbeddedSource(*app_).UpsertShipments("globex", {Ship("S-1")}).ok());
   Drain();
-  const auto& daily = app_->views().tables().aggregates.at("mv_daily_metrics");
+  const auto& daily = EmbeddedViews(*app_).tables().aggregates.at("mv_daily_metrics");
   Exec("UPDATE " + daily + " SET shipments = shipments + 3");
 
   RunJobsAt("2026-11-01T02:00:00Z");  // the reconciliation repairs by default
@@ -154,30 +155,31 @@ TEST_F(ApplicationJobsTest, OrphanTrackingPastRetentionIsDroppedFromSourceAndVie
     c.jobs.reconcile = "off";
     c.jobs.daily_metrics_refresh = "off";
   });
-  ASSERT_TRUE(app_->source().UpsertShipments("acme", {Ship("S-1")}).ok());
-  ASSERT_TRUE(app_->source()
+  ASSERT_TRUE(EmbeddedSource(*app_).UpsertShipments("acme", {Ship("S-1")}).ok());
+  ASSERT_TRUE(EmbeddedSource(*app_)
                   .InsertTrackingEvents("acme", {Event("E-1", "S-1", "2026-09-01T00:00:00Z"),
                                                  Event("E-2", "S-ghost", "2026-09-01T00:00:00Z"),
                                                  Event("E-3", "S-new", "2026-10-31T00:00:00Z")})
                   .ok());
   Drain();
-  MV_ASSERT_OK_AND_ASSIGN(auto ghost, app_->views().FindTrackingSummary({"acme", "S-ghost"}));
+  MV_ASSERT_OK_AND_ASSIGN(auto ghost,
+                          EmbeddedViews(*app_).FindTrackingSummary({"acme", "S-ghost"}));
   ASSERT_TRUE(ghost);
 
   RunJobsAt("2026-11-01T04:00:00Z");
   worker::JobState job = Job("orphan_tracking");
   EXPECT_EQ(job.last_outcome, "success") << job.last_error;
   EXPECT_NE(job.last_summary.find("of 1 shipments"), std::string::npos) << job.last_summary;
-  MV_ASSERT_OK_AND_ASSIGN(ghost, app_->views().FindTrackingSummary({"acme", "S-ghost"}));
+  MV_ASSERT_OK_AND_ASSIGN(ghost, EmbeddedViews(*app_).FindTrackingSummary({"acme", "S-ghost"}));
   EXPECT_FALSE(ghost);
-  MV_ASSERT_OK_AND_ASSIGN(auto young, app_->views().FindTrackingSummary({"acme", "S-new"}));
+  MV_ASSERT_OK_AND_ASSIGN(auto young, EmbeddedViews(*app_).FindTrackingSummary({"acme", "S-new"}));
   EXPECT_TRUE(young);  // its newest event is younger than 30 days
-  MV_ASSERT_OK_AND_ASSIGN(auto arrived, app_->views().FindTrackingSummary({"acme", "S-1"}));
+  MV_ASSERT_OK_AND_ASSIGN(auto arrived, EmbeddedViews(*app_).FindTrackingSummary({"acme", "S-1"}));
   EXPECT_TRUE(arrived);  // the shipment exists
 
   // The ghost arrives after all: its row has no tracking from the dropped events, as a
   // rebuild from the source would have it.
-  ASSERT_TRUE(app_->source().UpsertShipments("acme", {Ship("S-ghost")}).ok());
+  ASSERT_TRUE(EmbeddedSource(*app_).UpsertShipments("acme", {Ship("S-ghost")}).ok());
   Drain();
   MV_ASSERT_OK_AND_ASSIGN(std::string id,
                           app_->operations().Submit(worker::OperationKind::kReconcile, {}, false,

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "base/time.h"
 #include "core/change_event.h"
+#include "core/tracking.h"
 #include "test_util.h"
 
 namespace {
@@ -499,6 +501,37 @@ TEST(ParseCarrier, RoundTrip) {
   EXPECT_EQ(back.id, c.id);
   EXPECT_EQ(back.name, c.name);
   EXPECT_EQ(back.services, c.services);
+}
+
+TEST(StatusChangedAt, TheDocumentsOwnElseTheStoredOneWhileTheStatusStaysElseNow) {
+  const mv::Timestamp now = mv::FromMillis(1'800'000'000'000);
+  const mv::Timestamp earlier = mv::FromMillis(1'700'000'000'000);
+  core::Shipment stored;
+  stored.status = core::ShipmentStatus::kInTransit;
+  stored.status_changed_at = earlier;
+  core::Shipment written = stored;
+  written.status_changed_at.reset();
+  EXPECT_EQ(core::StatusChangedAt(written, stored, now), earlier) << "status unchanged";
+  written.status = core::ShipmentStatus::kDelivered;
+  EXPECT_EQ(core::StatusChangedAt(written, stored, now), now) << "status changed";
+  EXPECT_EQ(core::StatusChangedAt(written, std::nullopt, now), now) << "new shipment";
+  const mv::Timestamp given = mv::FromMillis(1'750'000'000'000);
+  written.status_changed_at = given;
+  EXPECT_EQ(core::StatusChangedAt(written, stored, now), given) << "the document's own";
+}
+
+TEST(CheckTrackingEventIds, EveryIdMustBeValid) {
+  core::TrackingEvent e{"E-1", "S-1", "dhl", "PU", {}, ""};
+  EXPECT_TRUE(core::CheckTrackingEventIds(e).ok());
+  for (std::string core::TrackingEvent::*field :
+       {&core::TrackingEvent::event_id, &core::TrackingEvent::shipment_id,
+        &core::TrackingEvent::carrier_id}) {
+    core::TrackingEvent bad = e;
+    bad.*field = "a/b";
+    EXPECT_EQ(core::CheckTrackingEventIds(bad).code(), StatusCode::kInvalidArgument);
+    bad.*field = "";
+    EXPECT_EQ(core::CheckTrackingEventIds(bad).code(), StatusCode::kInvalidArgument);
+  }
 }
 
 }  // namespace

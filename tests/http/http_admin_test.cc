@@ -45,7 +45,7 @@ class AdminApiTest : public HttpApiFixture {
   // Waits until the views have applied change `token`.
   bool WaitForToken(std::int64_t token) {
     for (int i = 0; i < 500; ++i) {
-      if (app_->views().applied().Get() >= token) return true;
+      if (app_->backend().applied().Get() >= token) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
@@ -232,7 +232,7 @@ TEST_F(AdminApiTest, StatusShowsTheStreamViewsJobsAndDeadLetters) {
 }
 
 TEST_F(AdminApiTest, MigrateWithForceBuildsANewGenerationOfTheView) {
-  ASSERT_TRUE(WaitForToken(app_->source().committed().Get()));  // org-b's write too
+  ASSERT_TRUE(WaitForToken(EmbeddedSource(*app_).committed().Get()));  // org-b's write too
   auto generation = [&](const std::string& view) {
     json views = Get("/admin/views", admin_).Json()["views"];
     for (const auto& v : views) {

@@ -1101,7 +1101,7 @@ class BadInputTest : public HttpApiFixture {
     ASSERT_EQ(r.status, 200) << r;
     EXPECT_EQ(r.Json(), row_before_);
     EXPECT_EQ(ListAll(key_, {}, t).size(), 2u) << "only S-1 and SENTINEL exist";
-    auto stored = app_->source().GetShipment("acme", "S-1");
+    auto stored = EmbeddedSource(*app_).GetShipment("acme", "S-1");
     ASSERT_TRUE(stored.ok());
     ASSERT_TRUE(stored->has_value());
     EXPECT_EQ(stored->value().status, core::ShipmentStatus::kBooked);
@@ -1230,7 +1230,7 @@ TEST_F(BadInputTest, CustomerAndCarrierBodies) {
   std::int64_t ct = TokenOf(c);
   EXPECT_EQ(ct, Committed());
   EXPECT_EQ(c.Json()["count"], 1);
-  auto customer = app_->source().GetCustomer("acme", "C-9");
+  auto customer = EmbeddedSource(*app_).GetCustomer("acme", "C-9");
   ASSERT_TRUE(customer.ok() && customer->has_value());
   EXPECT_EQ(customer->value().name, "Acme Retail");
 
@@ -1239,13 +1239,13 @@ TEST_F(BadInputTest, CustomerAndCarrierBodies) {
   ASSERT_EQ(k.status, 200) << k;
   std::int64_t kt = TokenOf(k);
   EXPECT_GT(kt, ct);
-  auto carrier = app_->source().GetCarrier("acme", "dhl");
+  auto carrier = EmbeddedSource(*app_).GetCarrier("acme", "dhl");
   ASSERT_TRUE(carrier.ok() && carrier->has_value());
   EXPECT_EQ(carrier->value().name, "DHL");
   EXPECT_EQ(carrier->value().services, services);
   // A put replaces.
   ASSERT_EQ(Put("/v1/customers/C-9", key_, json{{"name", "Acme B.V."}}).status, 200);
-  EXPECT_EQ(app_->source().GetCustomer("acme", "C-9")->value().name, "Acme B.V.");
+  EXPECT_EQ(EmbeddedSource(*app_).GetCustomer("acme", "C-9")->value().name, "Acme B.V.");
   // Reads still work with the new token (lookup changes flow through the stream).
   EXPECT_EQ(GetShipment(key_, "S-1", Committed()).status, 200);
 
@@ -1267,8 +1267,8 @@ TEST_F(BadInputTest, CustomerAndCarrierBodies) {
     ExpectRejected(r, 400, names, "PUT " + target + " " + body);
   }
   EXPECT_EQ(Committed(), committed);
-  EXPECT_EQ(app_->source().GetCustomer("acme", "C-9")->value().name, "Acme B.V.");
-  EXPECT_EQ(app_->source().GetCarrier("acme", "dhl")->value().name, "DHL");
+  EXPECT_EQ(EmbeddedSource(*app_).GetCustomer("acme", "C-9")->value().name, "Acme B.V.");
+  EXPECT_EQ(EmbeddedSource(*app_).GetCarrier("acme", "dhl")->value().name, "DHL");
 }
 
 // A server with a small body limit.

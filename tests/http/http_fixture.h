@@ -27,6 +27,7 @@
 #include "app/application.h"
 #include "base/clock.h"
 #include "base/time.h"
+#include "embedded_stores.h"
 #include "http_client.h"
 #include "test_util.h"
 
@@ -325,7 +326,7 @@ class HttpApiFixture : public ::testing::Test {
   }
 
   // The newest change committed to the source (to prove a failed request wrote nothing).
-  std::int64_t Committed() const { return app_->source().committed().Get(); }
+  std::int64_t Committed() const { return EmbeddedSource(*app_).committed().Get(); }
 
   TempDir dir_;
   SystemClock clock_;

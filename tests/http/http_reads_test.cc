@@ -503,7 +503,7 @@ TEST_F(DailyMetricsTest, MoreThanTenThousandRowsIs400) {
   Write(key_, a);
   std::int64_t t = Write(key_, b);
   // 10001 shipments may take the worker longer than a read's bounded wait.
-  ASSERT_TRUE(app_->views().applied().WaitUntilAtLeast(t, std::chrono::seconds(60)));
+  ASSERT_TRUE(app_->backend().applied().WaitUntilAtLeast(t, std::chrono::seconds(60)));
   Params range = {{"from", "2026-09-01"}, {"to", "2026-09-01"}};
   Params by_carrier = range;
   by_carrier.emplace_back("groupBy", "carrierId");

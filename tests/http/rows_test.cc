@@ -23,7 +23,7 @@ using nlohmann::json;
 
 // The item WriteShipmentItem writes for `row`, parsed back.
 json ShipmentItem(const core::ShipmentRow& row, Names& names,
-                  const storage::sqlite::ExceptionItem* exception = nullptr) {
+                  const api::ExceptionItem* exception = nullptr) {
   std::string text;
   JsonWriter w(&text);
   WriteShipmentItem(w, row, names, exception);
@@ -43,15 +43,14 @@ json Written(Write write) {
   return item;
 }
 
-json CarrierPerformanceRowJson(const storage::sqlite::AggregateRow& row, Names& names) {
+json CarrierPerformanceRowJson(const api::AggregateRow& row, Names& names) {
   std::vector<std::int64_t> buckets;
   return Written([&](JsonWriter& w) { http::WriteCarrierPerformanceRow(w, row, names, buckets); });
 }
-json CustomerSummaryItem(const storage::sqlite::CustomerSummaryRow& row, Names& names) {
+json CustomerSummaryItem(const api::CustomerSummaryRow& row, Names& names) {
   return Written([&](JsonWriter& w) { http::WriteCustomerSummaryItem(w, row, names); });
 }
-json DailyMetricsRowJson(const std::vector<std::string>& fields,
-                         const storage::sqlite::DailyMetricsRow& row) {
+json DailyMetricsRowJson(const std::vector<std::string>& fields, const api::DailyMetricsRow& row) {
   return Written([&](JsonWriter& w) { http::WriteDailyMetricsRow(w, fields, row); });
 }
 
@@ -101,7 +100,7 @@ TEST_F(RowsTest, ShipmentItemDropsInternalFieldsAndAddsNames) {
   EXPECT_TRUE(none["customerName"].is_null());
   EXPECT_FALSE(none.contains("_document"));
 
-  storage::sqlite::ExceptionItem exception{"", 1, "breached"};
+  api::ExceptionItem exception{"", 1, "breached"};
   json queued = ShipmentItem(stored, names, &exception);
   EXPECT_EQ(queued["reason"], "breached");
   EXPECT_EQ(queued["urgency"], 1);
@@ -188,7 +187,7 @@ TEST_F(RowsTest, CarrierPerformanceRowFigures) {
   cache::LookupCache cache = NoCache();
   Names names(&cache, "acme");
   core::CarrierPerformanceView view;
-  storage::sqlite::AggregateRow row;
+  api::AggregateRow row;
   row.key = {"dhl", "2026-W45"};
   row.measures.assign(view.spec().measure_columns.size(), 0);
   row.measures[0] = 5;  // shipped
@@ -219,7 +218,7 @@ TEST_F(RowsTest, CarrierPerformanceRowFigures) {
 TEST_F(RowsTest, CustomerAndDailyRows) {
   cache::LookupCache cache = NoCache();
   Names names(&cache, "acme");
-  storage::sqlite::CustomerSummaryRow c;
+  api::CustomerSummaryRow c;
   c.customer_id = "C-1";
   c.shipments = 3;
   c.open = 2;
@@ -240,7 +239,7 @@ TEST_F(RowsTest, CustomerAndDailyRows) {
   c.last_shipment_at.reset();
   EXPECT_TRUE(CustomerSummaryItem(c, names)["lastShipmentAt"].is_null());
 
-  storage::sqlite::DailyMetricsRow d;
+  api::DailyMetricsRow d;
   d.key = {"2026-11-01", "dhl"};
   d.shipments = 2;
   d.weight_kg_micro = 3750000;

@@ -7,15 +7,16 @@
 #include <set>
 #include <string>
 
+#include "base/sha256.h"
 #include "test_util.h"
 
 namespace {
 
+using mv::Sha256Hex;
 using mv::StatusCode;
 using mv::storage::sqlite::ApiKeyStore;
 using mv::storage::sqlite::Database;
 using mv::storage::sqlite::Principal;
-using mv::storage::sqlite::Sha256Hex;
 using mv::testing::T;
 using mv::testing::TempDir;
 
@@ -145,7 +146,7 @@ TEST_F(ApiKeyStoreTest, KeysSurviveReopen) {
 TEST_F(ApiKeyStoreTest, KeysHaveIdsAndNamesAndRevokedKeysStopWorking) {
   MV_ASSERT_OK_AND_ASSIGN(auto ci, store_->CreateKey({"acme", false, ""}, "ci deploys"));
   clock_.Advance(std::chrono::seconds(1));
-  MV_ASSERT_OK_AND_ASSIGN(auto ops, store_->CreateKey({"", true, ""}));
+  MV_ASSERT_OK_AND_ASSIGN(auto ops, store_->CreateKey({"", true, ""}, ""));
   EXPECT_EQ(ci.id.substr(0, 4), "key-");
   EXPECT_EQ(ci.id.size(), 16u);
   EXPECT_NE(ci.id, ops.id);

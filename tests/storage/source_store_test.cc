@@ -282,7 +282,7 @@ TEST_F(SourceStoreTest, InsertTrackingEventsWritesOneOplogEntryPerEvent) {
   EXPECT_EQ(w.inserted, 3);
   EXPECT_EQ(w.duplicates, 0);
   EXPECT_EQ(store_->committed().Get(), 4);
-  EXPECT_EQ(store_->duplicate_tracking_events(), 0);
+  EXPECT_EQ(store_->counters().duplicate_tracking, 0);
   // Stored, including the event of a shipment that does not exist.
   EXPECT_EQ(Count("SELECT count(*) FROM tracking_events WHERE org = 'acme'"), 3);
   EXPECT_EQ(Count("SELECT occurred_at FROM tracking_events WHERE carrier_id = 'dhl' AND "
@@ -352,7 +352,7 @@ TEST_F(SourceStoreTest, DuplicateTrackingEventsAreIgnoredAndCounted) {
   EXPECT_EQ(w1.token, 2);
   EXPECT_EQ(w1.inserted, 2);
   EXPECT_EQ(w1.duplicates, 1);
-  EXPECT_EQ(store_->duplicate_tracking_events(), 1);
+  EXPECT_EQ(store_->counters().duplicate_tracking, 1);
 
   // Across batches; the same eventId of another carrier or in another org is another event.
   SourceStore::TrackingWrite w2 =
@@ -363,7 +363,7 @@ TEST_F(SourceStoreTest, DuplicateTrackingEventsAreIgnoredAndCounted) {
   SourceStore::TrackingWrite w3 = Track("globex", {first});
   EXPECT_EQ(w3.token, 4);
   EXPECT_EQ(w3.inserted, 1);
-  EXPECT_EQ(store_->duplicate_tracking_events(), 2);
+  EXPECT_EQ(store_->counters().duplicate_tracking, 2);
 
   // Only duplicates: no oplog entry, and the token is the newest committed one (here a
   // customer write), so that reading one's own writes still works.
@@ -373,7 +373,7 @@ TEST_F(SourceStoreTest, DuplicateTrackingEventsAreIgnoredAndCounted) {
   EXPECT_EQ(w4.token, 5);
   EXPECT_EQ(w4.inserted, 0);
   EXPECT_EQ(w4.duplicates, 2);
-  EXPECT_EQ(store_->duplicate_tracking_events(), 4);
+  EXPECT_EQ(store_->counters().duplicate_tracking, 4);
   EXPECT_EQ(store_->committed().Get(), 5);
 
   EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 4);
@@ -415,7 +415,7 @@ TEST_F(SourceStoreTest, InsertTrackingEventsIsAllOrNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM tracking_events"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM oplog"), 1);
   EXPECT_EQ(store_->committed().Get(), 1);
-  EXPECT_EQ(store_->duplicate_tracking_events(), 0);
+  EXPECT_EQ(store_->counters().duplicate_tracking, 0);
 
   // The store is still usable and tokens stay consecutive.
   ASSERT_TRUE(Raw()->Exec("DROP TRIGGER refuse").ok());

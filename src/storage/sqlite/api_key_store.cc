@@ -1,9 +1,9 @@
 #include "storage/sqlite/api_key_store.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "base/sha256.h"
 #include "base/time.h"
 
 namespace mv::storage::sqlite {
@@ -38,25 +38,7 @@ Status Upgrade(Database& db) {
   return Status::Ok();
 }
 
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string Sha256Hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  return Hex(digest, len);
-}
 
 Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path,
                                                        const Clock* clock) {
@@ -69,11 +51,6 @@ Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path,
   return std::unique_ptr<ApiKeyStore>(new ApiKeyStore(std::move(db), clock));
 }
 
-Result<std::string> ApiKeyStore::Create(const Principal& principal) {
-  MV_ASSIGN_OR_RETURN(Created created, CreateKey(principal));
-  return created.key;
-}
-
 Result<ApiKeyStore::Created> ApiKeyStore::CreateKey(const Principal& principal,
                                                     const std::string& name) {
   if (name.size() > 128) return Status::InvalidArgument("a key's name is at most 128 characters");
@@ -82,7 +59,7 @@ Result<ApiKeyStore::Created> ApiKeyStore::CreateKey(const Principal& principal,
   }
   unsigned char random[24];
   if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
-  std::string key = "vmv_" + Hex(random, sizeof random);
+  std::string key = "vmv_" + HexOf(random, sizeof random);
   std::lock_guard lock(mu_);
   MV_ASSIGN_OR_RETURN(Statement * st,
                       db_->Prepare("INSERT INTO api_keys (key_hash, org, is_admin, key_prefix, "

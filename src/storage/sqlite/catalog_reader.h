@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/operator_stores.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "core/view_scope.h"
@@ -12,23 +13,16 @@
 
 namespace mv::storage::sqlite {
 
-// One stored version of a view as views.db's catalog records it, and how many rows it
-// holds.
-struct CatalogEntry {
-  core::StoredVersion stored;
-  std::int64_t rows = 0;
-};
+using api::CatalogEntry;
 
 // Reads the catalog for operators (GET /admin/views, `viya-mv status`), in one read
 // transaction, so a swap committed meanwhile is seen whole or not at all. Its own
 // connection, serialized; thread-safe.
-class CatalogReader {
+class CatalogReader final : public api::Catalog {
  public:
   static Result<std::unique_ptr<CatalogReader>> Open(const std::string& views_db_path);
-  // Every stored version with its row count (a count of every table: for reports).
-  Result<std::vector<CatalogEntry>> Entries();
-  // Every stored version, without counting rows (cheap: for checks before an operation).
-  Result<std::vector<core::StoredVersion>> Versions();
+  Result<std::vector<CatalogEntry>> Entries() override;
+  Result<std::vector<core::StoredVersion>> Versions() override;
 
  private:
   explicit CatalogReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/operator_stores.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "core/view_batch.h"
@@ -13,25 +14,18 @@
 
 namespace mv::storage::sqlite {
 
-// A change the stream could not project, as views.db keeps it (mv_dead_letters).
-struct StoredDeadLetter {
-  std::int64_t id = 0;
-  core::DeadLetter letter;
-  Timestamp created_at{};
-};
+using api::StoredDeadLetter;
 
 // The dead letters of views.db, for operators: listed, and removed once retried. Its own
 // connection, serialized; thread-safe.
-class DeadLetterStore {
+class DeadLetterStore final : public api::DeadLetters {
  public:
   static Result<std::unique_ptr<DeadLetterStore>> Open(const std::string& views_db_path);
 
-  // Newest first, at most `limit`.
-  Result<std::vector<StoredDeadLetter>> List(size_t limit);
-  Result<std::int64_t> Count();
-  Result<std::optional<StoredDeadLetter>> Get(std::int64_t id);
-  // NotFound when there is no dead letter `id`.
-  Status Remove(std::int64_t id);
+  Result<std::vector<StoredDeadLetter>> List(size_t limit) override;
+  Result<std::int64_t> Count() override;
+  Result<std::optional<StoredDeadLetter>> Get(std::int64_t id) override;
+  Status Remove(std::int64_t id) override;
 
  private:
   explicit DeadLetterStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}

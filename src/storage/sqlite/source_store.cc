@@ -268,11 +268,12 @@ Status SourceStore::WriteShipments(const std::string& org,
     get->Bind(1, org).Bind(2, doc.id);
     MV_ASSIGN_OR_RETURN(bool exists, get->Step());
     if (!doc.status_changed_at) {
-      doc.status_changed_at = now;
+      std::optional<core::Shipment> stored;
       if (exists) {
         auto old = core::ParseShipmentText(get->ColumnView(0));
-        if (old.ok() && old->status == doc.status) doc.status_changed_at = old->status_changed_at;
+        if (old.ok()) stored = std::move(*old);
       }
+      doc.status_changed_at = core::StatusChangedAt(doc, stored, now);
     }
     get->Reset();
     std::string text = core::ShipmentToJson(doc).dump();
@@ -378,13 +379,9 @@ Status SourceStore::WriteTrackingEvents(const std::string& org,
 void SourceStore::InsertTrackingEventsAsync(std::string org,
                                             std::vector<core::TrackingEvent> events,
                                             std::function<void(Result<TrackingWrite>)> done) {
-  // The oplog names an event "carrierId/eventId": valid ids keep that unambiguous.
   for (const core::TrackingEvent& e : events) {
-    if (!core::IsValidId(e.carrier_id) || !core::IsValidId(e.event_id) ||
-        !core::IsValidId(e.shipment_id)) {
-      done(
-          Status::InvalidArgument(fmt::format("tracking event '{}/{}' of shipment '{}': invalid id",
-                                              e.carrier_id, e.event_id, e.shipment_id)));
+    if (Status s = core::CheckTrackingEventIds(e); !s.ok()) {
+      done(std::move(s));
       return;
     }
   }

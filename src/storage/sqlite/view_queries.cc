@@ -448,4 +448,54 @@ void ViewQueryPool::Release(std::unique_ptr<ViewQueries> q) {
   idle_.push_back(std::move(q));
 }
 
+Result<AtToken<ShipmentPage>> ViewQueryPool::ListShipments(
+    const std::string& org, const ShipmentFilter& filter, size_t limit,
+    const std::optional<ListPosition>& after) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->ListShipments(org, filter, limit, after);
+}
+
+Result<AtToken<std::optional<std::string>>> ViewQueryPool::GetShipment(const std::string& org,
+                                                                       const std::string& id) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->GetShipment(org, id);
+}
+
+Result<AtToken<std::vector<AggregateRow>>> ViewQueryPool::AggregateRows(const std::string& view,
+                                                                        const std::string& org) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->AggregateRows(view, org);
+}
+
+Result<AtToken<DailyMetricsResult>> ViewQueryPool::DailyMetrics(const std::string& org,
+                                                                const DailyMetricsQuery& query) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->DailyMetrics(org, query);
+}
+
+Result<AtToken<std::vector<AggregateRow>>> ViewQueryPool::CarrierPerformance(
+    const std::string& org, const CarrierPerformanceQuery& query) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->CarrierPerformance(org, query);
+}
+
+Result<AtToken<CustomerPage>> ViewQueryPool::CustomerSummary(
+    const std::string& org, const CustomerSummaryQuery& query,
+    const std::optional<CustomerPosition>& after) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->CustomerSummary(org, query, after);
+}
+
+Result<AtToken<ExceptionPage>> ViewQueryPool::Exceptions(
+    const std::string& org, const ExceptionFilter& filter, size_t limit,
+    const std::optional<ExceptionPosition>& after) {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->Exceptions(org, filter, limit, after);
+}
+
+Result<core::ChangeToken> ViewQueryPool::AppliedToken() {
+  MV_ASSIGN_OR_RETURN(auto q, Acquire());
+  return q->AppliedToken();
+}
+
 }  // namespace mv::storage::sqlite

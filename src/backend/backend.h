@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/key_store.h"
+#include "api/operator_stores.h"
+#include "api/source.h"
+#include "api/view_reader.h"
+#include "base/clock.h"
+#include "base/result.h"
+#include "base/watermark.h"
+#include "core/interfaces.h"
+#include "core/view_set.h"
+
+namespace mv::storage::sqlite {
+class SourceStore;
+class SqliteViewStore;
+}  // namespace mv::storage::sqlite
+
+// The one place that chooses a backend (DESIGN.md section 2). Everything else sees the
+// stores through core's interfaces (the worker) and api's (the HTTP layer).
+namespace mv::backend {
+
+struct BackendOptions {
+  // The embedded backend: source.db and views.db live in this folder.
+  std::string data_dir;
+  std::chrono::hours oplog_retention{24};
+  int views_cache_mib = 64;
+};
+
+// The stores one process runs on. Open() then use; the accessors stay valid while this
+// object lives. Thread-safety is each interface's own.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // The source: its change stream (one reader, the worker), snapshots, lookups, progress.
+  virtual core::ChangeSource& changes() = 0;
+  virtual core::SourceReader& snapshots() = 0;
+  virtual core::LookupReader& lookups() = 0;
+  virtual api::SourceProgress& progress() = 0;
+  // Writes through viya-mv's own API; null where the platform writes to its database.
+  virtual api::SourceWriter* writer() = 0;
+  // Housekeeping jobs of a source this process owns; null when there is none.
+  virtual api::SourceMaintenance* maintenance() = 0;
+
+  // The views: their one writer (the worker), and what the API reads.
+  virtual core::ViewStore& view_store() = 0;
+  // The token the view store's writer in this process has applied, to wait on.
+  virtual const Watermark& applied() const = 0;
+  virtual api::ViewReader& reader() = 0;
+  virtual api::KeyStore& keys() = 0;
+  virtual api::DeadLetters& dead_letters() = 0;
+  virtual api::Catalog& catalog() = 0;
+
+  // The embedded backend's own stores, for the tools that only it has (import) and for
+  // tests; nullopt on other backends.
+  struct Embedded {
+    storage::sqlite::SourceStore* source = nullptr;
+    storage::sqlite::SqliteViewStore* views = nullptr;
+  };
+  virtual std::optional<Embedded> embedded() { return std::nullopt; }
+};
+
+// Opens the backend `options` name, creating its stores when new. `views` and `clock`
+// must outlive it.
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options,
+                                             const core::ViewSet* views, const Clock* clock);
+
+// The key store of the backend `options` name, alone: `viya-mv apikey create` works beside
+// a running server.
+Result<std::unique_ptr<api::KeyStore>> OpenKeyStore(const BackendOptions& options,
+                                                    const Clock* clock);
+
+}  // namespace mv::backend
