@@ -30,6 +30,11 @@ class ChangeSource {
                                                 Millis linger = Millis(0)) = 0;
   // The token of the newest committed change (0 when there is none).
   virtual Result<ChangeToken> LatestToken() = 0;
+  // After a Read that returned nothing: a position the source has scanned through with
+  // no change for the views left before it (a MongoDB stream's postBatchResumeToken), so
+  // that the checkpoint of an idle stream advances; 0 when there is none to report (the
+  // embedded oplog's tokens move only with changes).
+  virtual ChangeToken QuietThrough() { return 0; }
 };
 
 // A shipment as a snapshot sees it: its document (absent when only tracking events for it

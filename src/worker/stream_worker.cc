@@ -109,7 +109,16 @@ Result<size_t> StreamWorker::Step(Millis wait) {
   }
   if (!events.ok()) return events.status();
   std::vector<core::ChangeEvent> batch = std::move(events).value();
-  if (batch.empty()) return size_t{0};
+  if (batch.empty()) {
+    // An idle stream's position still advances: the checkpoint alone is stored.
+    if (core::ChangeToken quiet = source_->QuietThrough(); quiet > checkpoint_.load()) {
+      core::ViewBatch advance;
+      advance.token = quiet;
+      MV_RETURN_IF_ERROR(store_->Apply(advance));
+      checkpoint_.store(quiet);
+    }
+    return size_t{0};
+  }
   MV_RETURN_IF_ERROR(ApplyBatch(batch));
   RepairUnreadableRows();
   return batch.size();

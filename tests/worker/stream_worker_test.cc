@@ -43,6 +43,46 @@ TEST(StreamWorker, ResumesFromTheCheckpointAfterRestart) {
   EXPECT_EQ(stored, 2);
 }
 
+// A change source with nothing new that reports how far it has scanned, as a MongoDB
+// stream's empty batches do (postBatchResumeToken).
+class QuietSource final : public core::ChangeSource {
+ public:
+  explicit QuietSource(std::unique_ptr<core::ChangeSource> inner) : inner_(std::move(inner)) {}
+  Result<std::vector<core::ChangeEvent>> Read(core::ChangeToken after, size_t max_events,
+                                              Millis wait, Millis linger) override {
+    return inner_->Read(after, max_events, wait, linger);
+  }
+  Result<core::ChangeToken> LatestToken() override { return inner_->LatestToken(); }
+  core::ChangeToken QuietThrough() override { return quiet; }
+  core::ChangeToken quiet = 0;
+
+ private:
+  std::unique_ptr<core::ChangeSource> inner_;
+};
+
+TEST(StreamWorker, AnIdleStreamsCheckpointAdvancesToWhereTheSourceScanned) {
+  Pipeline p(T("2026-11-01T08:00:00Z"));
+  MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-1", p.clock().Now())}));
+  MV_ASSERT_OK(p.Drain());
+  MV_ASSERT_OK_AND_ASSIGN(const std::string before, p.Dump());
+  MV_ASSERT_OK_AND_ASSIGN(auto inner, p.source().NewChangeSource());
+  QuietSource quiet(std::move(inner));
+  worker::StreamWorker w(&quiet, &p.source(), &p.store(), &p.views(), core::ProjectionOptions{},
+                         &p.clock(), nullptr, Pipeline::Fast());
+  quiet.quiet = 1000;
+  MV_ASSERT_OK_AND_ASSIGN(size_t applied, w.Step(Millis(0)));
+  EXPECT_EQ(applied, 0u);
+  MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken stored, p.store().Checkpoint());
+  EXPECT_EQ(stored, 1000) << "the idle position is stored";
+  EXPECT_EQ(w.checkpoint(), 1000);
+  MV_ASSERT_OK_AND_ASSIGN(const std::string after, p.Dump());
+  EXPECT_EQ(after, before) << "and nothing else changed";
+  quiet.quiet = 500;  // never backwards
+  MV_ASSERT_OK(w.Step(Millis(0)).status());
+  MV_ASSERT_OK_AND_ASSIGN(stored, p.store().Checkpoint());
+  EXPECT_EQ(stored, 1000);
+}
+
 TEST(StreamWorker, HistoryLostRebuildsAndCounts) {
   Pipeline p(T("2026-11-01T08:00:00Z"));
   MV_ASSERT_OK(p.source().UpsertShipments("acme", {Booked("S-1", p.clock().Now())}));
