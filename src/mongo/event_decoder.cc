@@ -113,9 +113,9 @@ Result<json> CanonicalDocument(core::Collection collection, const json& doc,
     out[CanonicalName(mapping, collection, name)] = PlainJson(value);
   }
   if (!doc_org || doc_org->empty()) {
-    return Status::InvalidArgument(fmt::format(
-        "{} document {}: no {} (the org field)", core::ToString(collection),
-        id.value_or("?"), mapping.org));
+    return Status::InvalidArgument(fmt::format("{} document {}: no {} (the org field)",
+                                               core::ToString(collection), id.value_or("?"),
+                                               mapping.org));
   }
   *org = *doc_org;
   if (collection == core::Collection::kTrackingEvents) {
@@ -133,9 +133,8 @@ Result<json> CanonicalDocument(core::Collection collection, const json& doc,
     return out;
   }
   if (!id || id->empty()) {
-    return Status::InvalidArgument(
-        fmt::format("{} document of org {}: no {} (the id field)", core::ToString(collection),
-                    *org, mapping.id));
+    return Status::InvalidArgument(fmt::format("{} document of org {}: no {} (the id field)",
+                                               core::ToString(collection), *org, mapping.id));
   }
   out["id"] = *id;
   *document_id = *id;
@@ -210,9 +209,9 @@ Result<DecodedEvent> DecodeChangeEvent(const json& event, const SourceNames& nam
     c.full_document = doc.dump();
   }
   if (!core::IsValidId(c.org)) {
-    return Status::InvalidArgument(
-        fmt::format("{} {}: org '{}' is not a valid id", core::ToString(c.collection),
-                    c.document_id, c.org.substr(0, 64)));
+    return Status::InvalidArgument(fmt::format("{} {}: org '{}' is not a valid id",
+                                               core::ToString(c.collection), c.document_id,
+                                               c.org.substr(0, 64)));
   }
   out.kind = DecodedEvent::Kind::kChange;
   return out;

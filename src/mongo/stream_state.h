@@ -67,7 +67,7 @@ struct StreamStep {
   };
   Kind kind = Kind::kNothing;
   DecodedEvent event;
-  std::string resume_token;   // where to resume after this step
+  std::string resume_token;     // where to resume after this step
   core::ChangeToken token = 0;  // the position it reached (packed cluster time)
   Status error;
   std::string what;  // for logs: the event or error this step came from

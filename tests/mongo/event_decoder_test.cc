@@ -35,8 +35,8 @@ std::vector<json> Events() {
 json Canonical(const DecodedEvent& d) { return json::parse(d.change.full_document.value()); }
 
 TEST(ClusterTime, PackKeepsOrderAndRoundTrips) {
-  std::vector<ClusterTime> times = {
-      {1, 0}, {1, 1}, {1, 0x7fffffff}, {2, 0}, {0x80000000, 0}, {0xffffffff, 7}};
+  std::vector<ClusterTime> times = {{1, 0}, {1, 1},          {1, 0x7fffffff},
+                                    {2, 0}, {0x80000000, 0}, {0xffffffff, 7}};
   for (size_t i = 0; i < times.size(); ++i) {
     EXPECT_EQ(Unpack(Pack(times[i])), times[i]);
     if (i > 0) {
@@ -133,8 +133,8 @@ TEST(DecodeChangeEvent, ReplaceOfALookupWithAnObjectId) {
   EXPECT_EQ(d.change.op, core::Operation::kReplace);
   EXPECT_EQ(d.change.collection, core::Collection::kCustomers);
   EXPECT_EQ(d.change.document_id, "65f1a2b3c4d5e6f708192a3b");
-  MV_ASSERT_OK_AND_ASSIGN(core::Customer c, core::ParseCustomer(d.change.document_id,
-                                                                Canonical(d)));
+  MV_ASSERT_OK_AND_ASSIGN(core::Customer c,
+                          core::ParseCustomer(d.change.document_id, Canonical(d)));
   EXPECT_EQ(c.name, "Acme B.V.");
 }
 

@@ -192,7 +192,7 @@ TEST(ChangeStreamStateRestart, KilledAtAnyStepResumesWithoutLosingOrTearingEvent
         if (!s.resume_token.empty()) checkpoint = s.resume_token;
       }
     };
-    run(kill_after);        // killed here
+    run(kill_after);         // killed here
     run(script.size() + 1);  // restarted from the stored checkpoint
     std::vector<std::string> distinct;
     for (const std::string& id : applied) {
