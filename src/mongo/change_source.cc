@@ -6,8 +6,8 @@
 
 namespace mv::mongo {
 
-MongoChangeSource::MongoChangeSource(StreamDriver* driver, SourceNames names,
-                                     FieldMapping mapping, MongoChangeSourceOptions options)
+MongoChangeSource::MongoChangeSource(StreamDriver* driver, SourceNames names, FieldMapping mapping,
+                                     MongoChangeSourceOptions options)
     : driver_(driver),
       options_(options),
       state_(std::move(names), std::move(mapping), options.idle_checkpoint_interval) {}
@@ -52,15 +52,14 @@ Result<std::vector<core::ChangeEvent>> MongoChangeSource::Read(core::ChangeToken
         quiet_ = std::max(quiet_, s.token);  // scanned past, with nothing for the views
         [[fallthrough]];
       case StreamStep::Kind::kNothing:
-        if (idle &&
-            (full || SteadyClock::now() >= (events.empty() ? wait_until : linger_until))) {
+        if (idle && (full || SteadyClock::now() >= (events.empty() ? wait_until : linger_until))) {
           goto done;
         }
         continue;
       case StreamStep::Kind::kDeadLetter:
         ++undecodable_;
-        spdlog::error("change stream: passed over an event that cannot be decoded ({}): {}",
-                      s.what, s.error.message());
+        spdlog::error("change stream: passed over an event that cannot be decoded ({}): {}", s.what,
+                      s.error.message());
         continue;
       case StreamStep::Kind::kChange:
         if (s.token <= after) continue;  // the stream reopened at `after`, inclusive

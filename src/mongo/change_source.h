@@ -78,9 +78,9 @@ class MongoChangeSource final : public core::ChangeSource {
   const MongoChangeSourceOptions options_;
   ChangeStreamState state_;
   std::unique_ptr<ChangeCursor> cursor_;
-  core::ChangeToken position_ = -1;         // the cursor has returned everything through it
-  std::optional<core::ChangeEvent> held_;   // read ahead at a batch's end; after position_
-  core::ChangeToken quiet_ = 0;             // the latest idle position seen
+  core::ChangeToken position_ = -1;        // the cursor has returned everything through it
+  std::optional<core::ChangeEvent> held_;  // read ahead at a batch's end; after position_
+  core::ChangeToken quiet_ = 0;            // the latest idle position seen
   std::int64_t undecodable_ = 0;
   std::int64_t opens_ = 0;
 };

@@ -96,7 +96,8 @@ TEST_F(MongoChangeSourceTest, AnIdleStreamReportsHowFarItScanned) {
 
 TEST_F(MongoChangeSourceTest, HistoryLostIsReportedAndOtherErrorsResumeWithoutLoss) {
   cluster_.log.push_back(ShipmentEvent("insert", 50, 1, "S-1"));
-  cluster_.log.push_back({{"$error", {{"ok", 0}, {"code", 91}, {"codeName", "ShutdownInProgress"}}}});
+  cluster_.log.push_back(
+      {{"$error", {{"ok", 0}, {"code", 91}, {"codeName", "ShutdownInProgress"}}}});
   cluster_.log.push_back(ShipmentEvent("insert", 51, 1, "S-2"));
   auto source = Source();
   MV_ASSERT_OK_AND_ASSIGN(auto first, source.Read(Pack({49, 0}), 10, Millis(0), Millis(0)));
