@@ -20,7 +20,7 @@ done
 
 packages=(
   g++ cmake make ninja-build pkg-config
-  libsqlite3-dev libssl-dev
+  libsqlite3-dev libssl-dev libmongoc-dev libbson-dev
   prometheus-cpp-dev libboost-dev zlib1g-dev libxxhash-dev libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

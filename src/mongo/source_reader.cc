@@ -43,8 +43,9 @@ Result<core::ChangeToken> MongoSourceReader::ScanShipments(
     json f = json::object();
     if (org) f[mapping_.org] = *org;
     if (last) {
-      json after = json::array({{{mapping_.org, {{"$gt", last->first}}}},
-                                {{mapping_.org, last->first}, {id_field, {{"$gt", last->second}}}}});
+      json after =
+          json::array({{{mapping_.org, {{"$gt", last->first}}}},
+                       {{mapping_.org, last->first}, {id_field, {{"$gt", last->second}}}}});
       f = org ? json{{"$and", json::array({f, {{"$or", after}}})}} : json{{"$or", after}};
     }
     return f;
@@ -72,12 +73,14 @@ Result<core::ChangeToken> MongoSourceReader::ScanShipments(
   for (int attempt = 1;; ++attempt) {
     Status scan = [&]() -> Status {
       Stream shipments, events;
-      MV_ASSIGN_OR_RETURN(shipments.cursor,
-                          reader_->Find(names_.shipments, filter(mapping_.id),
-                                        CollectionReader::Sort{{mapping_.org, 1}, {mapping_.id, 1}}, std::nullopt));
-      MV_ASSIGN_OR_RETURN(events.cursor,
-                          reader_->Find(names_.tracking_events, filter(shipment_id),
-                                        CollectionReader::Sort{{mapping_.org, 1}, {shipment_id, 1}}, std::nullopt));
+      MV_ASSIGN_OR_RETURN(
+          shipments.cursor,
+          reader_->Find(names_.shipments, filter(mapping_.id),
+                        CollectionReader::Sort{{mapping_.org, 1}, {mapping_.id, 1}}, std::nullopt));
+      MV_ASSIGN_OR_RETURN(
+          events.cursor,
+          reader_->Find(names_.tracking_events, filter(shipment_id),
+                        CollectionReader::Sort{{mapping_.org, 1}, {shipment_id, 1}}, std::nullopt));
       MV_RETURN_IF_ERROR(advance(shipments, core::Collection::kShipments));
       MV_RETURN_IF_ERROR(advance(events, core::Collection::kTrackingEvents));
       while (shipments.head || events.head) {
@@ -121,9 +124,9 @@ Result<std::optional<json>> MongoSourceReader::FindOne(core::Collection collecti
                                                        const std::string& collection_name,
                                                        const std::string& org,
                                                        const std::string& id) {
-  MV_ASSIGN_OR_RETURN(auto cursor, reader_->Find(collection_name,
-                                                 {{mapping_.org, org}, {mapping_.id, id}},
-                                                 CollectionReader::Sort{}, 1));
+  MV_ASSIGN_OR_RETURN(auto cursor,
+                      reader_->Find(collection_name, {{mapping_.org, org}, {mapping_.id, id}},
+                                    CollectionReader::Sort{}, 1));
   MV_ASSIGN_OR_RETURN(auto doc, cursor->Next());
   if (!doc) return std::optional<json>();
   std::string doc_org, doc_id;

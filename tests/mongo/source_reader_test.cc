@@ -48,13 +48,12 @@ class MongoSourceReaderTest : public ::testing::Test {
   }
   Result<Scanned> Scan(const std::optional<std::string>& org, core::ChangeToken* token) {
     Scanned out;
-    MV_ASSIGN_OR_RETURN(*token,
-                        reader_.ScanShipments(org, [&](const core::SourceShipment& s) {
-                          out.keys.push_back(s.org + "/" + s.id + (s.json ? " doc" : "") + " " +
-                                             std::to_string(s.events.size()));
-                          out.shipments.push_back(s);
-                          return Status::Ok();
-                        }));
+    MV_ASSIGN_OR_RETURN(*token, reader_.ScanShipments(org, [&](const core::SourceShipment& s) {
+      out.keys.push_back(s.org + "/" + s.id + (s.json ? " doc" : "") + " " +
+                         std::to_string(s.events.size()));
+      out.shipments.push_back(s);
+      return Status::Ok();
+    }));
     return out;
   }
   ScriptedCollections db_;
