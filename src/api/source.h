@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,8 +59,8 @@ class SourceWriter {
   // Totals of this process, for metrics.
   struct Counters {
     std::int64_t writes = 0;
-    std::int64_t transactions = 0;          // commits shared by those writes
-    std::int64_t duplicate_tracking = 0;    // tracking events ignored as duplicates
+    std::int64_t transactions = 0;        // commits shared by those writes
+    std::int64_t duplicate_tracking = 0;  // tracking events ignored as duplicates
   };
   virtual Counters counters() const = 0;
 };
@@ -71,9 +73,19 @@ class SourceProgress {
   // The token of the newest change the source committed that this process knows of, and
   // a way to wait for a newer one.
   virtual const Watermark& committed() const = 0;
-  // Per org, the wall time of the oldest change after `after`.
+  // Per org, the wall time of the oldest change after `after` (empty where the source
+  // cannot tell without reading ahead).
   virtual Result<std::map<std::string, Timestamp>> OldestChangeByOrgAfter(
       core::ChangeToken after) = 0;
+  // How many changes are after `applied`; nullopt where tokens do not count changes
+  // (MongoDB's cluster times).
+  virtual std::optional<std::int64_t> ChangesAfter(core::ChangeToken applied) const {
+    return std::max<std::int64_t>(0, committed().Get() - applied);
+  }
+  // Whether committed() bounds every token a client can hold, so that a `minToken` past
+  // it is a mistake (the embedded source, which hands the tokens out). A MongoDB client's
+  // operationTime may be newer than what this process has seen yet: it is waited for.
+  virtual bool BoundsClientTokens() const { return true; }
 };
 
 // Housekeeping of a source this process owns (the embedded source's oplog and the

@@ -171,9 +171,9 @@ class ViewReader {
       const std::string& org, const CustomerSummaryQuery& query,
       const std::optional<CustomerPosition>& after) = 0;
   // The queue in its order, each entry with its shipment's stored row.
-  virtual Result<AtToken<ExceptionPage>> Exceptions(const std::string& org,
-                                                    const ExceptionFilter& filter, size_t limit,
-                                                    const std::optional<ExceptionPosition>& after) = 0;
+  virtual Result<AtToken<ExceptionPage>> Exceptions(
+      const std::string& org, const ExceptionFilter& filter, size_t limit,
+      const std::optional<ExceptionPosition>& after) = 0;
   // The token of the last change the views have applied, as stored with them (the
   // checkpoint): what another process's `minToken` waits on.
   virtual Result<core::ChangeToken> AppliedToken() = 0;

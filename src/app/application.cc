@@ -84,6 +84,15 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backend_options.data_dir = c.data_dir;
   backend_options.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
   backend_options.views_cache_mib = static_cast<int>(c.storage.views_cache_mb);
+  if (c.source.backend == "mongodb") {
+    backend_options.source = backend::BackendOptions::Source::kMongoDb;
+    backend::BackendOptions::MongoDb& m = backend_options.mongodb;
+    m.uri = c.source.uri;
+    m.names = {c.source.database, c.source.shipments, c.source.tracking_events, c.source.customers,
+               c.source.carriers};
+    m.mapping.org = c.source.org_field;
+    m.mapping.id = c.source.id_field;
+  }
   MV_ASSIGN_OR_RETURN(app->backend_, backend::OpenBackend(backend_options, &app->views_, clock));
   backend::Backend& b = *app->backend_;
 
@@ -179,16 +188,18 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     for (const auto& [org, seconds] : self->StalenessByOrg()) {
       lag_seconds = std::max(lag_seconds, seconds);
     }
-    return nlohmann::json{{"token", std::to_string(applied)},
-                          {"sourceToken", std::to_string(newest)},
-                          {"lagEvents", std::max<core::ChangeToken>(0, newest - applied)},
-                          {"lagSeconds", lag_seconds},
-                          {"streamRunning", self->worker_->healthy()}};
+    return nlohmann::json{
+        {"token", std::to_string(applied)},
+        {"sourceToken", std::to_string(newest)},
+        {"lagEvents", self->backend_->progress().ChangesAfter(applied).value_or(0)},
+        {"lagSeconds", lag_seconds},
+        {"streamRunning", self->worker_->healthy()}};
   };
   backends.readiness = [self] {
     http::Readiness r;
     r.stream_connected = self->worker_->healthy();
-    r.lag_events = self->backend_->progress().committed().Get() - self->backend_->applied().Get();
+    r.lag_events =
+        self->backend_->progress().ChangesAfter(self->backend_->applied().Get()).value_or(0);
     for (const auto& op : self->operations_.List()) {
       if (op.kind == worker::OperationKind::kBackfill && !op.finished()) {
         r.building_percent = op.percent();
@@ -232,8 +243,8 @@ std::map<std::string, double> Application::StalenessByOrg() {
 }
 
 void Application::RefreshStreamGauges() {
-  std::int64_t lag = backend_->progress().committed().Get() - backend_->applied().Get();
-  metrics_->stream().SetLag(lag < 0 ? 0 : lag);
+  metrics_->stream().SetLag(
+      backend_->progress().ChangesAfter(backend_->applied().Get()).value_or(0));
   metrics_->stream().SetStaleness(StalenessByOrg());
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/schedule.h"
+#include "base/uri.h"
 
 namespace mv::app {
 namespace {
@@ -101,6 +102,33 @@ std::string CheckSchedule(const std::string& value) {
   return parsed.ok() ? "" : parsed.status().message();
 }
 
+std::string CheckSourceBackend(const std::string& value) {
+  if (value == "embedded" || value == "mongodb") return "";
+  return fmt::format("'{}': allowed embedded, mongodb", value);
+}
+
+std::string CheckViewsBackend(const std::string& value) {
+  if (value == "sqlite") return "";
+  return fmt::format("'{}': this release keeps the views in sqlite only", value);
+}
+
+// A collection or field name: not empty, no NUL, not a $-operator.
+std::string CheckName(const std::string& value) {
+  if (value.empty() || value.size() > 120 || value.find('\0') != std::string::npos ||
+      value.front() == '$') {
+    return fmt::format("'{}': a collection or field name (1-120 characters, not starting with $)",
+                       value);
+  }
+  return "";
+}
+
+std::string CheckUri(const std::string& value) {
+  if (value.empty() || value.starts_with("mongodb://") || value.starts_with("mongodb+srv://")) {
+    return "";
+  }
+  return fmt::format("'{}': expected mongodb://... or mongodb+srv://...", RedactUri(value));
+}
+
 std::string CheckLevel(const std::string& value) {
   for (std::string_view level : {"trace", "debug", "info", "warn", "error"}) {
     if (value == level) return "";
@@ -145,6 +173,15 @@ const auto kKeys = std::to_array<Key>({
     MV_INT_KEY(http, gzip_min_bytes, 0, std::int64_t{1} << 30),
     MV_INT_KEY(http, min_token_timeout_ms, 1, 60000),
     MV_INT_KEY(http, ready_max_lag_events, 1, kInt64Max),
+    MV_STRING_KEY(source, backend, CheckSourceBackend),
+    MV_STRING_KEY(source, uri, CheckUri),
+    MV_STRING_KEY(source, database, CheckName),
+    MV_STRING_KEY(source, shipments, CheckName),
+    MV_STRING_KEY(source, tracking_events, CheckName),
+    MV_STRING_KEY(source, customers, CheckName),
+    MV_STRING_KEY(source, carriers, CheckName),
+    MV_STRING_KEY(source, org_field, CheckName),
+    MV_STRING_KEY(source, id_field, CheckName),
     MV_INT_KEY(stream, batch_max_events, 1, 100000),
     MV_INT_KEY(stream, batch_max_wait_ms, 0, kTenYearsMs),
     MV_INT_KEY(stream, idle_wait_ms, 1, kTenYearsMs),
@@ -160,6 +197,7 @@ const auto kKeys = std::to_array<Key>({
     MV_STRING_KEY(jobs, oplog_prune, CheckSchedule),
     MV_STRING_KEY(jobs, orphan_tracking, CheckSchedule),
     MV_STRING_KEY(jobs, retired_views, CheckSchedule),
+    MV_STRING_KEY(views, backend, CheckViewsBackend),
     MV_BOOL_KEY(views, auto_switch),
     MV_INT_KEY(views, retired_keep_hours, 0, kTenYearsHours),
     MV_BOOL_KEY(reconcile, auto_repair),
@@ -731,7 +769,13 @@ std::string ConfigToToml(const Config& config) {
       section = key.section;
       out += fmt::format("\n[{}]\n", section);
     }
-    out += fmt::format("{} = {}\n", key.name, TomlValue(key.get(config)));
+    Value value = key.get(config);
+    // A connection string's password stays a secret (the document then reads back with
+    // "***" in its place: pass the real one in VIYA_MV_SOURCE_URI).
+    if (key.section == "source" && key.name == "uri") {
+      value = RedactUri(std::get<std::string>(value));
+    }
+    out += fmt::format("{} = {}\n", key.name, TomlValue(value));
   }
   // Always written, so that the document shows where code overrides go. The map is ordered
   // by carrier id, and "" (every carrier) comes first.

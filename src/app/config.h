@@ -32,6 +32,22 @@ struct Config {
     std::int64_t ready_max_lag_events = 10000;  // /readyz fails above this lag
   } http;
 
+  // Where the source of truth is (DESIGN.md section 2): "embedded" (source.db in data_dir,
+  // written through viya-mv's own API) or "mongodb" (the platform's replica set or sharded
+  // cluster, followed through one database change stream; viya-mv takes no writes).
+  struct Source {
+    std::string backend = "embedded";
+    // mongodb: the connection string (may carry a password: prefer VIYA_MV_SOURCE_URI;
+    // it is never logged, and `viya-mv config` prints it redacted).
+    std::string uri;
+    std::string database = "viya";
+    std::string shipments = "shipments";  // the four collections' names
+    std::string tracking_events = "tracking_events";
+    std::string customers = "customers";
+    std::string carriers = "carriers";
+    std::string org_field = "organizationId";  // the documents' org field
+    std::string id_field = "_id";              // shipments', customers' and carriers' id
+  } source;
   struct Stream {
     std::int64_t batch_max_events = 5000;
     std::int64_t batch_max_wait_ms = 2;
@@ -81,6 +97,7 @@ struct Config {
   // Blue/green versions: a view whose newer definition this build carries is built beside
   // the live one and validated; then switched at once, or on POST /admin/views/{mv}/switch.
   struct Views {
+    std::string backend = "sqlite";  // views.db in data_dir (the only one in this release)
     bool auto_switch = true;
     std::int64_t retired_keep_hours = 72;  // retired versions are kept for a rollback this long
   } views;
@@ -102,7 +119,8 @@ Result<Config> LoadConfig(const std::string& path, const std::map<std::string, s
 Result<Config> LoadConfigText(std::string_view toml, const std::map<std::string, std::string>& env);
 // The process environment's VIYA_MV_* variables.
 std::map<std::string, std::string> ViyaEnvironment();
-// The effective configuration as a TOML document that LoadConfig reads back unchanged.
+// The effective configuration as a TOML document that LoadConfig reads back unchanged
+// (but for a password in source.uri, shown as "***").
 std::string ConfigToToml(const Config& config);
 
 }  // namespace mv::app

@@ -1,7 +1,14 @@
 #include "backend/backend.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
+#include "base/uri.h"
+#include "mongo/change_source.h"
+#include "mongo/driver.h"
+#include "mongo/progress.h"
+#include "mongo/source_reader.h"
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/catalog_reader.h"
 #include "storage/sqlite/dead_letter_store.h"
@@ -12,28 +19,56 @@
 namespace mv::backend {
 namespace {
 
+// views.db in the data folder: the views, their readers, keys, dead letters, catalog.
+struct SqliteViews {
+  std::unique_ptr<storage::sqlite::SqliteViewStore> store;
+  std::unique_ptr<storage::sqlite::ViewQueryPool> reader;
+  std::unique_ptr<storage::sqlite::ApiKeyStore> keys;
+  std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters;
+  std::unique_ptr<storage::sqlite::CatalogReader> catalog;
+
+  Status Open(const BackendOptions& options, const core::ViewSet* views, const Clock* clock) {
+    const std::string path = (std::filesystem::path(options.data_dir) / "views.db").string();
+    storage::sqlite::SqliteViewStore::Options view_options;
+    view_options.cache_mib = options.views_cache_mib;
+    MV_ASSIGN_OR_RETURN(store,
+                        storage::sqlite::SqliteViewStore::Open(path, views, clock, view_options));
+    reader = std::make_unique<storage::sqlite::ViewQueryPool>(path);
+    MV_ASSIGN_OR_RETURN(keys, storage::sqlite::ApiKeyStore::Open(path, clock));
+    MV_ASSIGN_OR_RETURN(dead_letters, storage::sqlite::DeadLetterStore::Open(path));
+    MV_ASSIGN_OR_RETURN(catalog, storage::sqlite::CatalogReader::Open(path));
+    return Status::Ok();
+  }
+};
+
+// The view side every backend of this release shares.
+class SqliteViewsBackend : public Backend {
+ public:
+  core::ViewStore& view_store() override { return *views_.store; }
+  const Watermark& applied() const override { return views_.store->applied(); }
+  api::ViewReader& reader() override { return *views_.reader; }
+  api::KeyStore& keys() override { return *views_.keys; }
+  api::DeadLetters& dead_letters() override { return *views_.dead_letters; }
+  api::Catalog& catalog() override { return *views_.catalog; }
+
+ protected:
+  SqliteViews views_;
+};
+
 // source.db and views.db in one data folder.
-class EmbeddedBackend final : public Backend {
+class EmbeddedBackend final : public SqliteViewsBackend {
  public:
   static Result<std::unique_ptr<Backend>> Open(const BackendOptions& options,
                                                const core::ViewSet* views, const Clock* clock) {
     std::unique_ptr<EmbeddedBackend> b(new EmbeddedBackend);
-    const std::filesystem::path dir(options.data_dir);
-    const std::string source_path = (dir / "source.db").string();
-    const std::string views_path = (dir / "views.db").string();
     storage::sqlite::SourceStore::Options source_options;
     source_options.oplog_retention = options.oplog_retention;
     MV_ASSIGN_OR_RETURN(b->source_,
-                        storage::sqlite::SourceStore::Open(source_path, clock, source_options));
+                        storage::sqlite::SourceStore::Open(
+                            (std::filesystem::path(options.data_dir) / "source.db").string(), clock,
+                            source_options));
     MV_ASSIGN_OR_RETURN(b->changes_, b->source_->NewChangeSource());
-    storage::sqlite::SqliteViewStore::Options view_options;
-    view_options.cache_mib = options.views_cache_mib;
-    MV_ASSIGN_OR_RETURN(b->views_, storage::sqlite::SqliteViewStore::Open(views_path, views,
-                                                                          clock, view_options));
-    b->reader_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
-    MV_ASSIGN_OR_RETURN(b->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
-    MV_ASSIGN_OR_RETURN(b->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
-    MV_ASSIGN_OR_RETURN(b->catalog_, storage::sqlite::CatalogReader::Open(views_path));
+    MV_RETURN_IF_ERROR(b->views_.Open(options, views, clock));
     return std::unique_ptr<Backend>(std::move(b));
   }
 
@@ -43,39 +78,79 @@ class EmbeddedBackend final : public Backend {
   api::SourceProgress& progress() override { return *source_; }
   api::SourceWriter* writer() override { return source_.get(); }
   api::SourceMaintenance* maintenance() override { return source_.get(); }
-  core::ViewStore& view_store() override { return *views_; }
-  const Watermark& applied() const override { return views_->applied(); }
-  api::ViewReader& reader() override { return *reader_; }
-  api::KeyStore& keys() override { return *keys_; }
-  api::DeadLetters& dead_letters() override { return *dead_letters_; }
-  api::Catalog& catalog() override { return *catalog_; }
-  std::optional<Embedded> embedded() override { return Embedded{source_.get(), views_.get()}; }
+  std::optional<Embedded> embedded() override {
+    return Embedded{source_.get(), views_.store.get()};
+  }
 
  private:
   EmbeddedBackend() = default;
   std::unique_ptr<storage::sqlite::SourceStore> source_;
   std::unique_ptr<core::ChangeSource> changes_;
-  std::unique_ptr<storage::sqlite::SqliteViewStore> views_;
-  std::unique_ptr<storage::sqlite::ViewQueryPool> reader_;
-  std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
-  std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
-  std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
+};
+
+// The platform's MongoDB deployment as the source (one change stream, majority reads),
+// views.db as the views. The platform writes to its own database: no writer here.
+class MongoSourceBackend final : public SqliteViewsBackend {
+ public:
+  static Result<std::unique_ptr<Backend>> Open(const BackendOptions& options,
+                                               const core::ViewSet* views, const Clock* clock) {
+    const BackendOptions::MongoDb& m = options.mongodb;
+    if (m.uri.empty()) {
+      return Status::InvalidArgument("source.uri: required with source.backend = \"mongodb\"");
+    }
+    std::unique_ptr<MongoSourceBackend> b(new MongoSourceBackend);
+    MV_ASSIGN_OR_RETURN(b->connection_, mongo::MongoConnection::Connect({m.uri, m.names, false}));
+    // Fail at start, not at the first read, when the deployment cannot be reached or is a
+    // standalone server (no change streams).
+    if (auto now = b->connection_->ClusterTimeNow(); !now.ok()) {
+      return Status::Unavailable(
+          fmt::format("MongoDB source ({}): {}", RedactUri(m.uri), now.status().message()));
+    }
+    mongo::MongoChangeSourceOptions stream;
+    stream.seen = &b->progress_.seen();
+    b->changes_ = std::make_unique<mongo::MongoChangeSource>(b->connection_.get(), m.names,
+                                                             m.mapping, stream);
+    b->reader_ =
+        std::make_unique<mongo::MongoSourceReader>(b->connection_.get(), m.names, m.mapping);
+    MV_RETURN_IF_ERROR(b->views_.Open(options, views, clock));
+    return std::unique_ptr<Backend>(std::move(b));
+  }
+
+  core::ChangeSource& changes() override { return *changes_; }
+  core::SourceReader& snapshots() override { return *reader_; }
+  core::LookupReader& lookups() override { return *reader_; }
+  api::SourceProgress& progress() override { return progress_; }
+  api::SourceWriter* writer() override { return nullptr; }
+  api::SourceMaintenance* maintenance() override { return nullptr; }
+
+ private:
+  MongoSourceBackend() = default;
+  std::unique_ptr<mongo::MongoConnection> connection_;
+  mongo::MongoProgress progress_;
+  std::unique_ptr<mongo::MongoChangeSource> changes_;
+  std::unique_ptr<mongo::MongoSourceReader> reader_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options,
                                              const core::ViewSet* views, const Clock* clock) {
-  return EmbeddedBackend::Open(options, views, clock);
+  switch (options.source) {
+    case BackendOptions::Source::kEmbedded:
+      return EmbeddedBackend::Open(options, views, clock);
+    case BackendOptions::Source::kMongoDb:
+      return MongoSourceBackend::Open(options, views, clock);
+  }
+  return Status::Internal("unknown source backend");
 }
 
 Result<std::unique_ptr<api::KeyStore>> OpenKeyStore(const BackendOptions& options,
                                                     const Clock* clock) {
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
-  MV_ASSIGN_OR_RETURN(
-      auto keys, storage::sqlite::ApiKeyStore::Open(
-                     (std::filesystem::path(options.data_dir) / "views.db").string(), clock));
+  MV_ASSIGN_OR_RETURN(auto keys,
+                      storage::sqlite::ApiKeyStore::Open(
+                          (std::filesystem::path(options.data_dir) / "views.db").string(), clock));
   return std::unique_ptr<api::KeyStore>(std::move(keys));
 }
 

@@ -14,6 +14,7 @@
 #include "base/watermark.h"
 #include "core/interfaces.h"
 #include "core/view_set.h"
+#include "mongo/event_decoder.h"
 
 namespace mv::storage::sqlite {
 class SourceStore;
@@ -25,10 +26,17 @@ class SqliteViewStore;
 namespace mv::backend {
 
 struct BackendOptions {
-  // The embedded backend: source.db and views.db live in this folder.
+  // views.db (and the embedded source's source.db) live in this folder.
   std::string data_dir;
   std::chrono::hours oplog_retention{24};
   int views_cache_mib = 64;
+  // Where the source of truth is: source.db, or the platform's MongoDB deployment.
+  enum class Source { kEmbedded, kMongoDb } source = Source::kEmbedded;
+  struct MongoDb {
+    std::string uri;  // secret: never logged
+    mongo::SourceNames names;
+    mongo::FieldMapping mapping;
+  } mongodb;
 };
 
 // The stores one process runs on. Open() then use; the accessors stay valid while this

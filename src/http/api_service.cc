@@ -129,7 +129,8 @@ void ApiService::Handle(net::Request request, net::Completion done, net::Executo
       return;
     }
     if (*min_token) {
-      core::ChangeToken newest = b_.progress ? b_.progress->committed().Get() : **min_token;
+      const bool bounded = b_.progress && b_.progress->BoundsClientTokens();
+      core::ChangeToken newest = bounded ? b_.progress->committed().Get() : **min_token;
       if (**min_token > newest) {
         Answer(p, ErrorResponse(Status::InvalidArgument(fmt::format(
                       "minToken: {} is ahead of the newest change ({})", **min_token, newest))));

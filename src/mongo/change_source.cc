@@ -86,6 +86,7 @@ Result<std::vector<core::ChangeEvent>> MongoChangeSource::Read(core::ChangeToken
 done:
   // Everything at the last token has been returned: a held event is at a later one.
   if (!events.empty()) position_ = events.back().token;
+  if (options_.seen != nullptr) options_.seen->Advance(std::max(position_, quiet_));
   return events;
 }
 

@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "base/watermark.h"
 #include "core/interfaces.h"
 #include "mongo/cluster_time.h"
 #include "mongo/stream_state.h"
@@ -44,6 +45,9 @@ struct MongoChangeSourceOptions {
   Millis idle_checkpoint_interval{10000};
   // The pause before reopening a stream the driver gave up on.
   Millis retry_pause{1000};
+  // Advanced to every position the stream returns or scans through (MongoProgress);
+  // may be null.
+  Watermark* seen = nullptr;
 };
 
 // core::ChangeSource over a MongoDB change stream. The token is the packed cluster time

@@ -6,6 +6,8 @@
 
 #include <mutex>
 
+#include "base/uri.h"
+
 namespace mv::mongo {
 namespace {
 
@@ -89,15 +91,6 @@ struct MongoConnection::Pool {
   };
 };
 
-std::string RedactUri(const std::string& uri) {
-  size_t scheme = uri.find("://");
-  size_t at = uri.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return uri;
-  size_t colon = uri.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return uri;
-  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
-}
-
 Result<json> ThroughBson(const std::string& extended_json) {
   MV_ASSIGN_OR_RETURN(BsonPtr doc, Bson(extended_json));
   return ToJson(doc.get());
@@ -131,8 +124,8 @@ Result<json> MongoConnection::Command(const std::string& database, const ordered
   Pool::Lease lease(pool_->pool);
   bson_t reply;
   bson_error_t error;
-  bool ok = mongoc_client_command_simple(lease.client, database.c_str(), cmd.get(), nullptr,
-                                         &reply, &error);
+  bool ok = mongoc_client_command_simple(lease.client, database.c_str(), cmd.get(), nullptr, &reply,
+                                         &error);
   json out = ToJson(&reply);
   bson_destroy(&reply);
   if (!ok && (!out.is_object() || out.empty())) {
@@ -210,17 +203,18 @@ Result<std::unique_ptr<ChangeCursor>> MongoConnection::Open(std::optional<Cluste
   ordered_json pipeline = ordered_json::array();
   pipeline.push_back(
       {{"$match",
-        {{"$or", ordered_json::array(
-                     {{{"ns.coll",
-                        {{"$in", {n.shipments, n.tracking_events, n.customers, n.carriers}}}}},
-                      {{"operationType", {{"$in", {"dropDatabase", "invalidate"}}}}}})}}}});
+        {{"$or",
+          ordered_json::array(
+              {{{"ns.coll", {{"$in", {n.shipments, n.tracking_events, n.customers, n.carriers}}}}},
+               {{"operationType", {{"$in", {"dropDatabase", "invalidate"}}}}}})}}}});
   if (options_.split_large_events) {
     pipeline.push_back({{"$changeStreamSplitLargeEvent", ordered_json::object()}});
   }
   ordered_json opts = {{"fullDocument", "updateLookup"},
                        {"maxAwaitTimeMS", std::max<std::int64_t>(1, max_await.count())}};
   if (start) {
-    opts["startAtOperationTime"] = {{"$timestamp", {{"t", start->seconds}, {"i", start->increment}}}};
+    opts["startAtOperationTime"] = {
+        {"$timestamp", {{"t", start->seconds}, {"i", start->increment}}}};
   }
   MV_ASSIGN_OR_RETURN(BsonPtr pipeline_bson, Bson(ordered_json{{"pipeline", pipeline}}.dump()));
   MV_ASSIGN_OR_RETURN(BsonPtr opts_bson, Bson(opts.dump()));
@@ -244,8 +238,7 @@ Result<ClusterTime> MongoConnection::ClusterTimeNow() {
 }
 
 Result<std::unique_ptr<DocumentCursor>> MongoConnection::Find(const std::string& collection,
-                                                              const json& filter,
-                                                              const Sort& sort,
+                                                              const json& filter, const Sort& sort,
                                                               std::optional<std::int64_t> limit) {
   ordered_json opts = {{"readConcern", {{"level", "majority"}}}};
   if (!sort.empty()) {
@@ -257,8 +250,8 @@ Result<std::unique_ptr<DocumentCursor>> MongoConnection::Find(const std::string&
   MV_ASSIGN_OR_RETURN(BsonPtr filter_bson, Bson(filter.dump()));
   MV_ASSIGN_OR_RETURN(BsonPtr opts_bson, Bson(opts.dump()));
   mongoc_client_t* client = mongoc_client_pool_pop(pool_->pool);
-  mongoc_collection_t* coll = mongoc_client_get_collection(
-      client, options_.names.database.c_str(), collection.c_str());
+  mongoc_collection_t* coll =
+      mongoc_client_get_collection(client, options_.names.database.c_str(), collection.c_str());
   mongoc_cursor_t* cursor =
       mongoc_collection_find_with_opts(coll, filter_bson.get(), opts_bson.get(), nullptr);
   return std::unique_ptr<DocumentCursor>(new FindCursor(pool_->pool, client, coll, cursor));

@@ -50,9 +50,6 @@ class MongoConnection final : public StreamDriver, public CollectionReader {
   std::unique_ptr<Pool> pool_;
 };
 
-// `uri` with any password replaced by "***", for messages.
-std::string RedactUri(const std::string& uri);
-
 // `extended_json` made BSON by libbson and written back as relaxed Extended JSON, as the
 // change streams and cursors above hand documents over (for tests and tools).
 Result<nlohmann::json> ThroughBson(const std::string& extended_json);

@@ -23,8 +23,10 @@ using Env = std::map<std::string, std::string>;
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, stream, oplog, storage, sla, lookup, tracking, jobs, views,
+  const auto& [data_dir, http, source, stream, oplog, storage, sla, lookup, tracking, jobs, views,
                reconcile, log] = c;
+  const auto& [backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
+               id_field] = source;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
@@ -35,7 +37,7 @@ auto Fields(const Config& c) {
   const auto& [ttl, max_entries] = lookup;
   const auto& [codes, orphan_days] = tracking;
   const auto& [reconcile_at, refresh_at, prune_at, orphans_at, retired_at] = jobs;
-  const auto& [auto_switch, retired_keep] = views;
+  const auto& [views_backend, auto_switch, retired_keep] = views;
   const auto& [auto_repair] = reconcile;
   const auto& [level] = log;
   return std::make_tuple(
@@ -45,7 +47,9 @@ auto Fields(const Config& c) {
       std::tie(batch_events, batch_wait, idle_wait, retention, views_cache, orphan_days,
                auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
                retired_keep),
-      std::tie(at_risk, tick, ttl, max_entries), std::tie(codes));
+      std::tie(at_risk, tick, ttl, max_entries), std::tie(codes),
+      std::tie(backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
+               id_field, views_backend));
 }
 
 void ExpectSameConfig(const Config& actual, const Config& expected) {
@@ -54,6 +58,7 @@ void ExpectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(std::get<2>(Fields(actual)), std::get<2>(Fields(expected)));
   EXPECT_EQ(std::get<3>(Fields(actual)), std::get<3>(Fields(expected)));
   EXPECT_EQ(std::get<4>(Fields(actual)), std::get<4>(Fields(expected)));
+  EXPECT_EQ(std::get<5>(Fields(actual)), std::get<5>(Fields(expected)));
 }
 
 // A Config in which every member differs from its default, and the strings need escaping.
@@ -74,6 +79,16 @@ Config NonDefaultConfig() {
   c.http.gzip_min_bytes = 5;
   c.http.min_token_timeout_ms = 60000;
   c.http.ready_max_lag_events = 9'000'000'000;
+  c.source.backend = "mongodb";
+  c.source.uri = "mongodb+srv://viya@cluster0.example.net/?retryWrites=true&w=majority";
+  c.source.database = "platform";
+  c.source.shipments = "Shipments";
+  c.source.tracking_events = "TrackingEvents";
+  c.source.customers = "Customers";
+  c.source.carriers = "Carriers";
+  c.source.org_field = "tenantId";
+  c.source.id_field = "shipmentNo";
+  // views.backend has one value in this release: it stays the default.
   c.stream.batch_max_events = 100000;
   c.stream.batch_max_wait_ms = 0;
   c.stream.idle_wait_ms = 7;
@@ -679,6 +694,24 @@ TEST_F(ConfigTest, ViyaEnvironmentReadsOnlyViyaVariables) {
   ASSERT_EQ(env.count("VIYA_MV_TEST_ONLY_VARIABLE"), 1u);
   EXPECT_EQ(env.at("VIYA_MV_TEST_ONLY_VARIABLE"), "a=b");
   for (const auto& [name, value] : env) EXPECT_EQ(name.rfind("VIYA_MV_", 0), 0u) << name;
+}
+
+TEST(ConfigSource, BackendsAreCheckedAndAPasswordIsNeverPrinted) {
+  MV_ASSERT_OK_AND_ASSIGN(
+      Config c,
+      LoadConfigText("[source]\nbackend = \"mongodb\"\n",
+                     {{"VIYA_MV_SOURCE_URI", "mongodb://viya:s3cret@db1,db2/?replicaSet=rs0"}}));
+  EXPECT_EQ(c.source.uri, "mongodb://viya:s3cret@db1,db2/?replicaSet=rs0");
+  const std::string toml = ConfigToToml(c);
+  EXPECT_THAT(toml, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(toml, HasSubstr("uri = \"mongodb://viya:***@db1,db2/?replicaSet=rs0\""));
+  for (const char* bad : {"[source]\nbackend = \"postgres\"\n", "[views]\nbackend = \"mongodb\"\n",
+                          "[source]\nuri = \"http://x:pw@y\"\n", "[source]\ndatabase = \"\"\n",
+                          "[source]\norg_field = \"$where\"\n"}) {
+    auto bad_config = LoadConfigText(bad, {});
+    EXPECT_EQ(bad_config.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(bad_config.status().message(), Not(HasSubstr("pw@"))) << bad;
+  }
 }
 
 }  // namespace

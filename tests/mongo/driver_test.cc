@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "base/uri.h"
 #include "test_util.h"
 
 namespace mv::mongo {
@@ -43,7 +44,8 @@ TEST(ThroughBson, EveryScriptedEventDecodesAsItDoesThroughLibbson) {
 TEST(ThroughBson, DecimalsAndLongsKeepTheirValue) {
   MV_ASSERT_OK_AND_ASSIGN(
       json relaxed,
-      ThroughBson(R"({"v": {"$numberDecimal": "1234567.891234"}, "n": {"$numberLong": "9007199254740993"}})"));
+      ThroughBson(
+          R"({"v": {"$numberDecimal": "1234567.891234"}, "n": {"$numberLong": "9007199254740993"}})"));
   EXPECT_EQ(relaxed["v"], json::parse(R"({"$numberDecimal": "1234567.891234"})"));
   EXPECT_EQ(relaxed["n"].get<std::int64_t>(), 9007199254740993);
 }
@@ -65,11 +67,11 @@ TEST(MongoConnection, ABadUriIsRejectedWithoutItsPassword) {
 
 TEST(MongoConnection, AnUnreachableServerIsUnavailableWithinTheSelectionTimeout) {
   MV_ASSERT_OK_AND_ASSIGN(
-      auto c, MongoConnection::Connect(
-                  {"mongodb://viya:s3cret@127.0.0.1:1/?serverSelectionTimeoutMS=300&"
-                   "connectTimeoutMS=200",
-                   {},
-                   false}));
+      auto c,
+      MongoConnection::Connect({"mongodb://viya:s3cret@127.0.0.1:1/?serverSelectionTimeoutMS=300&"
+                                "connectTimeoutMS=200",
+                                {},
+                                false}));
   auto started = std::chrono::steady_clock::now();
   auto time = c->ClusterTimeNow();
   EXPECT_EQ(time.status().code(), StatusCode::kUnavailable);
