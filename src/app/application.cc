@@ -47,6 +47,24 @@ Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking) {
   return codes;
 }
 
+backend::BackendOptions BackendOptionsOf(const Config& c) {
+  backend::BackendOptions o;
+  o.data_dir = c.data_dir;
+  o.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
+  o.views_cache_mib = static_cast<int>(c.storage.views_cache_mb);
+  if (c.source.backend == "mongodb") {
+    o.source = backend::BackendOptions::Source::kMongoDb;
+    backend::BackendOptions::MongoDb& m = o.mongodb;
+    m.uri = c.source.uri;
+    m.names = {c.source.database, c.source.shipments, c.source.tracking_events, c.source.customers,
+               c.source.carriers};
+    m.mapping.org = c.source.org_field;
+    m.mapping.id = c.source.id_field;
+    m.min_oplog_window_hours = static_cast<double>(c.oplog.min_window_hours);
+  }
+  return o;
+}
+
 Application::Application(Config config, const Clock* clock)
     : config_(std::move(config)), clock_(clock), views_(core::ViewSet::Default()) {}
 
@@ -80,20 +98,8 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
   app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
-  backend::BackendOptions backend_options;
-  backend_options.data_dir = c.data_dir;
-  backend_options.oplog_retention = std::chrono::hours(c.oplog.retention_hours);
-  backend_options.views_cache_mib = static_cast<int>(c.storage.views_cache_mb);
-  if (c.source.backend == "mongodb") {
-    backend_options.source = backend::BackendOptions::Source::kMongoDb;
-    backend::BackendOptions::MongoDb& m = backend_options.mongodb;
-    m.uri = c.source.uri;
-    m.names = {c.source.database, c.source.shipments, c.source.tracking_events, c.source.customers,
-               c.source.carriers};
-    m.mapping.org = c.source.org_field;
-    m.mapping.id = c.source.id_field;
-  }
-  MV_ASSIGN_OR_RETURN(app->backend_, backend::OpenBackend(backend_options, &app->views_, clock));
+  MV_ASSIGN_OR_RETURN(app->backend_,
+                      backend::OpenBackend(BackendOptionsOf(c), &app->views_, clock));
   backend::Backend& b = *app->backend_;
 
   cache::LookupCacheOptions cache_options;

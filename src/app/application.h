@@ -80,6 +80,9 @@ class Application {
   bool started_ = false;
 };
 
+// The backend the configuration names, as backend::OpenBackend takes it.
+backend::BackendOptions BackendOptionsOf(const Config& config);
+
 // The built-in code mapping with the configured overrides applied.
 Result<core::CodeMapping> CodeMappingOf(const Config::Tracking& tracking);
 

@@ -186,6 +186,7 @@ const auto kKeys = std::to_array<Key>({
     MV_INT_KEY(stream, batch_max_wait_ms, 0, kTenYearsMs),
     MV_INT_KEY(stream, idle_wait_ms, 1, kTenYearsMs),
     MV_INT_KEY(oplog, retention_hours, 1, kTenYearsHours),
+    MV_INT_KEY(oplog, min_window_hours, 0, kTenYearsHours),
     MV_INT_KEY(storage, views_cache_mb, 1, 1 << 20),
     MV_INT_KEY(sla, at_risk_window_minutes, 1, kTenYearsMinutes),
     MV_INT_KEY(sla, tick_interval_ms, 1, kTenYearsMs),

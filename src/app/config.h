@@ -56,6 +56,9 @@ struct Config {
 
   struct Oplog {
     std::int64_t retention_hours = 24;  // pruned by jobs.oplog_prune
+    // A MongoDB source's oplog should hold at least this much: `viya-mv check` and `serve`
+    // warn under it (an outage longer than the window loses the stream's history).
+    std::int64_t min_window_hours = 24;
   } oplog;
 
   struct Storage {

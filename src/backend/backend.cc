@@ -1,12 +1,14 @@
 #include "backend/backend.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 
 #include "base/uri.h"
 #include "mongo/change_source.h"
 #include "mongo/driver.h"
+#include "mongo/preflight.h"
 #include "mongo/progress.h"
 #include "mongo/source_reader.h"
 #include "storage/sqlite/api_key_store.h"
@@ -18,6 +20,22 @@
 
 namespace mv::backend {
 namespace {
+
+// The preflight of a MongoDB source; Unavailable (naming the deployment, redacted) when
+// it cannot be reached.
+Result<mongo::PreflightReport> Preflight(mongo::MongoConnection& connection,
+                                         const BackendOptions& options, const Clock* clock) {
+  auto replies = mongo::GatherPreflight(connection);
+  if (!replies.ok()) {
+    return Status::Unavailable(fmt::format(
+        "MongoDB source ({}): {}", RedactUri(options.mongodb.uri), replies.status().message()));
+  }
+  mongo::PreflightOptions o;
+  o.database = options.mongodb.names.database;
+  o.min_oplog_window_hours = options.mongodb.min_oplog_window_hours;
+  o.now = clock->Now();
+  return mongo::EvaluatePreflight(*replies, o);
+}
 
 // views.db in the data folder: the views, their readers, keys, dead letters, catalog.
 struct SqliteViews {
@@ -100,12 +118,20 @@ class MongoSourceBackend final : public SqliteViewsBackend {
     }
     std::unique_ptr<MongoSourceBackend> b(new MongoSourceBackend);
     MV_ASSIGN_OR_RETURN(b->connection_, mongo::MongoConnection::Connect({m.uri, m.names, false}));
-    // Fail at start, not at the first read, when the deployment cannot be reached or is a
-    // standalone server (no change streams).
-    if (auto now = b->connection_->ClusterTimeNow(); !now.ok()) {
-      return Status::Unavailable(
-          fmt::format("MongoDB source ({}): {}", RedactUri(m.uri), now.status().message()));
+    // Fail at start, not at the first read: the preflight of `viya-mv check`.
+    MV_ASSIGN_OR_RETURN(mongo::PreflightReport report, Preflight(*b->connection_, options, clock));
+    std::string blockers;
+    for (const auto& c : report.checks) {
+      if (c.level == mongo::PreflightCheck::Level::kBlocker) {
+        blockers += fmt::format("; {}: {}", c.name, c.message);
+      } else if (c.level == mongo::PreflightCheck::Level::kWarning) {
+        spdlog::warn("MongoDB source {}: {}", c.name, c.message);
+      }
     }
+    if (!blockers.empty()) {
+      return Status::Unavailable(fmt::format("MongoDB source ({}){}", RedactUri(m.uri), blockers));
+    }
+    b->connection_->SplitLargeEvents(report.split_large_events);
     mongo::MongoChangeSourceOptions stream;
     stream.seen = &b->progress_.seen();
     b->changes_ = std::make_unique<mongo::MongoChangeSource>(b->connection_.get(), m.names,
@@ -142,6 +168,19 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options,
       return MongoSourceBackend::Open(options, views, clock);
   }
   return Status::Internal("unknown source backend");
+}
+
+Result<nlohmann::json> CheckSource(const BackendOptions& options, const Clock* clock) {
+  if (options.source != BackendOptions::Source::kMongoDb) {
+    return Status::InvalidArgument("source.backend is not \"mongodb\": nothing to check");
+  }
+  if (options.mongodb.uri.empty()) {
+    return Status::InvalidArgument("source.uri: required with source.backend = \"mongodb\"");
+  }
+  MV_ASSIGN_OR_RETURN(auto connection, mongo::MongoConnection::Connect(
+                                           {options.mongodb.uri, options.mongodb.names, false}));
+  MV_ASSIGN_OR_RETURN(mongo::PreflightReport report, Preflight(*connection, options, clock));
+  return report.ToJson();
 }
 
 Result<std::unique_ptr<api::KeyStore>> OpenKeyStore(const BackendOptions& options,

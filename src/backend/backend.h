@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,7 @@ struct BackendOptions {
     std::string uri;  // secret: never logged
     mongo::SourceNames names;
     mongo::FieldMapping mapping;
+    double min_oplog_window_hours = 24;  // preflight warns under it
   } mongodb;
 };
 
@@ -77,6 +79,11 @@ class Backend {
 // must outlive it.
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options,
                                              const core::ViewSet* views, const Clock* clock);
+
+// The preflight checks of a MongoDB source (mongo/preflight.h) as JSON ({checks, blocked,
+// splitLargeEvents}); `serve` runs the same at start and refuses to on a blocker.
+// InvalidArgument when the source is not MongoDB; Unavailable when it cannot be reached.
+Result<nlohmann::json> CheckSource(const BackendOptions& options, const Clock* clock);
 
 // The key store of the backend `options` name, alone: `viya-mv apikey create` works beside
 // a running server.

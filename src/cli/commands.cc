@@ -94,6 +94,31 @@ int RunServe(const ServeFlags& flags) {
   return 0;
 }
 
+// `viya-mv check`: the preflight of a MongoDB source, one line per check (or --json);
+// exit 1 on a blocker.
+int RunCheck(const ServeFlags& flags, bool as_json) {
+  auto config = ResolveConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  SetLogLevel(config->log.level);
+  if (config->source.backend != "mongodb") {
+    std::cout << "source.backend = \"" << config->source.backend
+              << "\": the embedded source needs no preflight\n";
+    return 0;
+  }
+  SystemClock clock;
+  auto report = backend::CheckSource(app::BackendOptionsOf(*config), &clock);
+  if (!report.ok()) return Fail(report.status());
+  if (as_json) {
+    std::cout << report->dump(2) << "\n";
+  } else {
+    for (const auto& c : (*report)["checks"]) {
+      std::cout << fmt::format("{:<8} {:<10} {}\n", c["level"].get<std::string>(),
+                               c["check"].get<std::string>(), c["message"].get<std::string>());
+    }
+  }
+  return (*report)["blocked"].get<bool>() ? 1 : 0;
+}
+
 int RunApiKeyCreate(const std::string& data_dir, const std::string& org, bool admin,
                     const std::string& name) {
   if (admin == !org.empty()) {
@@ -323,6 +348,15 @@ int Main(int argc, char** argv) {
   serve->add_flag("--print-config", serve_flags.print_config,
                   "Print the effective configuration (TOML) and exit");
 
+  ServeFlags check_flags;
+  bool check_json = false;
+  auto* check = cli.add_subcommand(
+      "check",
+      "Preflight of a MongoDB source: version, topology, privileges, oplog window, clock "
+      "(exit 1 on a blocker; serve runs the same checks at start)");
+  AddFolderFlags(check, &check_flags);
+  check->add_flag("--json", check_json, "Print the checks as JSON");
+
   std::string key_data = "./data", key_org, key_name;
   bool key_admin = false;
   auto* apikey = cli.add_subcommand("apikey", "Manage API keys");
@@ -439,6 +473,7 @@ int Main(int argc, char** argv) {
     return cli.exit(e);
   }
   if (serve->parsed()) return RunServe(serve_flags);
+  if (check->parsed()) return RunCheck(check_flags, check_json);
   if (create->parsed()) return RunApiKeyCreate(key_data, key_org, key_admin, key_name);
   if (key_list->parsed()) return RunApiKeyList(key_list_flags);
   if (key_revoke->parsed()) return RunApiKeyRevoke(key_revoke_flags, revoke_id);

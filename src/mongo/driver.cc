@@ -97,7 +97,9 @@ Result<json> ThroughBson(const std::string& extended_json) {
 }
 
 MongoConnection::MongoConnection(ConnectionOptions options, std::unique_ptr<Pool> pool)
-    : options_(std::move(options)), pool_(std::move(pool)) {}
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      split_large_events_(options_.split_large_events) {}
 
 MongoConnection::~MongoConnection() = default;
 
@@ -207,7 +209,7 @@ Result<std::unique_ptr<ChangeCursor>> MongoConnection::Open(std::optional<Cluste
           ordered_json::array(
               {{{"ns.coll", {{"$in", {n.shipments, n.tracking_events, n.customers, n.carriers}}}}},
                {{"operationType", {{"$in", {"dropDatabase", "invalidate"}}}}}})}}}});
-  if (options_.split_large_events) {
+  if (split_large_events_) {
     pipeline.push_back({{"$changeStreamSplitLargeEvent", ordered_json::object()}});
   }
   ordered_json opts = {{"fullDocument", "updateLookup"},

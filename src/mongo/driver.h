@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,11 +44,15 @@ class MongoConnection final : public StreamDriver, public CollectionReader {
                                                std::optional<std::int64_t> limit) override;
   Result<std::int64_t> Count(const std::string& collection, const nlohmann::json& filter) override;
 
+  // Streams opened from now on split changes over 16 MB (preflight found the server able).
+  void SplitLargeEvents(bool on) { split_large_events_ = on; }
+
  private:
   struct Pool;
   explicit MongoConnection(ConnectionOptions options, std::unique_ptr<Pool> pool);
   const ConnectionOptions options_;
   std::unique_ptr<Pool> pool_;
+  std::atomic<bool> split_large_events_;
 };
 
 // `extended_json` made BSON by libbson and written back as relaxed Extended JSON, as the

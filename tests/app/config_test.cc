@@ -31,7 +31,7 @@ auto Fields(const Config& c) {
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
   const auto& [batch_events, batch_wait, idle_wait] = stream;
-  const auto& [retention] = oplog;
+  const auto& [retention, min_window] = oplog;
   const auto& [views_cache] = storage;
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
@@ -44,7 +44,7 @@ auto Fields(const Config& c) {
       std::tie(data_dir, listen, level),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, retention, views_cache, orphan_days,
+      std::tie(batch_events, batch_wait, idle_wait, retention, min_window, views_cache, orphan_days,
                auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
                retired_keep),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes),
@@ -93,6 +93,7 @@ Config NonDefaultConfig() {
   c.stream.batch_max_wait_ms = 0;
   c.stream.idle_wait_ms = 7;
   c.oplog.retention_hours = 1;
+  c.oplog.min_window_hours = 72;
   c.storage.views_cache_mb = 1 << 20;
   c.sla.at_risk_window_minutes = 30;
   c.sla.tick_interval_ms = 250;

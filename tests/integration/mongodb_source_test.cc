@@ -26,8 +26,7 @@ using namespace std::chrono_literals;
 
 std::string RunViya(const std::string& env, const std::string& args, int* exit_code) {
   std::string out;
-  FILE* pipe =
-      popen((env + " " + std::string(VIYA_MV_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  FILE* pipe = popen((env + " " + std::string(VIYA_MV_BINARY) + " " + args + " 2>&1").c_str(), "r");
   if (!pipe) return out;
   char buf[4096];
   size_t n = 0;
@@ -49,8 +48,7 @@ TEST(MongoDbSource, ServeStopsAtOnceOnAnUnreachableDeploymentWithoutShowingThePa
   std::string out = RunViya(env, "serve", &code);
   EXPECT_NE(code, 0) << out;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
-  EXPECT_NE(out.find("MongoDB source (mongodb://viya:***@127.0.0.1:1/"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("MongoDB source (mongodb://viya:***@127.0.0.1:1/"), std::string::npos) << out;
   EXPECT_EQ(out.find("s3cret"), std::string::npos) << out;
 
   std::string config = RunViya(env, "serve --print-config", &code);
@@ -59,11 +57,26 @@ TEST(MongoDbSource, ServeStopsAtOnceOnAnUnreachableDeploymentWithoutShowingThePa
   EXPECT_EQ(config.find("s3cret"), std::string::npos) << config;
 }
 
+TEST(MongoDbSource, CheckSaysWhatItCouldNotReachAndExitsNonZero) {
+  TempDir dir;
+  int code = 0;
+  std::string out = RunViya("VIYA_MV_DATA_DIR=" + dir.File("data"), "check", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("needs no preflight"), std::string::npos) << out;
+  out = RunViya(
+      "VIYA_MV_SOURCE_BACKEND=mongodb VIYA_MV_SOURCE_URI='mongodb://viya:s3cret@127.0.0.1:1/"
+      "?serverSelectionTimeoutMS=300'",
+      "check --json", &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("No suitable servers"), std::string::npos) << out;
+  EXPECT_EQ(out.find("s3cret"), std::string::npos) << out;
+}
+
 TEST(MongoDbSource, WithoutAUriItIsAConfigurationError) {
   TempDir dir;
   int code = 0;
   std::string out = RunViya("VIYA_MV_SOURCE_BACKEND=mongodb VIYA_MV_DATA_DIR=" + dir.File("data"),
-                        "serve", &code);
+                            "serve", &code);
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("source.uri: required"), std::string::npos) << out;
 }
@@ -129,8 +142,9 @@ TEST(MongoDbSourceServer, ThePlatformsWritesReachTheViews) {
               {"status", "booked"},
               {"createdAt", {{"$date", "2025-02-01T08:00:00Z"}}}}}}});
   EXPECT_TRUE(wait_for("/v1/shipments/S-1?org=acme", 200, "status", "booked"));
-  command({{"update", "shipments"},
-           {"updates", {{{"q", {{"_id", "S-1"}}}, {"u", {{"$set", {{"status", "in_transit"}}}}}}}}});
+  command(
+      {{"update", "shipments"},
+       {"updates", {{{"q", {{"_id", "S-1"}}}, {"u", {{"$set", {{"status", "in_transit"}}}}}}}}});
   EXPECT_TRUE(wait_for("/v1/shipments/S-1?org=acme", 200, "status", "in_transit"));
   command({{"delete", "shipments"}, {"deletes", {{{"q", {{"_id", "S-1"}}}, {"limit", 1}}}}});
   // An unsharded collection's delete carries no org: without pre-images it becomes an
