@@ -16,8 +16,10 @@ Status MongoChangeSource::Reopen(core::ChangeToken after, Millis max_await) {
   cursor_.reset();
   held_.reset();
   state_.Reopened();
-  std::optional<ClusterTime> start;
-  if (after > 0) start = Unpack(after);  // inclusive: what is not after `after` is skipped
+  // Inclusive: what is not after `after` is skipped. Token 0 is "before the first change":
+  // the stream starts at the beginning of time, which a server whose oplog does not reach
+  // back that far answers with ChangeStreamHistoryLost (a rebuild), never "from now".
+  const ClusterTime start = after > 0 ? Unpack(after) : ClusterTime{1, 0};
   MV_ASSIGN_OR_RETURN(cursor_, driver_->Open(start, max_await));
   ++opens_;
   position_ = after;

@@ -56,15 +56,13 @@ PreflightCheck CheckVersion(const PreflightReplies& r, bool* split) {
                         "over 16 MB will stop the stream with its document id",
                         text)};
   }
-  return {"version", Level::kOk,
-          fmt::format("MongoDB {} (splits changes over 16 MB)", text)};
+  return {"version", Level::kOk, fmt::format("MongoDB {} (splits changes over 16 MB)", text)};
 }
 
 PreflightCheck CheckTopology(const PreflightReplies& r) {
   if (r.hello.value("msg", "") == "isdbgrid") return {"topology", Level::kOk, "sharded cluster"};
   if (r.hello.contains("setName")) {
-    return {"topology", Level::kOk,
-            fmt::format("replica set {}", r.hello.value("setName", ""))};
+    return {"topology", Level::kOk, fmt::format("replica set {}", r.hello.value("setName", ""))};
   }
   return {"topology", Level::kBlocker,
           "a standalone server has no change streams: use a replica set (one node will do) or "
@@ -167,16 +165,15 @@ Result<PreflightReplies> GatherPreflight(MongoConnection& connection) {
   PreflightReplies r;
   MV_ASSIGN_OR_RETURN(r.hello, connection.Command("admin", ordered_json{{"hello", 1}}));
   MV_ASSIGN_OR_RETURN(r.build_info, connection.Command("admin", ordered_json{{"buildInfo", 1}}));
-  MV_ASSIGN_OR_RETURN(r.connection_status,
-                      connection.Command("admin", ordered_json{{"connectionStatus", 1},
-                                                               {"showPrivileges", true}}));
+  MV_ASSIGN_OR_RETURN(
+      r.connection_status,
+      connection.Command("admin", ordered_json{{"connectionStatus", 1}, {"showPrivileges", true}}));
   // The oplog's ends, on a replica set member (not through mongos).
   for (int direction : {1, -1}) {
-    auto reply = connection.Command(
-        "local", ordered_json{{"find", "oplog.rs"},
-                              {"sort", {{"$natural", direction}}},
-                              {"limit", 1},
-                              {"projection", {{"ts", 1}}}});
+    auto reply = connection.Command("local", ordered_json{{"find", "oplog.rs"},
+                                                          {"sort", {{"$natural", direction}}},
+                                                          {"limit", 1},
+                                                          {"projection", {{"ts", 1}}}});
     if (!reply.ok() || reply->value("ok", 0.0) != 1.0) continue;
     const json batch = reply->value("cursor", json::object()).value("firstBatch", json::array());
     if (batch.empty()) continue;

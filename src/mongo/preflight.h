@@ -40,7 +40,7 @@ struct PreflightReplies {
 struct PreflightOptions {
   std::string database;  // the platform's database
   double min_oplog_window_hours = 24;
-  Timestamp now{};                 // this machine's clock, for the skew check
+  Timestamp now{};  // this machine's clock, for the skew check
   Millis max_clock_skew{5000};
 };
 

@@ -68,10 +68,11 @@ TEST(Preflight, VersionsDecideSplittingAndOldOnesBlock) {
     Level level;
     bool split;
   };
-  for (const Case& c : {Case{"7.0.0", Level::kOk, true}, Case{"6.0.9", Level::kOk, true},
-                        Case{"6.3.1", Level::kOk, true}, Case{"6.0.8", Level::kWarning, false},
-                        Case{"5.0.24", Level::kWarning, false}, Case{"4.2.0", Level::kWarning, false},
-                        Case{"4.0.28", Level::kBlocker, false}, Case{"", Level::kBlocker, false}}) {
+  for (const Case& c :
+       {Case{"7.0.0", Level::kOk, true}, Case{"6.0.9", Level::kOk, true},
+        Case{"6.3.1", Level::kOk, true}, Case{"6.0.8", Level::kWarning, false},
+        Case{"5.0.24", Level::kWarning, false}, Case{"4.2.0", Level::kWarning, false},
+        Case{"4.0.28", Level::kBlocker, false}, Case{"", Level::kBlocker, false}}) {
     PreflightReplies r = Healthy();
     r.build_info["version"] = c.version;
     PreflightReport report = EvaluatePreflight(r, Options());
