@@ -26,6 +26,13 @@ test: test-release test-asan lint
 test-release: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# The suites gated on a MongoDB replica set (deploy/mongodb/README.md). Without
+# VIYA_MV_MONGODB_URI they would only be skipped: this target refuses instead.
+.PHONY: test-mongo
+test-mongo: build
+	@test -n "$$VIYA_MV_MONGODB_URI" || { echo "test-mongo: set VIYA_MV_MONGODB_URI to a replica set (deploy/mongodb/start-replica-set.sh)"; exit 2; }
+	cd $(BUILD_DIR) && ctest --output-on-failure -R '[Mm]ongo' --timeout 300
+
 # Unit and property tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVIYA_MV_SANITIZE=ON -DVIYA_MV_BENCH=OFF

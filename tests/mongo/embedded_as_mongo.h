@@ -105,7 +105,8 @@ class EmbeddedAsMongo final : public mongo::StreamDriver, public mongo::Collecti
       out["fullDocument"] = PlatformDocument(e.collection, e.org, *e.full_document);
       out["documentKey"] = {{"_id", out["fullDocument"]["_id"]}, {"organizationId", e.org}};
       if (op == "update") {
-        out["updateDescription"] = {{"updatedFields", json::object()}, {"removedFields", json::array()}};
+        out["updateDescription"] = {{"updatedFields", json::object()},
+                                    {"removedFields", json::array()}};
       }
     } else {
       out["documentKey"] = {{"_id", e.document_id}, {"organizationId", e.org}};
@@ -166,12 +167,14 @@ class EmbeddedAsMongo final : public mongo::StreamDriver, public mongo::Collecti
     const std::string org = filter.value("organizationId", ""), id = filter.value("_id", "");
     if (collection == "customers") {
       MV_ASSIGN_OR_RETURN(auto c, source_->GetCustomer(org, id));
-      if (c) docs.push_back(PlatformDocument(core::Collection::kCustomers, org,
-                                             core::CustomerToJson(*c).dump()));
+      if (c)
+        docs.push_back(
+            PlatformDocument(core::Collection::kCustomers, org, core::CustomerToJson(*c).dump()));
     } else if (collection == "carriers") {
       MV_ASSIGN_OR_RETURN(auto c, source_->GetCarrier(org, id));
-      if (c) docs.push_back(PlatformDocument(core::Collection::kCarriers, org,
-                                             core::CarrierToJson(*c).dump()));
+      if (c)
+        docs.push_back(
+            PlatformDocument(core::Collection::kCarriers, org, core::CarrierToJson(*c).dump()));
     }
     return Status::Ok();
   }

@@ -62,9 +62,9 @@ class MongoPipeline {
     options_ = options;
     worker_.reset();
     changes_ = NewChangeSource();
-    worker_ = std::make_unique<worker::StreamWorker>(changes_.get(), reader_.get(), store_.get(),
-                                                     &views_, projection_, &clock_,
-                                                     &metrics_.stream(), options_);
+    worker_ =
+        std::make_unique<worker::StreamWorker>(changes_.get(), reader_.get(), store_.get(), &views_,
+                                               projection_, &clock_, &metrics_.stream(), options_);
   }
 
   Status Drain() {
@@ -86,8 +86,8 @@ class MongoPipeline {
     MV_ASSIGN_OR_RETURN(auto store, storage::sqlite::SqliteViewStore::Open(other.File("views.db"),
                                                                            &views_, &clock_));
     auto changes = NewChangeSource();
-    worker::StreamWorker w(changes.get(), reader_.get(), store.get(), &views_, projection_,
-                           &clock_, nullptr, options_);
+    worker::StreamWorker w(changes.get(), reader_.get(), store.get(), &views_, projection_, &clock_,
+                           nullptr, options_);
     MV_RETURN_IF_ERROR(w.Rebuild().status());
     return Pipeline::Dump(*store);
   }
@@ -182,8 +182,7 @@ TEST(MongoPipelineProperty, ReplayFromAnyEarlierClusterTimeConverges) {
     ASSERT_GT(latest_seq, 10);
     for (int replay = 0; replay < 4; ++replay) {
       core::ChangeToken from = mongo::Pack(EmbeddedAsMongo::TimeOf(w.Pick(0, latest_seq)));
-      SCOPED_TRACE("replay from cluster time " +
-                   mongo::FormatClusterTime(mongo::Unpack(from)));
+      SCOPED_TRACE("replay from cluster time " + mongo::FormatClusterTime(mongo::Unpack(from)));
       MV_ASSERT_OK(p.RewindCheckpoint(from));
       worker::WorkerOptions o = MongoPipeline::Fast();
       o.batch_max_events = static_cast<size_t>(w.Pick(1, 60));
