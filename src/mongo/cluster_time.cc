@@ -1,22 +1,7 @@
 #include "mongo/cluster_time.h"
 
-#include <algorithm>
-#include <charconv>
-#include <limits>
-
 namespace mv::mongo {
 namespace {
-
-Result<std::uint32_t> Word(std::string_view text, std::string_view what) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
-      v > std::numeric_limits<std::uint32_t>::max()) {
-    return Status::InvalidArgument("cluster time: " + std::string(what) +
-                                   " must be a 32-bit unsigned number");
-  }
-  return static_cast<std::uint32_t>(v);
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -26,32 +11,6 @@ int HexDigit(char c) {
 }
 
 }  // namespace
-
-constexpr std::uint32_t kMaxIncrement = 0x7fffffffu;
-
-core::ChangeToken Pack(ClusterTime t) {
-  return static_cast<core::ChangeToken>((static_cast<std::uint64_t>(t.seconds) << 31) |
-                                        std::min(t.increment, kMaxIncrement));
-}
-
-ClusterTime Unpack(core::ChangeToken token) {
-  auto u = static_cast<std::uint64_t>(token);
-  return {static_cast<std::uint32_t>(u >> 31), static_cast<std::uint32_t>(u & kMaxIncrement)};
-}
-
-std::string FormatClusterTime(ClusterTime t) {
-  return std::to_string(t.seconds) + "." + std::to_string(t.increment);
-}
-
-Result<ClusterTime> ParseClusterTime(std::string_view text) {
-  size_t dot = text.find('.');
-  if (dot == std::string_view::npos) {
-    return Status::InvalidArgument("cluster time: expected <seconds>.<increment>");
-  }
-  MV_ASSIGN_OR_RETURN(std::uint32_t seconds, Word(text.substr(0, dot), "seconds"));
-  MV_ASSIGN_OR_RETURN(std::uint32_t increment, Word(text.substr(dot + 1), "increment"));
-  return ClusterTime{seconds, increment};
-}
 
 Result<ClusterTime> ClusterTimeOfResumeToken(std::string_view hex) {
   constexpr size_t kDigits = 2 + 16;  // type byte, seconds, increment

@@ -45,7 +45,8 @@ TEST(ApiWithoutAWriter, WritesAre503AndReadsWork) {
   MV_ASSERT_OK(server.Start("127.0.0.1", 0));
   HttpClient http(server.port());
   const HeaderList auth = {{"Authorization", "Bearer " + key}};
-  const json shipment = {{"id", "S-1"}, {"status", "booked"}, {"createdAt", "2026-11-01T08:00:00Z"}};
+  const json shipment = {
+      {"id", "S-1"}, {"status", "booked"}, {"createdAt", "2026-11-01T08:00:00Z"}};
   for (const auto& [method, path, body] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"POST", "/v1/shipments", shipment.dump()},
