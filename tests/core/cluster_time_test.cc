@@ -18,8 +18,8 @@ TEST(ParseTokenText, ANumberOrAClusterTime) {
   EXPECT_EQ(UnpackClusterTime(t), (ClusterTime{1764842400, 7}));
   EXPECT_LT(PackClusterTime({1764842400, 7}), PackClusterTime({1764842400, 8}));
   EXPECT_LT(PackClusterTime({1764842400, 0x7fffffff}), PackClusterTime({1764842401, 0}));
-  for (const char* bad : {"", "-1", "abc", "1.", ".5", "1.2.3", "1e3", "9223372036854775808",
-                          "4294967296.0", " 1"}) {
+  for (const char* bad :
+       {"", "-1", "abc", "1.", ".5", "1.2.3", "1e3", "9223372036854775808", "4294967296.0", " 1"}) {
     auto r = ParseTokenText(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << "'" << bad << "'";
   }
