@@ -32,6 +32,10 @@ struct ChangeEvent {
   // mode, where it may also be newer than the event).
   std::optional<std::string> full_document;
   Timestamp wall_time{};
+  // Set when the source could not decode the change (a MongoDB event whose org cannot be
+  // known, ...): the change becomes a dead letter with this reason, and `full_document`
+  // then holds the source's event as it came, for the operator.
+  std::optional<std::string> source_error;
 };
 
 }  // namespace mv::core

@@ -25,7 +25,7 @@ constexpr std::uint32_t kMaxIncrement = 0x7fffffffu;
 
 ChangeToken PackClusterTime(ClusterTime t) {
   return static_cast<ChangeToken>((static_cast<std::uint64_t>(t.seconds) << 31) |
-                                        std::min(t.increment, kMaxIncrement));
+                                  std::min(t.increment, kMaxIncrement));
 }
 
 ClusterTime UnpackClusterTime(ChangeToken token) {

@@ -39,6 +39,11 @@ Status BatchBuilder::LoadTracking(const ShipmentKey& key, Touched* entry) {
 
 Status BatchBuilder::Add(const ChangeEvent& event) {
   ++events_;
+  if (event.source_error) {
+    dead_letters_.push_back({event.token, event.collection, event.org, event.document_id,
+                             *event.source_error, event.full_document.value_or("")});
+    return Status::Ok();
+  }
   auto [it, inserted] = oldest_event_by_org_.emplace(event.org, event.wall_time);
   if (!inserted && event.wall_time < it->second) it->second = event.wall_time;
   switch (event.collection) {

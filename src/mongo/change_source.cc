@@ -59,10 +59,12 @@ Result<std::vector<core::ChangeEvent>> MongoChangeSource::Read(core::ChangeToken
         }
         continue;
       case StreamStep::Kind::kDeadLetter:
+        // Passed on like any change: the engine records it as a dead letter (operators
+        // see it in the admin API), and the stream goes on.
         ++undecodable_;
-        spdlog::error("change stream: passed over an event that cannot be decoded ({}): {}", s.what,
+        spdlog::error("change stream: an event that cannot be decoded ({}): {}", s.what,
                       s.error.message());
-        continue;
+        [[fallthrough]];
       case StreamStep::Kind::kChange:
         if (s.token <= after) continue;  // the stream reopened at `after`, inclusive
         if (full && s.token != events.back().token) {

@@ -70,7 +70,8 @@ class MongoChangeSource final : public core::ChangeSource {
   // on from it.
   core::ChangeToken QuietThrough() override;
 
-  // Events that could not be decoded and were passed over (logged), for metrics.
+  // Events that could not be decoded (passed on as dead letters: core::ChangeEvent's
+  // source_error), for metrics.
   std::int64_t undecodable() const { return undecodable_; }
   // How often a stream was opened (the first time, after a retry, or at a new position).
   std::int64_t opens() const { return opens_; }

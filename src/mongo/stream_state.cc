@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "mongo/cluster_time.h"
+#include "mongo/extended_json.h"
 
 namespace mv::mongo {
 namespace {
@@ -128,6 +129,20 @@ StreamStep ChangeStreamState::OnEvent(const json& raw, Clock::time_point now) {
     out.kind = StreamStep::Kind::kDeadLetter;
     out.error = decoded.status();
     out.what = event.value("operationType", "event");
+    // What can be told of the change, for the dead letter.
+    core::ChangeEvent& c = out.event.change;
+    c.token = out.token;
+    const json ns = event.value("ns", json::object());
+    if (auto coll = names_.CollectionOf(ns.value("coll", ""))) c.collection = *coll;
+    const json key = event.value("documentKey", json::object());
+    if (auto id = key.find("_id"); id != key.end()) {
+      json plain = PlainJson(*id);
+      c.document_id = plain.is_string() ? plain.get<std::string>() : plain.dump();
+    }
+    c.source_error = decoded.status().message();
+    std::string raw = event.dump();
+    constexpr size_t kMaxKept = 64 << 10;
+    c.full_document = raw.size() <= kMaxKept ? raw : raw.substr(0, kMaxKept);
   } else {
     out.event = std::move(*decoded);
     out.what = out.event.what;

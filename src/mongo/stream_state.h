@@ -59,7 +59,8 @@ struct StreamStep {
   enum class Kind {
     kNothing,      // wait for the next step (idle, or fragments pending)
     kChange,       // apply `event`, then checkpoint `resume_token`
-    kDeadLetter,   // the event could not be decoded (`error`): record it, move past it
+    kDeadLetter,   // the event could not be decoded (`error`): `event.change` carries what
+                   // is known of it and source_error, for a dead letter; move past it
     kAdvance,      // no change to apply, but the checkpoint may move to `resume_token`
     kHistoryLost,  // rebuild from a snapshot, then resume from the snapshot's position
     kRetry,        // reopen the stream from the checkpoint after a pause

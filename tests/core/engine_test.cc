@@ -259,6 +259,21 @@ TEST_F(BatchBuilderTest, DeadLetterCarriesTheEvent) {
   EXPECT_EQ(batch.token, 43) << "the checkpoint moves past poison events";
 }
 
+TEST_F(BatchBuilderTest, AChangeTheSourceCouldNotDecodeIsADeadLetterWithItsReason) {
+  auto builder = Builder();
+  core::ChangeEvent e =
+      Event(50, core::Operation::kDelete, "", "S-7", R"({"operationType":"delete"})");
+  e.source_error = "delete of shipments S-7: its documentKey has no organizationId";
+  MV_ASSERT_OK(builder.Add(e));
+  core::ViewBatch batch = builder.Finish(50);
+  ASSERT_EQ(batch.dead_letters.size(), 1u);
+  EXPECT_EQ(batch.dead_letters[0].reason, *e.source_error);
+  EXPECT_EQ(batch.dead_letters[0].document, R"({"operationType":"delete"})");
+  EXPECT_EQ(batch.dead_letters[0].token, 50);
+  EXPECT_EQ(builder.touched(), 0u) << "no shipment was touched";
+  EXPECT_FALSE(batch.HasViewChanges());
+}
+
 TEST_F(BatchBuilderTest, ReadsTheStoreOncePerShipmentPerBatch) {
   store_.Put(StoredRow("acme", Doc("S-1")));
   auto builder = Builder();

@@ -111,14 +111,22 @@ TEST_F(MongoChangeSourceTest, HistoryLostIsReportedAndOtherErrorsResumeWithoutLo
   EXPECT_EQ(lost.status().code(), StatusCode::kHistoryLost);
 }
 
-TEST_F(MongoChangeSourceTest, UndecodableEventsArePassedOverAndCounted) {
+TEST_F(MongoChangeSourceTest, UndecodableEventsComeAsDeadLettersWithTheirReason) {
   json bad = ShipmentEvent("delete", 60, 1, "S-1");
   bad["documentKey"].erase("organizationId");
   cluster_.log.push_back(bad);
   cluster_.log.push_back(ShipmentEvent("insert", 61, 1, "S-2"));
   auto source = Source();
   MV_ASSERT_OK_AND_ASSIGN(auto batch, source.Read(Pack({59, 0}), 10, Millis(0), Millis(0)));
-  EXPECT_EQ(Ids(batch), (std::vector<std::string>{"S-2"}));
+  ASSERT_EQ(Ids(batch), (std::vector<std::string>{"S-1", "S-2"}));
+  const core::ChangeEvent& dead = batch[0];
+  ASSERT_TRUE(dead.source_error.has_value());
+  EXPECT_NE(dead.source_error->find("changeStreamPreAndPostImages"), std::string::npos);
+  EXPECT_EQ(dead.collection, core::Collection::kShipments);
+  EXPECT_EQ(dead.token, Pack({60, 1})) << "its place in the stream";
+  EXPECT_EQ(json::parse(dead.full_document.value())["operationType"], "delete")
+      << "the event as it came, for the operator";
+  EXPECT_FALSE(batch[1].source_error.has_value());
   EXPECT_EQ(source.undecodable(), 1);
 }
 

@@ -38,9 +38,7 @@ class EmbeddedSource {
 class MongoSource {
  public:
   explicit MongoSource(storage::sqlite::SourceStore* store)
-      : mirror_(store),
-        changes_(&mirror_, {}, {}, Options()),
-        reader_(&mirror_, {}, {}) {}
+      : mirror_(store), changes_(&mirror_, {}, {}, Options()), reader_(&mirror_, {}, {}) {}
   core::ChangeSource& changes() { return changes_; }
   core::SourceReader& reader() { return reader_; }
   core::LookupReader& lookups() { return reader_; }
@@ -84,14 +82,20 @@ class SourceConformance : public ::testing::Test {
   // collection and operation. Returns the first change's sequence number.
   core::ChangeToken Write() {
     core::ChangeToken first = store_->PutCustomer("acme", {"C-1", "Acme B.V."}).value();
-    EXPECT_TRUE(store_->UpsertShipments("acme", {Ship("S-1", core::ShipmentStatus::kBooked),
-                                                 Ship("S-2", core::ShipmentStatus::kInTransit)})
+    EXPECT_TRUE(store_
+                    ->UpsertShipments("acme", {Ship("S-1", core::ShipmentStatus::kBooked),
+                                               Ship("S-2", core::ShipmentStatus::kInTransit)})
                     .ok());
-    EXPECT_TRUE(store_->UpsertShipments("globex", {Ship("S-1", core::ShipmentStatus::kBooked)}).ok());
-    EXPECT_TRUE(store_->UpsertShipments("acme", {Ship("S-1", core::ShipmentStatus::kDelivered)}).ok());
+    EXPECT_TRUE(
+        store_->UpsertShipments("globex", {Ship("S-1", core::ShipmentStatus::kBooked)}).ok());
+    EXPECT_TRUE(
+        store_->UpsertShipments("acme", {Ship("S-1", core::ShipmentStatus::kDelivered)}).ok());
     core::TrackingEvent e{"E-1", "S-2", "dhl", "PU", T("2026-10-31T12:00:00-03:00"), "hub"};
     EXPECT_TRUE(store_->InsertTrackingEvents("acme", {e}).ok());
-    EXPECT_TRUE(store_->InsertTrackingEvents("acme", {{"E-2", "S-9", "dhl", "IT", T("2026-10-31T13:00:00Z"), ""}}).ok());
+    EXPECT_TRUE(store_
+                    ->InsertTrackingEvents(
+                        "acme", {{"E-2", "S-9", "dhl", "IT", T("2026-10-31T13:00:00Z"), ""}})
+                    .ok());
     EXPECT_TRUE(store_->DeleteShipment("acme", "S-2").ok());
     EXPECT_TRUE(store_->PutCarrier("acme", {"dhl", "DHL", nlohmann::json::object()}).ok());
     return first;
@@ -135,8 +139,9 @@ TYPED_TEST(SourceConformance, ReadsEveryLaterChangeInOrderWithItsDocument) {
     EXPECT_EQ(events[i].token, TypeParam::TokenOf(first + 1 + static_cast<core::ChangeToken>(i)));
   }
   // The documents are the engine's canonical ones on both backends.
-  MV_ASSERT_OK_AND_ASSIGN(core::TrackingEvent e,
-                          core::ParseTrackingEvent(nlohmann::json::parse(*events[4].full_document)));
+  MV_ASSERT_OK_AND_ASSIGN(
+      core::TrackingEvent e,
+      core::ParseTrackingEvent(nlohmann::json::parse(*events[4].full_document)));
   EXPECT_EQ(e.occurred_at, T("2026-10-31T15:00:00Z"));
   MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken latest, this->backend_.changes().LatestToken());
   EXPECT_EQ(latest, events.back().token);
@@ -177,15 +182,16 @@ TYPED_TEST(SourceConformance, ASnapshotHasEveryShipmentWithItsEventsAndATokenToR
       this->backend_.reader().ScanShipments(std::nullopt, [&](const core::SourceShipment& s) {
         std::string line = s.org + "/" + s.id;
         if (s.json) line += " " + core::ParseShipment(nlohmann::json::parse(*s.json))->reference;
-        if (s.json) line += core::ToString(core::ParseShipment(nlohmann::json::parse(*s.json))->status);
+        if (s.json)
+          line += core::ToString(core::ParseShipment(nlohmann::json::parse(*s.json))->status);
         for (const auto& e : s.events) {
           line += " " + core::ParseTrackingEvent(nlohmann::json::parse(e))->event_id;
         }
         scanned.push_back(line);
         return Status::Ok();
       }));
-  EXPECT_EQ(scanned, (std::vector<std::string>{"acme/S-1 delivered", "acme/S-2 E-1",
-                                               "acme/S-9 E-2", "globex/S-1 booked"}));
+  EXPECT_EQ(scanned, (std::vector<std::string>{"acme/S-1 delivered", "acme/S-2 E-1", "acme/S-9 E-2",
+                                               "globex/S-1 booked"}));
   MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken latest, this->backend_.changes().LatestToken());
   EXPECT_EQ(token, latest) << "nothing changed during the scan";
   EXPECT_TRUE(this->ReadAll(token).empty()) << "resuming from the scan's token replays nothing";
