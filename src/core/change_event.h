@@ -31,6 +31,9 @@ struct ChangeEvent {
   // The post-image as JSON text; absent on delete (and possibly in MongoDB's updateLookup
   // mode, where it may also be newer than the event).
   std::optional<std::string> full_document;
+  // The pre-image, where the source has one (a MongoDB delete with
+  // changeStreamPreAndPostImages): the only way to name a deleted tracking event's shipment.
+  std::optional<std::string> before_document;
   Timestamp wall_time{};
   // Set when the source could not decode the change (a MongoDB event whose org cannot be
   // known, ...): the change becomes a dead letter with this reason, and `full_document`

@@ -84,8 +84,9 @@ Status BatchBuilder::AddShipmentChange(const ChangeEvent& event) {
   return Status::Ok();
 }
 
-// Tracking events are facts that are only ever added: a delete or an edit of one cannot
-// be retracted from the summary and is ignored (a rebuild reflects it).
+// Tracking events fold into the summary as a join. An edit or a delete of one cannot be
+// retracted from it: the worker derives the summary again from the source's events of
+// that shipment (ReplaceTracking); here they are ignored.
 Status BatchBuilder::AddTrackingEvent(const ChangeEvent& event) {
   if (event.op == Operation::kDelete || !event.full_document) return Status::Ok();
   auto parsed = ParseTrackingEventText(*event.full_document);
@@ -102,6 +103,26 @@ Status BatchBuilder::AddTrackingEvent(const ChangeEvent& event) {
   if (entry->tracking->Merge(e, options_.codes.Map(e.carrier_id, e.code))) {
     entry->tracking_changed = true;
   }
+  return Status::Ok();
+}
+
+Status BatchBuilder::ReplaceTracking(const ShipmentKey& key, const std::vector<std::string>& events,
+                                     ChangeToken token) {
+  MV_ASSIGN_OR_RETURN(Touched * entry, Touch(key));
+  MV_RETURN_IF_ERROR(LoadTracking(key, entry));
+  std::optional<TrackingSummary> summary;
+  for (const std::string& text : events) {
+    auto parsed = ParseTrackingEventText(text);
+    if (!parsed.ok()) {
+      dead_letters_.push_back(
+          {token, Collection::kTrackingEvents, key.org, key.id, parsed.status().message(), text});
+      continue;
+    }
+    if (!summary) summary.emplace();
+    summary->Merge(*parsed, options_.codes.Map(parsed->carrier_id, parsed->code));
+  }
+  entry->tracking = std::move(summary);
+  entry->tracking_changed = true;
   return Status::Ok();
 }
 
@@ -134,7 +155,13 @@ ViewBatch BatchBuilder::Finish(std::optional<ChangeToken> token) {
   for (auto [key_ptr, entry_ptr] : order) {
     const ShipmentKey& key = *key_ptr;
     Touched& entry = *entry_ptr;
-    if (entry.tracking_changed) batch.tracking_upserts.push_back({key, *entry.tracking});
+    if (entry.tracking_changed) {
+      if (entry.tracking) {
+        batch.tracking_upserts.push_back({key, *entry.tracking});
+      } else {
+        batch.tracking_deletes.push_back(key);  // re-derived from no events
+      }
+    }
     std::optional<ShipmentRow> after = After(key, entry);
     if (entry.before == after) continue;  // no net change for this shipment
     if (after) {

@@ -41,6 +41,12 @@ class BatchBuilder {
   Status Add(const ChangeEvent& event);
   // Re-evaluates a stored row at `now` (the SLA ticker feeds due rows through here).
   Status Reevaluate(const ShipmentRow& stored);
+  // Replaces the tracking summary of `key` with the one `events` give (the shipment's
+  // events as the source holds them now, after one of them was edited or deleted: a join
+  // cannot retract). No events: the summary goes. A document that does not parse becomes
+  // a dead letter at `token` and is left out.
+  Status ReplaceTracking(const ShipmentKey& key, const std::vector<std::string>& events,
+                         ChangeToken token);
 
   // The consolidated batch; `token` becomes its checkpoint when given. Leaves the builder
   // empty, ready for the next batch.

@@ -59,6 +59,11 @@ class SourceReader {
       const std::function<Status(const SourceShipment&)>& fn) = 0;
   // About how many shipments (of `org`, or of all orgs) a scan would visit: for progress.
   virtual Result<std::int64_t> CountShipments(const std::optional<std::string>& org) = 0;
+  // The documents of the tracking events of one shipment as the source holds them now
+  // (JSON text): a tracking summary is derived from them again when one of them was edited
+  // or deleted.
+  virtual Result<std::vector<std::string>> TrackingEventsOf(const std::string& org,
+                                                            const std::string& shipment_id) = 0;
 };
 
 // Point reads of the lookup collections (customers, carriers), for the lookup caches.

@@ -200,6 +200,12 @@ Result<DecodedEvent> DecodeChangeEvent(const json& event, const SourceNames& nam
   }
   if (c.op == core::Operation::kDelete) {
     MV_RETURN_IF_ERROR(DeleteKey(c.collection, event, mapping, &c.org, &c.document_id));
+    if (auto before = event.find("fullDocumentBeforeChange");
+        before != event.end() && before->is_object()) {
+      std::string org, id;
+      MV_ASSIGN_OR_RETURN(json doc, CanonicalDocument(c.collection, *before, mapping, &org, &id));
+      c.before_document = doc.dump();
+    }
   } else {
     if (!has_post_image) {
       return Status::InvalidArgument(fmt::format("{} event without fullDocument", op));

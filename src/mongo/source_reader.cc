@@ -120,6 +120,23 @@ Result<std::int64_t> MongoSourceReader::CountShipments(const std::optional<std::
   return reader_->Count(names_.shipments, filter);
 }
 
+Result<std::vector<std::string>> MongoSourceReader::TrackingEventsOf(
+    const std::string& org, const std::string& shipment_id) {
+  const std::string field = Field(core::Collection::kTrackingEvents, "shipmentId");
+  MV_ASSIGN_OR_RETURN(auto cursor, reader_->Find(names_.tracking_events,
+                                                 {{mapping_.org, org}, {field, shipment_id}},
+                                                 CollectionReader::Sort{}, std::nullopt));
+  std::vector<std::string> docs;
+  for (;;) {
+    MV_ASSIGN_OR_RETURN(auto doc, cursor->Next());
+    if (!doc) return docs;
+    std::string doc_org, doc_id;
+    MV_ASSIGN_OR_RETURN(json canonical, CanonicalDocument(core::Collection::kTrackingEvents, *doc,
+                                                          mapping_, &doc_org, &doc_id));
+    docs.push_back(canonical.dump());
+  }
+}
+
 Result<std::optional<json>> MongoSourceReader::FindOne(core::Collection collection,
                                                        const std::string& collection_name,
                                                        const std::string& org,

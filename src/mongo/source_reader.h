@@ -55,6 +55,8 @@ class MongoSourceReader final : public core::SourceReader, public core::LookupRe
       const std::optional<std::string>& org,
       const std::function<Status(const core::SourceShipment&)>& fn) override;
   Result<std::int64_t> CountShipments(const std::optional<std::string>& org) override;
+  Result<std::vector<std::string>> TrackingEventsOf(const std::string& org,
+                                                    const std::string& shipment_id) override;
   Result<std::optional<core::Customer>> GetCustomer(const std::string& org,
                                                     const std::string& id) override;
   Result<std::optional<core::Carrier>> GetCarrier(const std::string& org,

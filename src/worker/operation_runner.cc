@@ -12,6 +12,8 @@
 #include <thread>
 #include <utility>
 
+#include "worker/change_fold.h"
+
 namespace mv::worker {
 namespace {
 
@@ -285,7 +287,7 @@ Status OperationRunner::SliceCatchUp(core::ChangeToken live, SteadyClock::time_p
     for (const auto& e : events) {
       if (e.token > live) break;
       if (org && e.org != *org) continue;
-      MV_RETURN_IF_ERROR(builder.Add(e));
+      MV_RETURN_IF_ERROR(FoldChange(builder, *snapshots_, e));
     }
     MV_RETURN_IF_ERROR(a.shadow->Apply(builder.Finish(std::nullopt)));
     a.shadow_token = last;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "worker/change_fold.h"
 #include "worker/chunk_writer.h"
 #include "worker/snapshot_scan.h"
 
@@ -37,7 +38,7 @@ StreamWorker::StreamWorker(core::ChangeSource* source, core::SourceReader* snaps
 Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
   auto started = std::chrono::steady_clock::now();
   core::BatchBuilder builder(*views_, projection_, store_, clock_->Now());
-  for (const auto& e : events) MV_RETURN_IF_ERROR(builder.Add(e));
+  for (const auto& e : events) MV_RETURN_IF_ERROR(FoldChange(builder, *snapshots_, e));
   core::ViewBatch batch = builder.Finish(events.back().token);
   // Before the views advance: a reader that waits for this batch's token must not be
   // served a name the batch changed. The source already holds the new documents.

@@ -634,6 +634,28 @@ Result<std::int64_t> SourceStore::CountShipments(const std::optional<std::string
   return count;
 }
 
+Result<std::vector<std::string>> SourceStore::TrackingEventsOf(const std::string& org,
+                                                               const std::string& shipment_id) {
+  std::lock_guard lock(reader_mu_);
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      reader_->Prepare("SELECT doc FROM tracking_events WHERE org = ?1 AND "
+                       "shipment_id = ?2 ORDER BY occurred_at, carrier_id, event_id"));
+  st->Bind(1, org).Bind(2, shipment_id);
+  std::vector<std::string> docs;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    docs.push_back(st->ColumnText(0));
+  }
+  st->Reset();
+  return docs;
+}
+
 Result<std::unique_ptr<core::ChangeSource>> SourceStore::NewChangeSource() {
   MV_ASSIGN_OR_RETURN(auto db, Database::Open(path_, {}));
   return std::unique_ptr<core::ChangeSource>(new OplogChangeSource(std::move(db), &committed_));

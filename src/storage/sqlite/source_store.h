@@ -88,6 +88,8 @@ class SourceStore final : public core::SourceReader,
       const std::optional<std::string>& org,
       const std::function<Status(const core::SourceShipment&)>& fn) override;
   Result<std::int64_t> CountShipments(const std::optional<std::string>& org) override;
+  Result<std::vector<std::string>> TrackingEventsOf(const std::string& org,
+                                                    const std::string& shipment_id) override;
 
   const std::string& path() const { return path_; }
 
