@@ -79,17 +79,21 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return Status::IOError(fmt::format("data folder {}: {}", c.data_dir, ec.message()));
-  // One process per data folder: the lock goes with the process (even when killed).
-  std::string lock_path = (std::filesystem::path(c.data_dir) / "viya-mv.lock").string();
-  app->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (app->lock_fd_ < 0) {
-    return Status::IOError(fmt::format("{}: {}", lock_path, std::strerror(errno)));
-  }
-  if (flock(app->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Unavailable(fmt::format(
-        "the data folder {} is in use by a running viya-mv; act on it through that server's "
-        "admin API with --url (and an admin key)",
-        c.data_dir));
+  const bool replica = c.serve.role == "api";
+  // One process maintains a data folder (roles all and worker): the lock goes with the
+  // process (even when killed). `api` replicas beside it take none.
+  if (!replica) {
+    std::string lock_path = (std::filesystem::path(c.data_dir) / "viya-mv.lock").string();
+    app->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (app->lock_fd_ < 0) {
+      return Status::IOError(fmt::format("{}: {}", lock_path, std::strerror(errno)));
+    }
+    if (flock(app->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::Unavailable(fmt::format(
+          "the data folder {} is in use by a running viya-mv; act on it through that server's "
+          "admin API with --url (and an admin key), or serve it with --role api beside it",
+          c.data_dir));
+    }
   }
   // Only for tests of the blue/green path: the named aggregate view gets a definition one
   // version newer that computes the same rows, its own becoming the previous one.
@@ -98,9 +102,15 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
   app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
-  MV_ASSIGN_OR_RETURN(app->backend_,
-                      backend::OpenBackend(BackendOptionsOf(c), &app->views_, clock));
-  backend::Backend& b = *app->backend_;
+  if (replica) {
+    MV_ASSIGN_OR_RETURN(app->replica_, backend::OpenReplica(BackendOptionsOf(c), clock));
+    app->stores_ = app->replica_.get();
+  } else {
+    MV_ASSIGN_OR_RETURN(app->backend_,
+                        backend::OpenBackend(BackendOptionsOf(c), &app->views_, clock));
+    app->stores_ = app->backend_.get();
+  }
+  backend::ApiStores& b = *app->stores_;
 
   cache::LookupCacheOptions cache_options;
   cache_options.ttl = std::chrono::seconds(c.lookup.cache_ttl_seconds);
@@ -109,29 +119,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->lookup_probe_ =
       std::make_unique<metrics::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
 
-  core::ProjectionOptions projection;
-  projection.sla.at_risk_window = std::chrono::minutes(c.sla.at_risk_window_minutes);
-  MV_ASSIGN_OR_RETURN(projection.codes, CodeMappingOf(c.tracking));
-  worker::WorkerOptions wo;
-  wo.batch_max_events = static_cast<size_t>(c.stream.batch_max_events);
-  wo.batch_max_wait = Millis(c.stream.batch_max_wait_ms);
-  wo.idle_wait = Millis(c.stream.idle_wait_ms);
-  wo.sla_tick_interval = Millis(c.sla.tick_interval_ms);
-  app->worker_ = std::make_unique<worker::StreamWorker>(&b.changes(), &b.snapshots(),
-                                                        &b.view_store(), &app->views_, projection,
-                                                        clock, &app->metrics_->stream(), wo);
-  worker::OperationRunnerOptions operation_options;
-  operation_options.auto_switch = c.views.auto_switch;
-  app->worker_->SetOperations(&app->operations_, operation_options);
-  MV_RETURN_IF_ERROR(app->AddJobs());
-
-  cache::LookupCache* lookups = app->lookups_.get();
-  app->worker_->OnLookupChange(
-      [lookups](core::Collection collection, const std::string& org, const std::string& id) {
-        if (collection == core::Collection::kCustomers) lookups->InvalidateCustomer(org, id);
-        if (collection == core::Collection::kCarriers) lookups->InvalidateCarrier(org, id);
-      });
-
+  if (!replica) MV_RETURN_IF_ERROR(app->StartWorkerParts());
   app->duplicates_ =
       &prometheus::BuildCounter()
            .Name("viya_mv_tracking_events_duplicates_total")
@@ -152,7 +140,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
                               .Add({});
   Application* self = app.get();
   app->metrics_->OnCollect([self] {
-    if (const api::SourceWriter* writer = self->backend_->writer()) {
+    if (const api::SourceWriter* writer = self->stores_->writer()) {
       api::SourceWriter::Counters n = writer->counters();
       self->source_writes_->Increment(static_cast<double>(n.writes - self->writes_reported_));
       self->source_commits_->Increment(
@@ -182,14 +170,15 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.clock = clock;
   backends.applied = &b.applied();
   backends.metrics = app->metrics_.get();
-  backends.operations = &app->operations_;
+  // A replica runs no operations: the admin API there says to ask the worker.
+  backends.operations = replica ? nullptr : &app->operations_;
   backends.views = &app->views_;
   backends.scheduler = app->scheduler_.get();
   backends.dead_letters = &b.dead_letters();
   backends.catalog = &b.catalog();
   backends.stream_status = [self] {
-    core::ChangeToken applied = self->backend_->applied().Get();
-    core::ChangeToken newest = self->backend_->progress().committed().Get();
+    core::ChangeToken applied = self->stores_->applied().Get();
+    core::ChangeToken newest = self->stores_->progress().committed().Get();
     double lag_seconds = 0;
     for (const auto& [org, seconds] : self->StalenessByOrg()) {
       lag_seconds = std::max(lag_seconds, seconds);
@@ -197,15 +186,17 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     return nlohmann::json{
         {"token", std::to_string(applied)},
         {"sourceToken", std::to_string(newest)},
-        {"lagEvents", self->backend_->progress().ChangesAfter(applied).value_or(0)},
+        {"lagEvents", self->stores_->progress().ChangesAfter(applied).value_or(0)},
         {"lagSeconds", lag_seconds},
-        {"streamRunning", self->worker_->healthy()}};
+        {"streamRunning", self->worker_ ? self->worker_->healthy() : false},
+        {"role", self->config_.serve.role}};
   };
   backends.readiness = [self] {
     http::Readiness r;
-    r.stream_connected = self->worker_->healthy();
+    // A replica runs no stream: it is ready once it reads the views.
+    r.stream_connected = self->worker_ ? self->worker_->healthy() : true;
     r.lag_events =
-        self->backend_->progress().ChangesAfter(self->backend_->applied().Get()).value_or(0);
+        self->stores_->progress().ChangesAfter(self->stores_->applied().Get()).value_or(0);
     for (const auto& op : self->operations_.List()) {
       if (op.kind == worker::OperationKind::kBackfill && !op.finished()) {
         r.building_percent = op.percent();
@@ -235,11 +226,38 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   return app;
 }
 
+Status Application::StartWorkerParts() {
+  core::ProjectionOptions projection;
+  projection.sla.at_risk_window = std::chrono::minutes(config_.sla.at_risk_window_minutes);
+  MV_ASSIGN_OR_RETURN(projection.codes, CodeMappingOf(config_.tracking));
+  worker::WorkerOptions wo;
+  wo.batch_max_events = static_cast<size_t>(config_.stream.batch_max_events);
+  wo.batch_max_wait = Millis(config_.stream.batch_max_wait_ms);
+  wo.idle_wait = Millis(config_.stream.idle_wait_ms);
+  wo.sla_tick_interval = Millis(config_.sla.tick_interval_ms);
+  worker_ = std::make_unique<worker::StreamWorker>(&backend_->changes(), &backend_->snapshots(),
+                                                   &backend_->view_store(), &views_, projection,
+                                                   clock_, &metrics_->stream(), wo);
+  worker::OperationRunnerOptions operation_options;
+  operation_options.auto_switch = config_.views.auto_switch;
+  worker_->SetOperations(&operations_, operation_options);
+  MV_RETURN_IF_ERROR(AddJobs());
+
+  cache::LookupCache* lookups = lookups_.get();
+  worker_->OnLookupChange(
+      [lookups](core::Collection collection, const std::string& org, const std::string& id) {
+        if (collection == core::Collection::kCustomers) lookups->InvalidateCustomer(org, id);
+        if (collection == core::Collection::kCarriers) lookups->InvalidateCarrier(org, id);
+      });
+
+  return Status::Ok();
+}
+
 std::map<std::string, double> Application::StalenessByOrg() {
   std::map<std::string, double> staleness;
-  core::ChangeToken applied = backend_->applied().Get();
-  if (backend_->progress().committed().Get() <= applied) return staleness;
-  auto oldest = backend_->progress().OldestChangeByOrgAfter(applied);
+  core::ChangeToken applied = stores_->applied().Get();
+  if (stores_->progress().committed().Get() <= applied) return staleness;
+  auto oldest = stores_->progress().OldestChangeByOrgAfter(applied);
   if (!oldest.ok()) return staleness;
   Timestamp now = clock_->Now();
   for (const auto& [org, t] : *oldest) {
@@ -249,8 +267,7 @@ std::map<std::string, double> Application::StalenessByOrg() {
 }
 
 void Application::RefreshStreamGauges() {
-  metrics_->stream().SetLag(
-      backend_->progress().ChangesAfter(backend_->applied().Get()).value_or(0));
+  metrics_->stream().SetLag(stores_->progress().ChangesAfter(stores_->applied().Get()).value_or(0));
   metrics_->stream().SetStaleness(StalenessByOrg());
 }
 
@@ -335,13 +352,15 @@ Status Application::Start() {
   int port = 0;
   MV_RETURN_IF_ERROR(SplitHostPort(config_.http.listen, &host, &port));
   MV_RETURN_IF_ERROR(server_->Start(host, port));
-  worker_thread_ = std::thread([this] {
-    Status s = worker_->Run();
-    if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
-  });
+  if (worker_) {
+    worker_thread_ = std::thread([this] {
+      Status s = worker_->Run();
+      if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
+    });
+  }
   started_ = true;
   spdlog::info("viya-mv serving on http://{}:{} (data: {}, views at token {})", host,
-               server_->port(), config_.data_dir, backend_->applied().Get());
+               server_->port(), config_.data_dir, stores_->applied().Get());
   return Status::Ok();
 }
 
@@ -349,9 +368,9 @@ void Application::Stop() {
   if (!started_) return;
   started_ = false;
   server_->Drain();
-  worker_->Stop();
+  if (worker_) worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
-  spdlog::info("viya-mv stopped; views at token {}", backend_->applied().Get());
+  spdlog::info("viya-mv stopped; views at token {}", stores_->applied().Get());
 }
 
 }  // namespace mv::app

@@ -19,8 +19,9 @@
 namespace mv::app {
 
 // Everything one `viya-mv serve` process runs, wired together: the backend's source and
-// view stores, the stream worker (with the SLA ticker, the operations
-// and the scheduled jobs), the lookup caches, metrics and the HTTP API.
+// view stores, the stream worker (with the SLA ticker, the operations and the scheduled
+// jobs), the lookup caches, metrics and the HTTP API. In role api (serve.role) it runs no
+// worker: the HTTP API over a replica of the stores a worker process maintains.
 //
 // Open() then Start(); Stop() shuts down gracefully: the API stops accepting connections
 // and lets the requests in flight finish (http.drain_timeout_ms), then the worker finishes
@@ -35,11 +36,12 @@ class Application {
   void Stop();
 
   int http_port() const { return server_ ? server_->port() : 0; }
-  // The stores this process runs on (backend::OpenBackend chose them from the config).
+  // The stores this process maintains (backend::OpenBackend chose them from the config);
+  // roles all and worker only.
   backend::Backend& backend() { return *backend_; }
-  api::KeyStore& keys() { return backend_->keys(); }
+  api::KeyStore& keys() { return stores_->keys(); }
   cache::LookupCache& lookups() { return *lookups_; }
-  worker::StreamWorker& worker() { return *worker_; }
+  worker::StreamWorker& worker() { return *worker_; }  // roles all and worker only
   worker::Operations& operations() { return operations_; }
   worker::Scheduler& scheduler() { return *scheduler_; }
   metrics::Metrics& metrics() { return *metrics_; }
@@ -52,6 +54,8 @@ class Application {
   void RefreshStreamGauges();
   // Per org with changes not yet applied: seconds since the oldest of them.
   std::map<std::string, double> StalenessByOrg();
+  // The stream worker with its operations, jobs and lookup invalidation (not in replicas).
+  Status StartWorkerParts();
   // The jobs of config_.jobs, run by the worker between batches.
   Status AddJobs();
 
@@ -60,7 +64,9 @@ class Application {
   int lock_fd_ = -1;  // an exclusive flock on DATA/viya-mv.lock while this object lives
   core::ViewSet views_;
   std::unique_ptr<metrics::Metrics> metrics_;
-  std::unique_ptr<backend::Backend> backend_;
+  std::unique_ptr<backend::Backend> backend_;    // roles all and worker
+  std::unique_ptr<backend::ApiStores> replica_;  // role api
+  backend::ApiStores* stores_ = nullptr;         // the one of the two this process has
   std::unique_ptr<cache::LookupCache> lookups_;
   std::unique_ptr<metrics::LookupProbe> lookup_probe_;
   // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.

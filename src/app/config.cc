@@ -102,6 +102,11 @@ std::string CheckSchedule(const std::string& value) {
   return parsed.ok() ? "" : parsed.status().message();
 }
 
+std::string CheckRole(const std::string& value) {
+  if (value == "all" || value == "worker" || value == "api") return "";
+  return fmt::format("'{}': allowed all, worker, api", value);
+}
+
 std::string CheckSourceBackend(const std::string& value) {
   if (value == "embedded" || value == "mongodb") return "";
   return fmt::format("'{}': allowed embedded, mongodb", value);
@@ -159,6 +164,7 @@ const auto kKeys = std::to_array<Key>({
     Key{"", "data_dir", StringRule{CheckDataDir},
         [](const Config& c) -> Value { return c.data_dir; },
         [](Config& c, const Value& v) { c.data_dir = std::get<std::string>(v); }},
+    MV_STRING_KEY(serve, role, CheckRole),
     MV_STRING_KEY(http, listen, CheckListen),
     MV_INT_KEY(http, threads, 0, 256),
     MV_INT_KEY(http, blocking_threads, 1, 256),

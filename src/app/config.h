@@ -14,6 +14,13 @@ namespace mv::app {
 // (upper case, e.g. VIYA_MV_HTTP_LISTEN, VIYA_MV_STREAM_BATCH_MAX_EVENTS).
 struct Config {
   std::string data_dir = "./data";  // top-level data_dir / VIYA_MV_DATA_DIR
+  // What `serve` runs (`--role`): "all" (the stream worker, SLA ticker, operations, jobs
+  // and the API), "worker" (the same: the one process that maintains the views), or "api"
+  // (reads, and the embedded source's writes, from a data folder a worker maintains; any
+  // number of them beside it).
+  struct Serve {
+    std::string role = "all";
+  } serve;
 
   struct Http {
     std::string listen = "127.0.0.1:8080";

@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "base/uri.h"
 #include "mongo/change_source.h"
@@ -157,7 +161,117 @@ class MongoSourceBackend final : public SqliteViewsBackend {
   std::unique_ptr<mongo::MongoSourceReader> reader_;
 };
 
+// The embedded source as an `api` replica sees it: its own writes, and the newest token of
+// every process's writes polled from source.db (a client's token may come from another
+// replica, so minToken waits for it rather than refusing it).
+class ReplicaProgress final : public api::SourceProgress {
+ public:
+  explicit ReplicaProgress(storage::sqlite::SourceStore* source) : source_(source) {}
+  const Watermark& committed() const override { return newest_; }
+  Watermark& newest() { return newest_; }
+  Result<std::map<std::string, Timestamp>> OldestChangeByOrgAfter(
+      core::ChangeToken after) override {
+    return source_->OldestChangeByOrgAfter(after);
+  }
+  bool BoundsClientTokens() const override { return false; }
+
+ private:
+  storage::sqlite::SourceStore* source_;
+  Watermark newest_;
+};
+
+class EmbeddedReplica final : public ApiStores {
+ public:
+  static Result<std::unique_ptr<ApiStores>> Open(const BackendOptions& options,
+                                                 const Clock* clock) {
+    const std::filesystem::path dir(options.data_dir);
+    const std::string views_path = (dir / "views.db").string();
+    std::error_code ec;
+    if (!std::filesystem::exists(views_path, ec)) {
+      return Status::Unavailable(
+          fmt::format("{} does not exist yet: start the worker (viya-mv serve --role worker) first",
+                      views_path));
+    }
+    std::unique_ptr<EmbeddedReplica> r(new EmbeddedReplica);
+    storage::sqlite::SourceStore::Options source_options;
+    source_options.oplog_retention = options.oplog_retention;
+    MV_ASSIGN_OR_RETURN(r->source_, storage::sqlite::SourceStore::Open((dir / "source.db").string(),
+                                                                       clock, source_options));
+    MV_ASSIGN_OR_RETURN(r->oplog_, r->source_->NewChangeSource());
+    r->progress_ = std::make_unique<ReplicaProgress>(r->source_.get());
+    r->reader_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
+    MV_ASSIGN_OR_RETURN(r->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
+    MV_ASSIGN_OR_RETURN(r->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
+    MV_ASSIGN_OR_RETURN(r->catalog_, storage::sqlite::CatalogReader::Open(views_path));
+    MV_RETURN_IF_ERROR(r->Poll());
+    r->poller_ = std::thread([p = r.get()] { p->PollUntilStopped(); });
+    return std::unique_ptr<ApiStores>(std::move(r));
+  }
+  ~EmbeddedReplica() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (poller_.joinable()) poller_.join();
+  }
+
+  core::SourceReader& snapshots() override { return *source_; }
+  core::LookupReader& lookups() override { return *source_; }
+  api::SourceProgress& progress() override { return *progress_; }
+  api::SourceWriter* writer() override { return source_.get(); }
+  const Watermark& applied() const override { return applied_; }
+  api::ViewReader& reader() override { return *reader_; }
+  api::KeyStore& keys() override { return *keys_; }
+  api::DeadLetters& dead_letters() override { return *dead_letters_; }
+  api::Catalog& catalog() override { return *catalog_; }
+
+ private:
+  static constexpr Millis kPollInterval{5};
+  EmbeddedReplica() = default;
+
+  // The worker's stored checkpoint and every process's newest change.
+  Status Poll() {
+    MV_ASSIGN_OR_RETURN(core::ChangeToken applied, reader_->AppliedToken());
+    applied_.Advance(applied);
+    MV_ASSIGN_OR_RETURN(core::ChangeToken newest, oplog_->LatestToken());
+    progress_->newest().Advance(std::max(newest, source_->committed().Get()));
+    return Status::Ok();
+  }
+  void PollUntilStopped() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, kPollInterval, [this] { return stop_; })) {
+      lock.unlock();
+      if (Status s = Poll(); !s.ok())
+        spdlog::warn("replica: reading the checkpoint: {}", s.ToString());
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<storage::sqlite::SourceStore> source_;
+  std::unique_ptr<core::ChangeSource> oplog_;  // its connection reads the newest token
+  std::unique_ptr<ReplicaProgress> progress_;
+  std::unique_ptr<storage::sqlite::ViewQueryPool> reader_;
+  std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
+  std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
+  std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
+  Watermark applied_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread poller_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<ApiStores>> OpenReplica(const BackendOptions& options, const Clock* clock) {
+  if (options.source != BackendOptions::Source::kEmbedded) {
+    return Status::InvalidArgument(
+        "serve --role api: a replica of a MongoDB source is not in this release (run --role "
+        "all)");
+  }
+  return EmbeddedReplica::Open(options, clock);
+}
 
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options,
                                              const core::ViewSet* views, const Clock* clock) {

@@ -41,30 +41,36 @@ struct BackendOptions {
   } mongodb;
 };
 
-// The stores one process runs on. Open() then use; the accessors stay valid while this
-// object lives. Thread-safety is each interface's own.
-class Backend {
+// What the HTTP API and the process's status figures use, in a worker process and in an
+// `api` replica alike. The accessors stay valid while this object lives; thread-safety is
+// each interface's own.
+class ApiStores {
  public:
-  virtual ~Backend() = default;
+  virtual ~ApiStores() = default;
 
-  // The source: its change stream (one reader, the worker), snapshots, lookups, progress.
-  virtual core::ChangeSource& changes() = 0;
   virtual core::SourceReader& snapshots() = 0;
   virtual core::LookupReader& lookups() = 0;
   virtual api::SourceProgress& progress() = 0;
   // Writes through viya-mv's own API; null where the platform writes to its database.
   virtual api::SourceWriter* writer() = 0;
-  // Housekeeping jobs of a source this process owns; null when there is none.
-  virtual api::SourceMaintenance* maintenance() = 0;
-
-  // The views: their one writer (the worker), and what the API reads.
-  virtual core::ViewStore& view_store() = 0;
-  // The token the view store's writer in this process has applied, to wait on.
+  // The token the views have applied, to wait on.
   virtual const Watermark& applied() const = 0;
   virtual api::ViewReader& reader() = 0;
   virtual api::KeyStore& keys() = 0;
   virtual api::DeadLetters& dead_letters() = 0;
   virtual api::Catalog& catalog() = 0;
+};
+
+// The stores of the process that maintains the views (roles all and worker): the above,
+// the change stream and the view store's one writer. Open() then use.
+class Backend : public ApiStores {
+ public:
+  // The source's change stream (one reader, the worker).
+  virtual core::ChangeSource& changes() = 0;
+  // Housekeeping jobs of a source this process owns; null when there is none.
+  virtual api::SourceMaintenance* maintenance() = 0;
+  // The views' one writer (the worker); applied() is its checkpoint in this process.
+  virtual core::ViewStore& view_store() = 0;
 
   // The embedded backend's own stores, for the tools that only it has (import) and for
   // tests; nullopt on other backends.
@@ -74,6 +80,14 @@ class Backend {
   };
   virtual std::optional<Embedded> embedded() { return std::nullopt; }
 };
+
+// The stores of an `api` replica: the views of a data folder that a worker process
+// maintains, read through connections of their own, with the stored checkpoint (and the
+// source's newest token) polled every few milliseconds so that `minToken` waits work
+// across processes; and the embedded source for the write API (its changes reach the
+// worker's stream within stream.idle_wait_ms). Unavailable until a worker has created the
+// views; InvalidArgument for a MongoDB source (replicas of it are not in this release).
+Result<std::unique_ptr<ApiStores>> OpenReplica(const BackendOptions& options, const Clock* clock);
 
 // Opens the backend `options` name, creating its stores when new. `views` and `clock`
 // must outlive it.

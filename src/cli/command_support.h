@@ -12,6 +12,7 @@ namespace mv::cli {
 struct ServeFlags {
   std::string data_dir;
   std::string http;
+  std::string role;
   std::string config_file;
   bool print_config = false;
 };

@@ -31,6 +31,11 @@ void AddFolderFlags(CLI::App* cmd, ServeFlags* f) {
 void AddServeFlags(CLI::App* cmd, ServeFlags* f) {
   AddFolderFlags(cmd, f);
   cmd->add_option("--http", f->http, "Listen address HOST:PORT (default 127.0.0.1:8080)");
+  cmd->add_option("--role", f->role,
+                  "all (default): worker and API in one process; worker: the one process that "
+                  "maintains the views; api: a replica serving the API from the data folder a "
+                  "worker maintains (any number beside it)")
+      ->check(CLI::IsMember({"all", "worker", "api"}));
 }
 
 // Defaults < config file < VIYA_MV_* environment < command-line flags. Flags are
@@ -39,6 +44,7 @@ Result<app::Config> ResolveConfig(const ServeFlags& f) {
   auto env = app::ViyaEnvironment();
   if (!f.data_dir.empty()) env["VIYA_MV_DATA_DIR"] = f.data_dir;
   if (!f.http.empty()) env["VIYA_MV_HTTP_LISTEN"] = f.http;
+  if (!f.role.empty()) env["VIYA_MV_SERVE_ROLE"] = f.role;
   return app::LoadConfig(f.config_file, env);
 }
 

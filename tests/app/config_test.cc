@@ -23,8 +23,8 @@ using Env = std::map<std::string, std::string>;
 // Every member of Config as tuples. The structured bindings stop compiling when a member is
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
-  const auto& [data_dir, http, source, stream, oplog, storage, sla, lookup, tracking, jobs, views,
-               reconcile, log] = c;
+  const auto& [data_dir, serve, http, source, stream, oplog, storage, sla, lookup, tracking, jobs,
+               views, reconcile, log] = c;
   const auto& [backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
                id_field] = source;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
@@ -41,7 +41,7 @@ auto Fields(const Config& c) {
   const auto& [auto_repair] = reconcile;
   const auto& [level] = log;
   return std::make_tuple(
-      std::tie(data_dir, listen, level),
+      std::tie(data_dir, listen, level, serve.role),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
       std::tie(batch_events, batch_wait, idle_wait, retention, min_window, views_cache, orphan_days,
@@ -65,6 +65,7 @@ void ExpectSameConfig(const Config& actual, const Config& expected) {
 Config NonDefaultConfig() {
   Config c;
   c.data_dir = "/var/lib/viya \"mv\"\\d\u00e9j\u00e0\t\n\x01\x7f#x = 1";
+  c.serve.role = "api";
   c.http.listen = "[::1]:0";
   c.http.threads = 3;
   c.http.blocking_threads = 256;
