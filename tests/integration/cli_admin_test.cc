@@ -36,15 +36,6 @@ Outcome Viya(const std::string& args) {
   return r;
 }
 
-bool WaitHealthy(int port) {
-  for (int i = 0; i < 400; ++i) {
-    HttpClient c(port, 200ms);
-    if (c.Send("GET", "/healthz").status == 200) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
 TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   TempDir dir;
   const std::string data = dir.File("data");
@@ -70,7 +61,7 @@ TEST(CliAdmin, CommandsActThroughTheServerWithUrlAndOnTheFolderWithout) {
   ChildProcess server(
       {VIYA_MV_BINARY, "serve", "--data", data, "--http", "127.0.0.1:" + std::to_string(port)},
       dir.File("serve.log"));
-  ASSERT_TRUE(WaitHealthy(port));
+  ASSERT_TRUE(WaitHealthy(port, 20s));
   HttpClient client(port);
   HeaderList auth = {{"Authorization", "Bearer " + tenant_key},
                      {"Content-Type", "application/json"}};

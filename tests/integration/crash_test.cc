@@ -38,14 +38,9 @@ class ServerUnderTest {
         port_(port) {}
 
   bool WaitHealthy(std::chrono::seconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      HttpClient c(port_, std::chrono::milliseconds(200));
-      if (c.Send("GET", "/healthz").status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return mv::testing::WaitHealthy(port_, timeout);
   }
+
   ChildProcess& process() { return process_; }
 
  private:

@@ -19,16 +19,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool WaitHealthy(int port, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    HttpClient c(port, 200ms);
-    if (c.Send("GET", "/healthz").status == 200) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
 std::string BigBatch(int n) {
   json batch = json::array();
   for (int i = 0; i < n; ++i) {

@@ -120,11 +120,7 @@ TEST(MongoDbSourceServer, ThePlatformsWritesReachTheViews) {
   auto get = [&](const std::string& path) {
     return http.Send("GET", path, {{"Authorization", "Bearer " + admin}});
   };
-  bool up = false;
-  for (int i = 0; i < 200 && !up; ++i, std::this_thread::sleep_for(50ms)) {
-    up = http.Send("GET", "/healthz").status == 200;
-  }
-  ASSERT_TRUE(up) << "see " << dir.File("serve.log");
+  ASSERT_TRUE(WaitHealthy(port, 20s)) << "see " << dir.File("serve.log");
   auto wait_for = [&](const std::string& path, int status, const std::string& field,
                       const std::string& value) {
     for (int i = 0; i < 100; ++i, std::this_thread::sleep_for(50ms)) {

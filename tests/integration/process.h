@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "http_client.h"
+
 extern char** environ;
 
 namespace mv::testing {
@@ -78,6 +80,17 @@ inline std::string RunAndCapture(const std::string& command) {
   if (pclose(pipe) != 0) throw std::runtime_error("command failed: " + command);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
+}
+
+// Whether the server on 127.0.0.1:`port` answers /healthz 200 within `timeout`.
+inline bool WaitHealthy(int port, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpClient c(port, std::chrono::milliseconds(200));
+    if (c.Send("GET", "/healthz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago.

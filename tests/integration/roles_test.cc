@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iterator>
-#include <csignal>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -27,38 +27,29 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-bool WaitHealthy(int port) {
-  for (int i = 0; i < 400; ++i) {
-    HttpClient c(port, 200ms);
-    if (c.Send("GET", "/healthz").status == 200) return true;
-    std::this_thread::sleep_for(25ms);
-  }
-  return false;
-}
-
 TEST(Roles, AnApiReplicaServesReadsAndWritesOfTheFolderAWorkerMaintains) {
   TempDir dir;
   const std::string data = dir.File("data");
   // A replica needs the views a worker creates.
-  ChildProcess early({VIYA_MV_BINARY, "serve", "--role", "api", "--data", data, "--http",
-                      "127.0.0.1:0"},
-                     dir.File("early.log"));
+  ChildProcess early(
+      {VIYA_MV_BINARY, "serve", "--role", "api", "--data", data, "--http", "127.0.0.1:0"},
+      dir.File("early.log"));
   EXPECT_NE(early.Wait(10s), 0);
   EXPECT_NE(ReadFile(dir.File("early.log")).find("start the worker"), std::string::npos)
       << ReadFile(dir.File("early.log"));
 
-  const std::string key =
-      RunAndCapture(std::string(VIYA_MV_BINARY) + " apikey create --admin --data " + data + " 2>/dev/null");
+  const std::string key = RunAndCapture(std::string(VIYA_MV_BINARY) +
+                                        " apikey create --admin --data " + data + " 2>/dev/null");
   const int worker_port = FreeLoopbackPort();
   ChildProcess worker({VIYA_MV_BINARY, "serve", "--role", "worker", "--data", data, "--http",
                        "127.0.0.1:" + std::to_string(worker_port)},
                       dir.File("worker.log"));
-  ASSERT_TRUE(WaitHealthy(worker_port)) << ReadFile(dir.File("worker.log"));
+  ASSERT_TRUE(WaitHealthy(worker_port, 20s)) << ReadFile(dir.File("worker.log"));
   const int api_port = FreeLoopbackPort();
   ChildProcess api({VIYA_MV_BINARY, "serve", "--role", "api", "--data", data, "--http",
                     "127.0.0.1:" + std::to_string(api_port)},
                    dir.File("api.log"));
-  ASSERT_TRUE(WaitHealthy(api_port)) << ReadFile(dir.File("api.log"));
+  ASSERT_TRUE(WaitHealthy(api_port, 20s)) << ReadFile(dir.File("api.log"));
 
   HttpClient http(api_port, 5s);
   const HeaderList auth = {{"Authorization", "Bearer " + key}};

@@ -67,16 +67,7 @@ class MongoPipeline {
                                                projection_, &clock_, &metrics_.stream(), options_);
   }
 
-  Status Drain() {
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(size_t n, worker_->Step(Millis(0)));
-      if (n == 0 && worker_->checkpoint() >= mirror_->LatestToken()) break;
-    }
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(size_t n, worker_->TickSla());
-      if (n == 0) return Status::Ok();
-    }
-  }
+  Status Drain() { return Pipeline::DrainWorker(*worker_, mirror_->LatestToken()); }
 
   Result<std::string> Dump() { return Pipeline::Dump(*store_); }
 
@@ -100,22 +91,12 @@ class MongoPipeline {
     MV_ASSIGN_OR_RETURN(auto oplog, source_->NewChangeSource());
     worker::StreamWorker w(oplog.get(), source_.get(), store.get(), &views_, projection_, &clock_,
                            nullptr, Fast());
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(size_t n, w.Step(Millis(0)));
-      if (n == 0 && w.checkpoint() >= source_->committed().Get()) break;
-    }
-    for (;;) {
-      MV_ASSIGN_OR_RETURN(size_t n, w.TickSla());
-      if (n == 0) break;
-    }
+    MV_RETURN_IF_ERROR(Pipeline::DrainWorker(w, source_->committed().Get()));
     return Pipeline::Dump(*store);
   }
 
   Status RewindCheckpoint(core::ChangeToken token) {
-    MV_ASSIGN_OR_RETURN(auto* st, store_->db().Prepare("UPDATE mv_checkpoint SET token = ?1"));
-    st->Bind(1, token);
-    MV_RETURN_IF_ERROR(st->Run());
-    store_->applied().Reset(token);
+    MV_RETURN_IF_ERROR(Pipeline::RewindStoredCheckpoint(*store_, token));
     RestartWorker(options_);
     return Status::Ok();
   }

@@ -56,12 +56,19 @@ class Pipeline {
   }
 
   // Applies every committed change, then every due SLA transition.
-  Status Drain() {
+  Status Drain() { return DrainWorker(*worker_, source_->committed().Get()); }
+
+  // Steps `w` until it has applied everything through `through`, then ticks the SLA clock
+  // until nothing is due.
+  static Status DrainWorker(worker::StreamWorker& w, core::ChangeToken through) {
     for (;;) {
-      MV_ASSIGN_OR_RETURN(size_t n, worker_->Step(Millis(0)));
-      if (n == 0 && worker_->checkpoint() >= source_->committed().Get()) break;
+      MV_ASSIGN_OR_RETURN(size_t n, w.Step(Millis(0)));
+      if (n == 0 && w.checkpoint() >= through) break;
     }
-    return TickAll();
+    for (;;) {
+      MV_ASSIGN_OR_RETURN(size_t n, w.TickSla());
+      if (n == 0) return Status::Ok();
+    }
   }
 
   Status TickAll() {
@@ -97,11 +104,16 @@ class Pipeline {
 
   // Moves the checkpoint back to `token`, as if the views had only applied that much.
   Status RewindCheckpoint(core::ChangeToken token) {
-    MV_ASSIGN_OR_RETURN(auto* st, store_->db().Prepare("UPDATE mv_checkpoint SET token = ?1"));
+    MV_RETURN_IF_ERROR(RewindStoredCheckpoint(*store_, token));
+    RestartWorker(options_);
+    return Status::Ok();
+  }
+  static Status RewindStoredCheckpoint(storage::sqlite::SqliteViewStore& store,
+                                       core::ChangeToken token) {
+    MV_ASSIGN_OR_RETURN(auto* st, store.db().Prepare("UPDATE mv_checkpoint SET token = ?1"));
     st->Bind(1, token);
     MV_RETURN_IF_ERROR(st->Run());
-    store_->applied().Reset(token);
-    RestartWorker(options_);
+    store.applied().Reset(token);
     return Status::Ok();
   }
 
