@@ -41,20 +41,38 @@ Result<mongo::PreflightReport> Preflight(mongo::MongoConnection& connection,
   return mongo::EvaluatePreflight(*replies, o);
 }
 
+// source.db in the data folder.
+Result<std::unique_ptr<storage::sqlite::SourceStore>> OpenSourceStore(const BackendOptions& options,
+                                                                      const Clock* clock) {
+  storage::sqlite::SourceStore::Options source_options;
+  source_options.oplog_retention = options.oplog_retention;
+  return storage::sqlite::SourceStore::Open(
+      (std::filesystem::path(options.data_dir) / "source.db").string(), clock, source_options);
+}
+
 // views.db in the data folder: the views, their readers, keys, dead letters, catalog.
 struct SqliteViews {
+  static std::string PathOf(const BackendOptions& options) {
+    return (std::filesystem::path(options.data_dir) / "views.db").string();
+  }
+
   std::unique_ptr<storage::sqlite::SqliteViewStore> store;
   std::unique_ptr<storage::sqlite::ViewQueryPool> reader;
   std::unique_ptr<storage::sqlite::ApiKeyStore> keys;
   std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters;
   std::unique_ptr<storage::sqlite::CatalogReader> catalog;
 
+  // The writer (the worker's view store) and the readers.
   Status Open(const BackendOptions& options, const core::ViewSet* views, const Clock* clock) {
-    const std::string path = (std::filesystem::path(options.data_dir) / "views.db").string();
     storage::sqlite::SqliteViewStore::Options view_options;
     view_options.cache_mib = options.views_cache_mib;
-    MV_ASSIGN_OR_RETURN(store,
-                        storage::sqlite::SqliteViewStore::Open(path, views, clock, view_options));
+    MV_ASSIGN_OR_RETURN(
+        store, storage::sqlite::SqliteViewStore::Open(PathOf(options), views, clock, view_options));
+    return OpenReaders(options, clock);
+  }
+  // The readers only (an `api` replica: the store is the worker's).
+  Status OpenReaders(const BackendOptions& options, const Clock* clock) {
+    const std::string path = PathOf(options);
     reader = std::make_unique<storage::sqlite::ViewQueryPool>(path);
     MV_ASSIGN_OR_RETURN(keys, storage::sqlite::ApiKeyStore::Open(path, clock));
     MV_ASSIGN_OR_RETURN(dead_letters, storage::sqlite::DeadLetterStore::Open(path));
@@ -83,12 +101,7 @@ class EmbeddedBackend final : public SqliteViewsBackend {
   static Result<std::unique_ptr<Backend>> Open(const BackendOptions& options,
                                                const core::ViewSet* views, const Clock* clock) {
     std::unique_ptr<EmbeddedBackend> b(new EmbeddedBackend);
-    storage::sqlite::SourceStore::Options source_options;
-    source_options.oplog_retention = options.oplog_retention;
-    MV_ASSIGN_OR_RETURN(b->source_,
-                        storage::sqlite::SourceStore::Open(
-                            (std::filesystem::path(options.data_dir) / "source.db").string(), clock,
-                            source_options));
+    MV_ASSIGN_OR_RETURN(b->source_, OpenSourceStore(options, clock));
     MV_ASSIGN_OR_RETURN(b->changes_, b->source_->NewChangeSource());
     MV_RETURN_IF_ERROR(b->views_.Open(options, views, clock));
     return std::unique_ptr<Backend>(std::move(b));
@@ -184,8 +197,7 @@ class EmbeddedReplica final : public ApiStores {
  public:
   static Result<std::unique_ptr<ApiStores>> Open(const BackendOptions& options,
                                                  const Clock* clock) {
-    const std::filesystem::path dir(options.data_dir);
-    const std::string views_path = (dir / "views.db").string();
+    const std::string views_path = SqliteViews::PathOf(options);
     std::error_code ec;
     if (!std::filesystem::exists(views_path, ec)) {
       return Status::Unavailable(
@@ -193,16 +205,10 @@ class EmbeddedReplica final : public ApiStores {
                       views_path));
     }
     std::unique_ptr<EmbeddedReplica> r(new EmbeddedReplica);
-    storage::sqlite::SourceStore::Options source_options;
-    source_options.oplog_retention = options.oplog_retention;
-    MV_ASSIGN_OR_RETURN(r->source_, storage::sqlite::SourceStore::Open((dir / "source.db").string(),
-                                                                       clock, source_options));
+    MV_ASSIGN_OR_RETURN(r->source_, OpenSourceStore(options, clock));
     MV_ASSIGN_OR_RETURN(r->oplog_, r->source_->NewChangeSource());
     r->progress_ = std::make_unique<ReplicaProgress>(r->source_.get());
-    r->reader_ = std::make_unique<storage::sqlite::ViewQueryPool>(views_path);
-    MV_ASSIGN_OR_RETURN(r->keys_, storage::sqlite::ApiKeyStore::Open(views_path, clock));
-    MV_ASSIGN_OR_RETURN(r->dead_letters_, storage::sqlite::DeadLetterStore::Open(views_path));
-    MV_ASSIGN_OR_RETURN(r->catalog_, storage::sqlite::CatalogReader::Open(views_path));
+    MV_RETURN_IF_ERROR(r->views_.OpenReaders(options, clock));
     MV_RETURN_IF_ERROR(r->Poll());
     r->poller_ = std::thread([p = r.get()] { p->PollUntilStopped(); });
     return std::unique_ptr<ApiStores>(std::move(r));
@@ -221,10 +227,10 @@ class EmbeddedReplica final : public ApiStores {
   api::SourceProgress& progress() override { return *progress_; }
   api::SourceWriter* writer() override { return source_.get(); }
   const Watermark& applied() const override { return applied_; }
-  api::ViewReader& reader() override { return *reader_; }
-  api::KeyStore& keys() override { return *keys_; }
-  api::DeadLetters& dead_letters() override { return *dead_letters_; }
-  api::Catalog& catalog() override { return *catalog_; }
+  api::ViewReader& reader() override { return *views_.reader; }
+  api::KeyStore& keys() override { return *views_.keys; }
+  api::DeadLetters& dead_letters() override { return *views_.dead_letters; }
+  api::Catalog& catalog() override { return *views_.catalog; }
 
  private:
   static constexpr Millis kPollInterval{5};
@@ -232,7 +238,7 @@ class EmbeddedReplica final : public ApiStores {
 
   // The worker's stored checkpoint and every process's newest change.
   Status Poll() {
-    MV_ASSIGN_OR_RETURN(core::ChangeToken applied, reader_->AppliedToken());
+    MV_ASSIGN_OR_RETURN(core::ChangeToken applied, views_.reader->AppliedToken());
     applied_.Advance(applied);
     MV_ASSIGN_OR_RETURN(core::ChangeToken newest, oplog_->LatestToken());
     progress_->newest().Advance(std::max(newest, source_->committed().Get()));
@@ -251,10 +257,7 @@ class EmbeddedReplica final : public ApiStores {
   std::unique_ptr<storage::sqlite::SourceStore> source_;
   std::unique_ptr<core::ChangeSource> oplog_;  // its connection reads the newest token
   std::unique_ptr<ReplicaProgress> progress_;
-  std::unique_ptr<storage::sqlite::ViewQueryPool> reader_;
-  std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
-  std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
-  std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
+  SqliteViews views_;  // the readers only
   Watermark applied_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -302,8 +305,7 @@ Result<std::unique_ptr<api::KeyStore>> OpenKeyStore(const BackendOptions& option
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   MV_ASSIGN_OR_RETURN(auto keys,
-                      storage::sqlite::ApiKeyStore::Open(
-                          (std::filesystem::path(options.data_dir) / "views.db").string(), clock));
+                      storage::sqlite::ApiKeyStore::Open(SqliteViews::PathOf(options), clock));
   return std::unique_ptr<api::KeyStore>(std::move(keys));
 }
 

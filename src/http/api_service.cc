@@ -6,7 +6,6 @@
 #include <chrono>
 #include <limits>
 
-#include "core/cluster_time.h"
 #include "http/call.h"
 #include "http/conditional.h"
 #include "http/response.h"
@@ -124,14 +123,7 @@ void ApiService::Handle(net::Request request, net::Completion done, net::Executo
   if (options.read) {
     // The bounded wait of ?minToken= (DESIGN.md section 8), before the handler runs.
     // A token viya-mv answered, or a cluster time after a write to the platform's MongoDB.
-    Result<std::optional<core::ChangeToken>> min_token = std::optional<core::ChangeToken>();
-    if (auto text = QueryParams(p->req.query).Text("minToken"); !text.ok()) {
-      min_token = text.status();
-    } else if (*text) {
-      auto parsed = core::ParseTokenText(**text);
-      min_token = parsed.ok() ? Result<std::optional<core::ChangeToken>>(*parsed)
-                              : Status::InvalidArgument("minToken: " + parsed.status().message());
-    }
+    auto min_token = QueryParams(p->req.query).Token("minToken");
     if (!min_token.ok()) {
       Answer(p, ErrorResponse(min_token.status()));
       return;

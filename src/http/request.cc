@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "core/cluster_time.h"
 #include "core/domain.h"
 
 namespace mv::http {
@@ -172,6 +173,15 @@ Result<std::optional<Timestamp>> QueryParams::Time(const char* name) const {
   if (!t)
     return Status::InvalidArgument(fmt::format("{}: '{}' is not an RFC 3339 timestamp", name, *v));
   return std::optional<Timestamp>(*t);
+}
+
+Result<std::optional<core::ChangeToken>> QueryParams::Token(const char* name) const {
+  MV_ASSIGN_OR_RETURN(auto v, Text(name));
+  if (!v) return std::optional<core::ChangeToken>();
+  auto token = core::ParseTokenText(*v);
+  if (!token.ok())
+    return Status::InvalidArgument(fmt::format("{}: {}", name, token.status().message()));
+  return std::optional<core::ChangeToken>(*token);
 }
 
 Result<std::optional<std::int64_t>> QueryParams::Integer(const char* name, std::int64_t min,

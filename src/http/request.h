@@ -37,6 +37,9 @@ class QueryParams {
   Result<std::optional<Timestamp>> Time(const char* name) const;
   Result<std::optional<std::int64_t>> Integer(const char* name, std::int64_t min,
                                               std::int64_t max) const;
+  // A change token (core::ParseTokenText): a token viya-mv answered, or a MongoDB cluster
+  // time "<seconds>.<increment>".
+  Result<std::optional<core::ChangeToken>> Token(const char* name) const;
   // A UTC calendar date "YYYY-MM-DD".
   Result<std::optional<std::chrono::sys_days>> Date(const char* name) const;
   // An ISO week "YYYY-Www" (e.g. "2026-W45"), or a date "YYYY-MM-DD" standing for its

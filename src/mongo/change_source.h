@@ -71,9 +71,10 @@ class MongoChangeSource final : public core::ChangeSource {
   core::ChangeToken QuietThrough() override;
 
   // Events that could not be decoded (passed on as dead letters: core::ChangeEvent's
-  // source_error), for metrics.
+  // source_error; operators see them there). For tests.
   std::int64_t undecodable() const { return undecodable_; }
   // How often a stream was opened (the first time, after a retry, or at a new position).
+  // For tests.
   std::int64_t opens() const { return opens_; }
 
  private:

@@ -40,18 +40,6 @@ Result<ClusterTime> ClusterTimeOf(const json& event) {
   return Status::InvalidArgument("change event: no clusterTime");
 }
 
-// The canonical name of a platform field of `collection`.
-std::string CanonicalName(const FieldMapping& mapping, core::Collection collection,
-                          const std::string& platform) {
-  auto per = mapping.renames.find(collection);
-  if (per != mapping.renames.end()) {
-    for (const auto& [canonical, name] : per->second) {
-      if (name == platform) return canonical;
-    }
-  }
-  return platform;
-}
-
 // The org and document id of a delete: from documentKey (a shard key that includes the
 // org), else from the pre-image.
 Status DeleteKey(core::Collection collection, const json& event, const FieldMapping& mapping,
@@ -86,6 +74,24 @@ Status DeleteKey(core::Collection collection, const json& event, const FieldMapp
 
 }  // namespace
 
+std::string FieldMapping::PlatformName(core::Collection collection,
+                                       const std::string& canonical) const {
+  auto per = renames.find(collection);
+  if (per == renames.end()) return canonical;
+  auto it = per->second.find(canonical);
+  return it == per->second.end() ? canonical : it->second;
+}
+
+std::string FieldMapping::CanonicalName(core::Collection collection,
+                                        const std::string& platform) const {
+  auto per = renames.find(collection);
+  if (per == renames.end()) return platform;
+  for (const auto& [canonical, name] : per->second) {
+    if (name == platform) return canonical;
+  }
+  return platform;
+}
+
 std::optional<core::Collection> SourceNames::CollectionOf(const std::string& name) const {
   if (name == shipments) return core::Collection::kShipments;
   if (name == tracking_events) return core::Collection::kTrackingEvents;
@@ -110,7 +116,7 @@ Result<json> CanonicalDocument(core::Collection collection, const json& doc,
       continue;
     }
     if (name == "_id") continue;  // the platform's own key when the id is another field
-    out[CanonicalName(mapping, collection, name)] = PlainJson(value);
+    out[mapping.CanonicalName(collection, name)] = PlainJson(value);
   }
   if (!doc_org || doc_org->empty()) {
     return Status::InvalidArgument(fmt::format("{} document {}: no {} (the org field)",

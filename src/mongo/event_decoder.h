@@ -28,6 +28,10 @@ struct FieldMapping {
   std::string id = "_id";
   // Per collection: canonical name ("createdAt") -> the platform's name ("created").
   std::map<core::Collection, std::map<std::string, std::string>> renames;
+
+  // The platform's name of canonical field `canonical`, and back.
+  std::string PlatformName(core::Collection collection, const std::string& canonical) const;
+  std::string CanonicalName(core::Collection collection, const std::string& platform) const;
 };
 
 // A platform document of `collection` as the canonical document viya-mv's parsers take:

@@ -21,22 +21,13 @@ struct Stream {
 
 }  // namespace
 
-std::string MongoSourceReader::Field(core::Collection collection,
-                                     const std::string& canonical) const {
-  auto per = mapping_.renames.find(collection);
-  if (per != mapping_.renames.end()) {
-    auto it = per->second.find(canonical);
-    if (it != per->second.end()) return it->second;
-  }
-  return canonical;
-}
-
 Result<core::ChangeToken> MongoSourceReader::ScanShipments(
     const std::optional<std::string>& org,
     const std::function<Status(const core::SourceShipment&)>& fn) {
   // The stream resumes from here: anything the scan sees after it is applied again.
   MV_ASSIGN_OR_RETURN(ClusterTime position, reader_->ClusterTimeNow());
-  const std::string shipment_id = Field(core::Collection::kTrackingEvents, "shipmentId");
+  const std::string shipment_id =
+      mapping_.PlatformName(core::Collection::kTrackingEvents, "shipmentId");
   std::optional<std::pair<std::string, std::string>> last;  // (org, id) passed on
   // Filter: of `org`, and after `last` once a cursor was reopened.
   auto filter = [&](const std::string& id_field) {
@@ -122,7 +113,7 @@ Result<std::int64_t> MongoSourceReader::CountShipments(const std::optional<std::
 
 Result<std::vector<std::string>> MongoSourceReader::TrackingEventsOf(
     const std::string& org, const std::string& shipment_id) {
-  const std::string field = Field(core::Collection::kTrackingEvents, "shipmentId");
+  const std::string field = mapping_.PlatformName(core::Collection::kTrackingEvents, "shipmentId");
   MV_ASSIGN_OR_RETURN(auto cursor, reader_->Find(names_.tracking_events,
                                                  {{mapping_.org, org}, {field, shipment_id}},
                                                  CollectionReader::Sort{}, std::nullopt));

@@ -67,7 +67,6 @@ class MongoSourceReader final : public core::SourceReader, public core::LookupRe
   Result<std::optional<nlohmann::json>> FindOne(core::Collection collection,
                                                 const std::string& collection_name,
                                                 const std::string& org, const std::string& id);
-  std::string Field(core::Collection collection, const std::string& canonical) const;
 
   CollectionReader* reader_;
   const SourceNames names_;

@@ -106,9 +106,20 @@ TEST(MongoDbSourceServer, ThePlatformsWritesReachTheViews) {
 
   TempDir dir;
   const int port = FreeLoopbackPort();
-  setenv("VIYA_MV_SOURCE_BACKEND", "mongodb", 1);
-  setenv("VIYA_MV_SOURCE_URI", uri, 1);
-  setenv("VIYA_MV_SOURCE_DATABASE", database.c_str(), 1);
+  // For the child processes only: taken back when the test ends.
+  struct Env {
+    Env(const char* uri, const std::string& database) {
+      setenv("VIYA_MV_SOURCE_BACKEND", "mongodb", 1);
+      setenv("VIYA_MV_SOURCE_URI", uri, 1);
+      setenv("VIYA_MV_SOURCE_DATABASE", database.c_str(), 1);
+    }
+    ~Env() {
+      for (const char* name :
+           {"VIYA_MV_SOURCE_BACKEND", "VIYA_MV_SOURCE_URI", "VIYA_MV_SOURCE_DATABASE"}) {
+        unsetenv(name);
+      }
+    }
+  } env(uri, database);
   int code = 0;
   std::string admin = RunViya("", "apikey create --admin --data " + dir.File("data"), &code);
   ASSERT_EQ(code, 0) << admin;

@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "http_client.h"
 #include "process.h"
@@ -63,11 +65,34 @@ TEST(Roles, AnApiReplicaServesReadsAndWritesOfTheFolderAWorkerMaintains) {
     ASSERT_EQ(r.status, 200) << "write " << i << " not visible through the replica: " << r.body;
     EXPECT_EQ(json::parse(r.body)["id"], id);
   }
+  // Many clients at once, each on its own keep-alive connection to the replica.
+  constexpr int kClients = 8, kEach = 10;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient conn(api_port, 5s);
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "P-" + std::to_string(c) + "-" + std::to_string(i);
+        json doc = {{"id", id}, {"status", "booked"}, {"createdAt", "2026-11-01T08:00:00Z"}};
+        HttpReply w = conn.Send("POST", "/v1/shipments?org=acme", auth, doc.dump());
+        if (w.status != 200) {
+          ++failures;
+          continue;
+        }
+        const std::string token = json::parse(w.body)["token"];
+        HttpReply r = conn.Send("GET", "/v1/shipments/" + id + "?org=acme&minToken=" + token, auth);
+        if (r.status != 200) ++failures;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0) << "writes or reads-your-writes failed through the replica";
   // The worker's own API sees the same views.
   HttpClient direct(worker_port, 5s);
-  HttpReply list = direct.Send("GET", "/v1/shipments?org=acme&limit=100", auth);
+  HttpReply list = direct.Send("GET", "/v1/shipments?org=acme&limit=200", auth);
   ASSERT_EQ(list.status, 200);
-  EXPECT_EQ(json::parse(list.body)["items"].size(), 20u);
+  EXPECT_EQ(json::parse(list.body)["items"].size(), 20u + kClients * kEach);
   // Operations belong to the worker.
   HttpReply rebuild = http.Send("POST", "/admin/rebuild", auth, "{}");
   EXPECT_EQ(rebuild.status, 503) << rebuild.body;
