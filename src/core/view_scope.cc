@@ -46,4 +46,34 @@ std::string_view ToString(VersionState state) {
   return "live";
 }
 
+void CompareRows(const std::vector<RowDigest>& source, const std::vector<RowDigest>& view,
+                 ViewDrift* drift) {
+  drift->source_rows = static_cast<std::int64_t>(source.size());
+  drift->view_rows = static_cast<std::int64_t>(view.size());
+  std::uint64_t source_sum = 0, view_sum = 0;
+  for (const auto& r : source) source_sum += r.second;
+  for (const auto& r : view) view_sum += r.second;
+  drift->checksum_match = source_sum == view_sum && source.size() == view.size();
+  auto mismatch = [&](const std::string& key) {
+    ++drift->mismatched;
+    if (drift->sample_keys.size() < 10) {
+      std::string shown = key;
+      std::replace(shown.begin(), shown.end(), '\0', '/');
+      drift->sample_keys.push_back(std::move(shown));
+    }
+  };
+  size_t i = 0, j = 0;
+  while (i < source.size() || j < view.size()) {
+    if (j == view.size() || (i < source.size() && source[i].first < view[j].first)) {
+      mismatch(source[i++].first);
+    } else if (i == source.size() || view[j].first < source[i].first) {
+      mismatch(view[j++].first);
+    } else {
+      if (source[i].second != view[j].second) mismatch(source[i].first);
+      ++i;
+      ++j;
+    }
+  }
+}
+
 }  // namespace mv::core

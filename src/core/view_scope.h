@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -64,5 +65,13 @@ struct ViewDrift {
 
   bool drifted() const { return mismatched > 0 || !checksum_match; }
 };
+
+// One row of a view as a reconciliation compares it: its key (as bytes that sort in the
+// view's key order, key columns joined by '\0') and a hash of its content.
+using RowDigest = std::pair<std::string, std::uint64_t>;
+// Fills `drift`'s counts, order-independent checksums (sums of the row hashes) and
+// mismatched keys from a merge of the two sides, each sorted by key.
+void CompareRows(const std::vector<RowDigest>& source, const std::vector<RowDigest>& view,
+                 ViewDrift* drift);
 
 }  // namespace mv::core

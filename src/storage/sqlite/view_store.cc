@@ -892,7 +892,7 @@ class SqliteViewRebuild final : public core::ViewRebuild {
         if (other == live.end()) return Status::Internal("no live table for " + view);
         MV_ASSIGN_OR_RETURN(auto source_rows, Digest(table, *code));
         MV_ASSIGN_OR_RETURN(auto view_rows, Digest(other->second, *code));
-        Diff(source_rows, view_rows, &drift);
+        core::CompareRows(source_rows, view_rows, &drift);
       }
       out.push_back(std::move(drift));
     }
@@ -945,7 +945,7 @@ class SqliteViewRebuild final : public core::ViewRebuild {
   }
 
  private:
-  using Digested = std::vector<std::pair<std::string, std::uint64_t>>;  // key, row hash
+  using Digested = std::vector<core::RowDigest>;
 
   Status Transact(const core::ViewBatch& batch, SqliteViewStore::ListWrite mode, bool letters) {
     Database& db = *store_->db_;
@@ -992,37 +992,6 @@ class SqliteViewRebuild final : public core::ViewRebuild {
     std::uint64_t h = XXH3_64bits_digest(state);
     XXH3_freeState(state);
     return h;
-  }
-
-  // Counts, order-independent checksums (sums of the row hashes) and a merge of the two
-  // key-ordered sides.
-  static void Diff(const Digested& source, const Digested& view, core::ViewDrift* drift) {
-    drift->source_rows = static_cast<std::int64_t>(source.size());
-    drift->view_rows = static_cast<std::int64_t>(view.size());
-    std::uint64_t source_sum = 0, view_sum = 0;
-    for (const auto& r : source) source_sum += r.second;
-    for (const auto& r : view) view_sum += r.second;
-    drift->checksum_match = source_sum == view_sum && source.size() == view.size();
-    auto mismatch = [&](const std::string& key) {
-      ++drift->mismatched;
-      if (drift->sample_keys.size() < 10) {
-        std::string shown = key;
-        std::replace(shown.begin(), shown.end(), '\0', '/');
-        drift->sample_keys.push_back(std::move(shown));
-      }
-    };
-    size_t i = 0, j = 0;
-    while (i < source.size() || j < view.size()) {
-      if (j == view.size() || (i < source.size() && source[i].first < view[j].first)) {
-        mismatch(source[i++].first);
-      } else if (i == source.size() || view[j].first < source[i].first) {
-        mismatch(view[j++].first);
-      } else {
-        if (source[i].second != view[j].second) mismatch(source[i].first);
-        ++i;
-        ++j;
-      }
-    }
   }
 
   // Records the shadow's tables of the views in scope as their next version, built beside

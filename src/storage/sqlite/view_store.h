@@ -12,10 +12,10 @@
 #include "base/clock.h"
 #include "base/watermark.h"
 #include "core/interfaces.h"
+#include "core/state_cache.h"
 #include "core/view_set.h"
 #include "storage/sqlite/id_dictionary.h"
 #include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/state_cache.h"
 #include "storage/sqlite/view_schema.h"
 
 namespace mv::storage::sqlite {
@@ -141,8 +141,8 @@ class SqliteViewStore final : public core::ViewStore {
 
   // Committed projections and tracking summaries, encoded; nullopt: known to be absent.
   static constexpr size_t kCacheGeneration = 50000;
-  StateCache rows_{kCacheGeneration};
-  StateCache tracking_{kCacheGeneration};
+  core::StateCache rows_{kCacheGeneration};
+  core::StateCache tracking_{kCacheGeneration};
 
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;

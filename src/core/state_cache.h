@@ -1,8 +1,7 @@
 #pragma once
 
-#include <xxhash.h>
-
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,12 +9,12 @@
 
 #include "core/view_batch.h"
 
-namespace mv::storage::sqlite {
+namespace mv::core {
 
 // A bounded map from a shipment key to what the store committed for it, encoded (or
 // nullopt: known to be absent). Approximately least recently used: a hit in the cold
 // generation moves to the hot one; when the hot generation is full it becomes the cold
-// one. Keys are hashed once (XXH3) and stored whole, so a hash collision is a miss.
+// one. Keys are hashed once and stored whole, so a hash collision is a miss.
 // Not thread-safe.
 class StateCache {
  public:
@@ -24,7 +23,7 @@ class StateCache {
   }
 
   // The cached value, or null when the key is not cached.
-  const std::optional<std::string>* Find(const core::ShipmentKey& key) {
+  const std::optional<std::string>* Find(const ShipmentKey& key) {
     std::uint64_t h = Hash(key);
     if (auto it = hot_.find(h); it != hot_.end()) {
       return it->second.Is(key) ? &it->second.value : nullptr;
@@ -36,7 +35,7 @@ class StateCache {
     MakeRoom();
     return &hot_.insert_or_assign(h, std::move(moved)).first->second.value;
   }
-  void Put(const core::ShipmentKey& key, std::optional<std::string> value) {
+  void Put(const ShipmentKey& key, std::optional<std::string> value) {
     std::uint64_t h = Hash(key);
     if (!cold_.empty()) cold_.erase(h);
     auto it = hot_.find(h);
@@ -57,11 +56,12 @@ class StateCache {
   struct Entry {
     std::string org, id;
     std::optional<std::string> value;
-    bool Is(const core::ShipmentKey& k) const { return org == k.org && id == k.id; }
+    bool Is(const ShipmentKey& k) const { return org == k.org && id == k.id; }
   };
-  static std::uint64_t Hash(const core::ShipmentKey& key) {
-    return XXH3_64bits_withSeed(key.id.data(), key.id.size(),
-                                XXH3_64bits(key.org.data(), key.org.size()));
+  static std::uint64_t Hash(const ShipmentKey& key) {
+    std::hash<std::string_view> h;
+    std::uint64_t a = h(key.org);
+    return a ^ (h(key.id) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
   }
   void MakeRoom() {
     if (hot_.size() < generation_size_) return;
@@ -74,4 +74,4 @@ class StateCache {
   std::unordered_map<std::uint64_t, Entry> hot_, cold_;
 };
 
-}  // namespace mv::storage::sqlite
+}  // namespace mv::core
