@@ -136,6 +136,10 @@ class ViewStore : public ProjectionLookup {
   // took them for absent (re-deriving them from the source), so the aggregates of their
   // org may be off until it is rebuilt.
   virtual std::vector<ShipmentKey> TakeUnreadableRows() { return {}; }
+  // The most writes (ViewBatch::Writes) one Apply should carry; 0: no bound. The worker
+  // applies a larger batch of changes as several, each with its own token, split where
+  // the token changes (a batch of changes sharing one token is applied whole).
+  virtual size_t MaxWritesPerBatch() const { return 0; }
 
   // Blue/green versions (DESIGN.md section 6). A store that keeps one version per view
   // answers Unimplemented.

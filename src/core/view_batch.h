@@ -65,6 +65,17 @@ struct ViewBatch {
   size_t events = 0;
   std::map<std::string, Timestamp> oldest_event_by_org;
 
+  // About how many row writes applying the batch takes (each upsert, delete, aggregate
+  // delta and dead letter), for stores that bound a transaction (ViewStore::MaxWritesPerBatch).
+  size_t Writes() const {
+    size_t n = list_upserts.size() + list_deletes.size() + exception_upserts.size() +
+               exception_deletes.size() + tracking_upserts.size() + tracking_deletes.size() +
+               dead_letters.size();
+    for (const auto& [view, deltas] : aggregate_deltas) n += deltas.size();
+    for (const auto& [view, deltas] : previous_version_deltas) n += deltas.size();
+    return n;
+  }
+
   bool HasViewChanges() const {
     return !list_upserts.empty() || !list_deletes.empty() || !exception_upserts.empty() ||
            !exception_deletes.empty() || !tracking_upserts.empty() || !tracking_deletes.empty() ||

@@ -35,11 +35,29 @@ StreamWorker::StreamWorker(core::ChangeSource* source, core::SourceReader* snaps
       probe_(probe),
       options_(options) {}
 
-Status StreamWorker::ApplyBatch(const std::vector<core::ChangeEvent>& events) {
+Status StreamWorker::ApplyBatch(std::span<const core::ChangeEvent> events) {
   auto started = std::chrono::steady_clock::now();
   core::BatchBuilder builder(*views_, projection_, store_, clock_->Now());
   for (const auto& e : events) MV_RETURN_IF_ERROR(FoldChange(builder, *snapshots_, e));
   core::ViewBatch batch = builder.Finish(events.back().token);
+  // Too large for one transaction of the store: each half is applied on its own (the
+  // second reads the first's rows as its `before`), split where the token changes.
+  if (size_t max = store_->MaxWritesPerBatch(); max > 0 && batch.Writes() > max) {
+    size_t half = events.size() / 2;
+    size_t split = 0;
+    for (size_t d = 0; d <= half && split == 0; ++d) {
+      for (size_t at : {half + d, half - d}) {
+        if (at > 0 && at < events.size() && events[at - 1].token != events[at].token) {
+          split = at;
+          break;
+        }
+      }
+    }
+    if (split > 0) {
+      MV_RETURN_IF_ERROR(ApplyBatch(events.first(split)));
+      return ApplyBatch(events.subspan(split));
+    }
+  }
   // Before the views advance: a reader that waits for this batch's token must not be
   // served a name the batch changed. The source already holds the new documents.
   if (on_lookup_change_) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "base/clock.h"
 #include "base/result.h"
@@ -94,7 +95,7 @@ class StreamWorker {
   core::ChangeToken checkpoint() const { return checkpoint_.load(); }
 
  private:
-  Status ApplyBatch(const std::vector<core::ChangeEvent>& events);
+  Status ApplyBatch(std::span<const core::ChangeEvent> events);
   // Counts the rows the store could not read as drift, and queues a rebuild of their orgs.
   void RepairUnreadableRows();
 

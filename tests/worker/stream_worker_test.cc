@@ -111,6 +111,71 @@ TEST(StreamWorker, HistoryLostRebuildsAndCounts) {
   EXPECT_TRUE(row.has_value());
 }
 
+// A view store that bounds its transactions (as the MongoDB store does) and records the
+// size of every batch it is given.
+class BoundedStore final : public core::ViewStore {
+ public:
+  BoundedStore(core::ViewStore* inner, size_t max) : inner_(inner), max_(max) {}
+  Result<std::optional<core::ShipmentRow>> FindShipmentRow(const core::ShipmentKey& k) override {
+    return inner_->FindShipmentRow(k);
+  }
+  Result<std::optional<core::TrackingSummary>> FindTrackingSummary(
+      const core::ShipmentKey& k) override {
+    return inner_->FindTrackingSummary(k);
+  }
+  Result<core::ChangeToken> Checkpoint() override { return inner_->Checkpoint(); }
+  Status Apply(const core::ViewBatch& batch) override {
+    applied.push_back({batch.events, batch.Writes()});
+    return inner_->Apply(batch);
+  }
+  Result<std::vector<core::ShipmentRow>> DueForSlaChange(Timestamp now, size_t limit) override {
+    return inner_->DueForSlaChange(now, limit);
+  }
+  using core::ViewStore::BeginRebuild;
+  Result<std::unique_ptr<core::ViewRebuild>> BeginRebuild(const core::ViewScope& s) override {
+    return inner_->BeginRebuild(s);
+  }
+  size_t MaxWritesPerBatch() const override { return max_; }
+  std::vector<std::pair<size_t, size_t>> applied;  // events, writes
+
+ private:
+  core::ViewStore* inner_;
+  size_t max_;
+};
+
+TEST(StreamWorker, ABatchTooLargeForTheStoreIsAppliedInPartsThatConverge) {
+  Pipeline bounded(T("2026-11-01T08:00:00Z")), whole(T("2026-11-01T08:00:00Z"));
+  std::vector<core::Shipment> shipments;
+  for (int i = 0; i < 40; ++i) {
+    core::Shipment s = Booked(fmt::format("S-{:02d}", i), bounded.clock().Now());
+    s.customer_id = fmt::format("C-{}", i % 7);
+    shipments.push_back(s);
+  }
+  for (Pipeline* p : {&bounded, &whole}) {
+    MV_ASSERT_OK(p->source().UpsertShipments("acme", shipments));
+  }
+  MV_ASSERT_OK_AND_ASSIGN(auto changes, bounded.source().NewChangeSource());
+  BoundedStore store(&bounded.store(), 12);
+  worker::StreamWorker w(changes.get(), &bounded.source(), &store, &bounded.views(),
+                         core::ProjectionOptions{}, &bounded.clock(), nullptr, Pipeline::Fast());
+  MV_ASSERT_OK_AND_ASSIGN(size_t applied, w.Step(Millis(0)));
+  EXPECT_EQ(applied, 40u);
+  ASSERT_GT(store.applied.size(), 3u) << "the 40 changes were split";
+  size_t events = 0;
+  for (const auto& [n, writes] : store.applied) {
+    events += n;
+    if (n > 1) {
+      EXPECT_LE(writes, 12u) << "a part of " << n << " changes";
+    }
+  }
+  EXPECT_EQ(events, 40u);
+  EXPECT_EQ(w.checkpoint(), bounded.source().committed().Get());
+  MV_ASSERT_OK(whole.Drain());
+  MV_ASSERT_OK_AND_ASSIGN(std::string parts, bounded.Dump());
+  MV_ASSERT_OK_AND_ASSIGN(std::string one, whole.Dump());
+  EXPECT_EQ(parts, one);
+}
+
 // New views (a new data folder beside an existing source.db, or views of an older
 // definition that were dropped) are built from a snapshot, not by replaying the stream,
 // which here no longer even reaches back to the start.
