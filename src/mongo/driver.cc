@@ -4,74 +4,13 @@
 #include <mongoc/mongoc.h>
 #include <spdlog/spdlog.h>
 
-#include <mutex>
-
 #include "base/uri.h"
+#include "mongo/bson.h"
 
 namespace mv::mongo {
-namespace {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-// The driver's own log goes to the process log: its warnings as warnings, the rest at
-// debug level (server monitoring is chatty).
-void LogToSpdlog(mongoc_log_level_t level, const char* domain, const char* message, void*) {
-  if (level <= MONGOC_LOG_LEVEL_WARNING) {
-    spdlog::warn("mongoc {}: {}", domain, message);
-  } else {
-    spdlog::debug("mongoc {}: {}", domain, message);
-  }
-}
-
-void InitDriver() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mongoc_init();
-    mongoc_log_set_handler(&LogToSpdlog, nullptr);
-  });
-}
-
-// BSON from Extended JSON text; nullptr with `error` set when it does not parse.
-bson_t* ToBson(const std::string& text, bson_error_t* error) {
-  return bson_new_from_json(reinterpret_cast<const uint8_t*>(text.data()),
-                            static_cast<ssize_t>(text.size()), error);
-}
-
-// An owned bson_t (bson_t's alignment attributes keep it out of std::unique_ptr).
-class BsonPtr {
- public:
-  explicit BsonPtr(bson_t* b) : b_(b) {}
-  BsonPtr(BsonPtr&& o) noexcept : b_(o.b_) { o.b_ = nullptr; }
-  BsonPtr& operator=(BsonPtr&&) = delete;
-  ~BsonPtr() {
-    if (b_ != nullptr) bson_destroy(b_);
-  }
-  const bson_t* get() const { return b_; }
-
- private:
-  bson_t* b_;
-};
-
-Result<BsonPtr> Bson(const std::string& text) {
-  bson_error_t error;
-  bson_t* b = ToBson(text, &error);
-  if (b == nullptr) return Status::Internal(fmt::format("BSON from JSON: {}", error.message));
-  return BsonPtr(b);
-}
-
-// Relaxed Extended JSON of a document, parsed.
-json ToJson(const bson_t* doc) {
-  if (doc == nullptr) return nullptr;
-  size_t len = 0;
-  char* text = bson_as_relaxed_extended_json(doc, &len);
-  if (text == nullptr) return nullptr;
-  json out = json::parse(text, text + len, nullptr, false);
-  bson_free(text);
-  return out;
-}
-
-}  // namespace
 
 // The client pool and the URI it was made from.
 struct MongoConnection::Pool {
@@ -94,6 +33,11 @@ struct MongoConnection::Pool {
 Result<json> ThroughBson(const std::string& extended_json) {
   MV_ASSIGN_OR_RETURN(BsonPtr doc, Bson(extended_json));
   return ToJson(doc.get());
+}
+
+Result<ordered_json> ThroughBsonCanonical(const ordered_json& document) {
+  MV_ASSIGN_OR_RETURN(BsonPtr doc, Bson(document.dump()));
+  return ToCanonical(doc.get());
 }
 
 MongoConnection::MongoConnection(ConnectionOptions options, std::unique_ptr<Pool> pool)

@@ -55,6 +55,10 @@ class MongoConnection final : public StreamDriver, public CollectionReader {
   std::atomic<bool> split_large_events_;
 };
 
+// `document` made BSON by libbson and written back as canonical Extended JSON, as the view
+// side's driver hands documents over (for tests: the in-memory views database).
+Result<nlohmann::ordered_json> ThroughBsonCanonical(const nlohmann::ordered_json& document);
+
 // `extended_json` made BSON by libbson and written back as relaxed Extended JSON, as the
 // change streams and cursors above hand documents over (for tests and tools).
 Result<nlohmann::json> ThroughBson(const std::string& extended_json);
