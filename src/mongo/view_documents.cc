@@ -226,6 +226,11 @@ Document AggregateUpdate(const core::AggregateViewSpec& spec, const core::Aggreg
   for (size_t i = 0; i < spec.key_columns.size() && i < delta.key.size(); ++i) {
     on_insert[FieldOf(spec.key_columns[i])] = delta.key[i];
   }
+  // Every measure exists from the start (a zero the delta leaves alone too), so that
+  // filters and sorts on it see 0, not a missing field.
+  for (size_t i = 0; i < spec.measure_columns.size() && i < delta.measures.size(); ++i) {
+    if (delta.measures[i] == 0) on_insert[FieldOf(spec.measure_columns[i])] = Int64Value(0);
+  }
   Document derived = DerivedFields(spec, delta.key);
   for (auto& [field, value] : derived.items()) on_insert[field] = value;
   on_insert["_schemaVersion"] = spec.version;

@@ -123,6 +123,8 @@ class Pipeline {
   worker::StreamWorker& worker() { return *worker_; }
   metrics::Metrics& metrics() { return metrics_; }
   const core::ViewSet& views() const { return views_; }
+  // views.db, for readers of their own.
+  std::string views_path() const { return dir_.path() + "/views.db"; }
 
  private:
   template <typename T>
