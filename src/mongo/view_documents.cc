@@ -7,6 +7,7 @@
 
 #include "base/time.h"
 #include "core/carrier_performance_view.h"
+#include "core/partition.h"
 #include "core/row_codec.h"
 #include "core/tracking.h"
 #include "core/view_set.h"
@@ -140,6 +141,7 @@ Document ListDocument(const core::ShipmentRow& row) {
   Document body = WithDates(core::RowToJson(row));
   for (auto& [key, value] : body.items()) doc[key] = std::move(value);
   doc["_referenceKey"] = ReferenceKey(row.shipment.reference);
+  doc["_orgHash"] = Int64Value(core::Partition::HashOf(row.org));
   return doc;
 }
 

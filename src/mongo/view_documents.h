@@ -35,8 +35,9 @@ Document ShipmentId(const core::ShipmentKey& key);
 Result<core::ShipmentKey> ShipmentKeyOf(const Document& doc);
 
 // mv_shipment_list: the API's shipment shape (RowToJson) with dates as BSON dates, plus
-// _id, organizationId and `_referenceKey` (the reference in ASCII lower case, for the
-// case-insensitive prefix filter `q`).
+// _id, organizationId, `_referenceKey` (the reference in ASCII lower case, for the
+// case-insensitive prefix filter `q`) and `_orgHash` (core::Partition::HashOf, for a
+// partition's SLA ticks).
 Document ListDocument(const core::ShipmentRow& row);
 // Corruption when `doc` is not one.
 Result<core::ShipmentRow> ListRowOf(const Document& doc);

@@ -43,6 +43,29 @@ Result<std::string> EncodedRow(const Document& doc) {
   return core::EncodeRow(row);
 }
 
+// What every partition of the stream has applied: the lowest checkpoint of the partition
+// layout written last (the checkpoints of an earlier stream.partitions are left behind).
+Result<core::ChangeToken> LowestCheckpoint(const std::vector<Document>& checkpoints) {
+  std::int64_t layout = 1;
+  std::optional<Timestamp> newest;
+  for (const auto& c : checkpoints) {
+    auto at = ReadDate(c.value("updatedAt", Document()));
+    if (at.ok() && (!newest || *at > *newest)) {
+      newest = *at;
+      auto n = ReadInt64(c.value("partitions", Document(1)));
+      layout = n.ok() ? *n : 1;
+    }
+  }
+  std::optional<core::ChangeToken> lowest;
+  for (const auto& c : checkpoints) {
+    auto n = ReadInt64(c.value("partitions", Document(1)));
+    if ((n.ok() ? *n : 1) != layout) continue;
+    MV_ASSIGN_OR_RETURN(std::int64_t t, ReadInt64(c.value("token", Document(0))));
+    lowest = lowest ? std::min(*lowest, t) : t;
+  }
+  return lowest.value_or(0);
+}
+
 }  // namespace
 
 Result<core::ChangeToken> MongoViewReader::InSnapshot(const Body& fn) {
@@ -75,12 +98,7 @@ Result<core::ChangeToken> MongoViewReader::InSnapshot(const Body& fn) {
       live_ = live;
     }
     MV_ASSIGN_OR_RETURN(auto checkpoints, reads.Read(FindCommand(kCheckpoints, Document::object())));
-    std::optional<core::ChangeToken> lowest;
-    for (const auto& c : checkpoints) {
-      MV_ASSIGN_OR_RETURN(std::int64_t t, ReadInt64(c.value("token", Document(0))));
-      lowest = lowest ? std::min(*lowest, t) : t;
-    }
-    token = lowest.value_or(0);
+    MV_ASSIGN_OR_RETURN(token, LowestCheckpoint(checkpoints));
     return fn(reads, live);
   }));
   return token;
@@ -371,14 +389,12 @@ Result<AtToken<api::ExceptionPage>> MongoViewReader::Exceptions(
 }
 
 Result<core::ChangeToken> MongoViewReader::AppliedToken() {
-  std::optional<core::ChangeToken> lowest;
-  MV_RETURN_IF_ERROR(
-      db_->Query(FindCommand(kCheckpoints, Document::object()), [&](Document doc) -> Status {
-        MV_ASSIGN_OR_RETURN(std::int64_t t, ReadInt64(doc.value("token", Document(0))));
-        lowest = lowest ? std::min(*lowest, t) : t;
-        return Status::Ok();
-      }));
-  return lowest.value_or(0);
+  std::vector<Document> checkpoints;
+  MV_RETURN_IF_ERROR(db_->Query(FindCommand(kCheckpoints, Document::object()), [&](Document doc) {
+    checkpoints.push_back(std::move(doc));
+    return Status::Ok();
+  }));
+  return LowestCheckpoint(checkpoints);
 }
 
 namespace {

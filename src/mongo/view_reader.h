@@ -19,7 +19,8 @@ namespace mv::mongo {
 // process: each answer and its token are read in one snapshot (a read-only transaction),
 // from the live physical collections the catalog names. The catalog is remembered and read
 // again when its epoch, read in the same snapshot, has moved. The checkpoint an answer
-// carries is the lowest of the stream partitions' (every partition has applied it).
+// carries is the lowest of the stream partitions' (every partition has applied it; of the
+// layout of stream.partitions written last).
 // Thread-safe.
 class MongoViewReader final : public api::ViewReader, public api::DeadLetters, public api::Catalog {
  public:

@@ -99,7 +99,11 @@ class MongoViewRebuild final : public core::ViewRebuild {
     };
     for (const auto& [view, collection] : store_->live_.All()) MV_RETURN_IF_ERROR(add(collection));
     for (const auto& [view, collection] : shadow_.All()) MV_RETURN_IF_ERROR(add(collection));
-    return std::vector<std::string>(orgs.begin(), orgs.end());
+    std::vector<std::string> out;
+    for (const auto& org : orgs) {
+      if (store_->options_.partition.Owns(org)) out.push_back(org);
+    }
+    return out;
   }
 
   Result<std::vector<core::ViewDrift>> Compare(const std::string& org) override {
@@ -130,6 +134,14 @@ class MongoViewRebuild final : public core::ViewRebuild {
   Status Commit(ChangeToken token) override {
     if (scope_.next_version) return InstallNextVersion();
     if (scope_.org) return Status::Internal("a shadow of one org commits by parts");
+    if (!store_->options_.partition.whole()) {
+      // Other partitions write the same collections: this partition's orgs are replaced.
+      MV_RETURN_IF_ERROR(ReplaceOrgs(scope_));
+      MV_RETURN_IF_ERROR(store_->Commit({store_->CheckpointWrite(token, store_->clock_->Now())}));
+      store_->fresh_ = false;
+      store_->applied_.Reset(token);
+      return Status::Ok();
+    }
     MV_RETURN_IF_ERROR(Swap(scope_, token));
     store_->applied_.Reset(token);
     return Status::Ok();
@@ -144,7 +156,9 @@ class MongoViewRebuild final : public core::ViewRebuild {
       if (part.org) return Status::InvalidArgument("a next version is committed for every org");
       return InstallNextVersion();
     }
-    if (!part.org) return Swap(part, std::nullopt);
+    if (!part.org) {
+      return store_->options_.partition.whole() ? Swap(part, std::nullopt) : ReplaceOrgs(part);
+    }
     return ReplaceOrg(*part.org, part);
   }
 
@@ -168,6 +182,14 @@ class MongoViewRebuild final : public core::ViewRebuild {
         }));
     std::sort(rows.begin(), rows.end());
     return rows;
+  }
+
+  // Replaces the documents of every org of this partition (in the live views or the
+  // shadow) of the views in `part` with the shadow's, org by org.
+  Status ReplaceOrgs(const core::ViewScope& part) {
+    MV_ASSIGN_OR_RETURN(std::vector<std::string> orgs, Orgs());
+    for (const auto& org : orgs) MV_RETURN_IF_ERROR(ReplaceOrg(org, part));
+    return Status::Ok();
   }
 
   // Replaces the documents of `org` of the views in `part` with the shadow's: in one
@@ -360,6 +382,11 @@ Result<std::unique_ptr<core::ViewRebuild>> MongoViewStore::BeginRebuild(
   const bool indexed = scope.org.has_value();
   std::map<std::string, int> versions = live_.aggregate_versions;
   if (scope.next_version) {
+    if (!options_.partition.whole()) {
+      return Status::InvalidArgument(
+          "a next version is built with stream.partitions = 1 in this release (the build and "
+          "the switch span every org)");
+    }
     if (scope.org || scope.views.empty()) {
       return Status::InvalidArgument("a next version is built for named views of every org");
     }

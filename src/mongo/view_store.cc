@@ -61,7 +61,10 @@ Result<std::unique_ptr<MongoViewStore>> MongoViewStore::Open(ViewDatabase* db,
                                                              const Clock* clock,
                                                              MongoViewStoreOptions options) {
   std::unique_ptr<MongoViewStore> store(new MongoViewStore(db, views, clock, std::move(options)));
-  MV_RETURN_IF_ERROR(store->LoadCatalog());
+  Status loaded = store->LoadCatalog();
+  // Partition workers starting together over new views: one created them first.
+  if (loaded.code() == StatusCode::kConflict) loaded = store->LoadCatalog();
+  MV_RETURN_IF_ERROR(loaded);
   MV_ASSIGN_OR_RETURN(ChangeToken token, store->Checkpoint());
   store->applied_.Reset(token);
   std::int64_t last = 0;
@@ -377,15 +380,18 @@ Result<std::optional<core::TrackingSummary>> MongoViewStore::FindTrackingSummary
 }
 
 Result<ChangeToken> MongoViewStore::Checkpoint() {
-  MV_ASSIGN_OR_RETURN(auto doc, FindById(kCheckpoints, Document(options_.stream_id)));
+  MV_ASSIGN_OR_RETURN(auto doc, FindById(kCheckpoints, Document(options_.partition.Id())));
   if (!doc) return ChangeToken{0};
   return ReadInt64(doc->value("token", Document(0)));
 }
 
 ViewDatabase::Write MongoViewStore::CheckpointWrite(ChangeToken token, Timestamp now) const {
-  Document set = {{"$set", {{"token", Int64Value(token)}, {"updatedAt", DateValue(now)}}}};
-  return {UpdateCommand(kCheckpoints,
-                        {UpdateStatement({{"_id", options_.stream_id}}, set, /*upsert=*/true)}),
+  Document set = {{"$set",
+                   {{"token", Int64Value(token)},
+                    {"partitions", options_.partition.count},
+                    {"updatedAt", DateValue(now)}}}};
+  return {UpdateCommand(kCheckpoints, {UpdateStatement({{"_id", options_.partition.Id()}}, set,
+                                                       /*upsert=*/true)}),
           1};
 }
 
@@ -583,9 +589,13 @@ Result<std::vector<core::ShipmentRow>> MongoViewStore::ReadDue(const std::string
                                                                Timestamp now, size_t limit,
                                                                bool remember) {
   std::vector<core::ShipmentRow> rows;
+  Document filter = {{"sla.nextChangeAt", {{"$lte", DateValue(now)}}}};
+  if (!options_.partition.whole()) {
+    filter["_orgHash"] = {
+        {"$mod", Document::array({options_.partition.count, options_.partition.index})}};
+  }
   MV_RETURN_IF_ERROR(db_->Query(
-      FindCommand(collection, {{"sla.nextChangeAt", {{"$lte", DateValue(now)}}}},
-                  {{"sla.nextChangeAt", 1}}, static_cast<std::int64_t>(limit)),
+      FindCommand(collection, filter, {{"sla.nextChangeAt", 1}}, static_cast<std::int64_t>(limit)),
       [&](Document doc) -> Status {
         auto key = ShipmentKeyOf(doc);
         if (!key.ok()) return key.status();

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/watermark.h"
 #include "core/interfaces.h"
+#include "core/partition.h"
 #include "core/state_cache.h"
 #include "core/view_set.h"
 #include "mongo/view_database.h"
@@ -17,8 +18,11 @@
 namespace mv::mongo {
 
 struct MongoViewStoreOptions {
-  // The _id of this worker's checkpoint in mv_checkpoints (one per stream partition).
-  std::string stream_id = "stream";
+  // The orgs this worker writes (stream.partitions): its checkpoint in mv_checkpoints is
+  // the partition's (core::Partition::Id), its SLA ticks and reconciliations see its orgs
+  // only, and a rebuild of every org replaces its orgs' documents rather than swapping
+  // collections that other partitions write too.
+  core::Partition partition;
   // A batch that would take more writes than this is split by the worker (at change
   // boundaries) into transactions of its own; MongoDB transactions must stay well under
   // the server's limits (transactionLifetimeLimitSeconds, 16 MB per command).

@@ -509,6 +509,11 @@ Status MemoryViewDatabase::ApplyWrite(const Document& command, std::int64_t* n) 
           }
         }
         if (!doc.contains("_id")) return Status::Internal("memory MongoDB: upsert without _id");
+        // The filter matched nothing, yet the _id it names exists: the insert collides.
+        if (c.docs.count(doc["_id"].dump())) {
+          return Status::Conflict(fmt::format(
+              "E11000 duplicate key error collection: {} dup key: {}", name, doc["_id"].dump()));
+        }
         c.docs[doc["_id"].dump()] = doc;
         matched = 1;
       }
@@ -553,6 +558,7 @@ Status MemoryViewDatabase::Transact(const std::vector<Write>& writes) {
     }
   }
   ++transactions_;
+  if (on_commit) on_commit(writes);
   return Status::Ok();
 }
 

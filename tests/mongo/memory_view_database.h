@@ -43,6 +43,8 @@ class MemoryViewDatabase final : public mongo::ViewDatabase {
   // `fail_command` fails the same way.
   std::function<bool(const std::vector<Write>&)> fail_transact;
   std::function<bool(const std::string& command, const std::string& target)> fail_command;
+  // Called, under the database's lock, with the writes of every transaction that committed.
+  std::function<void(const std::vector<Write>&)> on_commit;
   // Counts, for tests.
   std::int64_t transactions() const { return transactions_; }
 
