@@ -62,6 +62,14 @@ backend::BackendOptions BackendOptionsOf(const Config& c) {
     m.mapping.id = c.source.id_field;
     m.min_oplog_window_hours = static_cast<double>(c.oplog.min_window_hours);
   }
+  if (c.views.backend == "mongodb") {
+    o.views = backend::BackendOptions::Views::kMongoDb;
+    // The views database is on the source's deployment unless named apart.
+    o.mongo_views.uri = c.views.uri.empty() ? c.source.uri : c.views.uri;
+    o.mongo_views.database = c.views.database;
+  }
+  o.partition = {static_cast<int>(c.stream.partition), static_cast<int>(c.stream.partitions)};
+  o.lease_ttl = std::chrono::seconds(c.stream.lease_seconds);
   return o;
 }
 
@@ -73,7 +81,8 @@ Application::~Application() {
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
-Result<std::unique_ptr<Application>> Application::Open(const Config& config, const Clock* clock) {
+Result<std::unique_ptr<Application>> Application::Open(const Config& config, const Clock* clock,
+                                                       const OpenOptions& options) {
   std::unique_ptr<Application> app(new Application(config, clock));
   const Config& c = app->config_;
   std::error_code ec;
@@ -102,12 +111,14 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
   app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
+  backend::BackendOptions backend_options = BackendOptionsOf(c);
+  if (options.adjust_backend) options.adjust_backend(backend_options);
   if (replica) {
-    MV_ASSIGN_OR_RETURN(app->replica_, backend::OpenReplica(BackendOptionsOf(c), clock));
+    MV_ASSIGN_OR_RETURN(app->replica_,
+                        backend::OpenReplica(backend_options, &app->views_, clock));
     app->stores_ = app->replica_.get();
   } else {
-    MV_ASSIGN_OR_RETURN(app->backend_,
-                        backend::OpenBackend(BackendOptionsOf(c), &app->views_, clock));
+    MV_ASSIGN_OR_RETURN(app->backend_, backend::OpenBackend(backend_options, &app->views_, clock));
     app->stores_ = app->backend_.get();
   }
   backend::ApiStores& b = *app->stores_;
@@ -352,8 +363,20 @@ Status Application::Start() {
   int port = 0;
   MV_RETURN_IF_ERROR(SplitHostPort(config_.http.listen, &host, &port));
   MV_RETURN_IF_ERROR(server_->Start(host, port));
+  if (worker_ && backend_->lease() != nullptr) {
+    lease_keeper_ = std::make_unique<LeaseKeeper>(backend_->lease(), [this](const Status& lost) {
+      worker_->Stop();
+      {
+        std::lock_guard lock(fatal_mu_);
+        fatal_ = lost;
+      }
+      if (on_fatal_) on_fatal_(lost);
+    });
+  }
   if (worker_) {
     worker_thread_ = std::thread([this] {
+      // Views shared across machines: the worker writes once it holds its partition's lease.
+      if (lease_keeper_ && !lease_keeper_->Acquire(stopping_).ok()) return;
       Status s = worker_->Run();
       if (!s.ok()) spdlog::critical("stream worker stopped: {}", s.ToString());
     });
@@ -364,12 +387,19 @@ Status Application::Start() {
   return Status::Ok();
 }
 
+Status Application::fatal() const {
+  std::lock_guard lock(fatal_mu_);
+  return fatal_;
+}
+
 void Application::Stop() {
   if (!started_) return;
   started_ = false;
+  stopping_ = true;
   server_->Drain();
   if (worker_) worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
+  if (lease_keeper_) lease_keeper_->Stop();
   spdlog::info("viya-mv stopped; views at token {}", stores_->applied().Get());
 }
 

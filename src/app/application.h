@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/config.h"
+#include "app/lease_keeper.h"
 #include "backend/backend.h"
 #include "base/clock.h"
 #include "cache/lookup_cache.h"
@@ -28,12 +29,23 @@ namespace mv::app {
 // the batch in hand and commits it. Start/Stop from one thread.
 class Application {
  public:
+  struct OpenOptions {
+    // Tests: adjusts the backend options the configuration gives (an in-memory MongoDB
+    // views database in place of views.uri).
+    std::function<void(backend::BackendOptions&)> adjust_backend;
+  };
   // Unavailable when another process holds the data folder (its lock file).
-  static Result<std::unique_ptr<Application>> Open(const Config& config, const Clock* clock);
+  static Result<std::unique_ptr<Application>> Open(const Config& config, const Clock* clock,
+                                                   const OpenOptions& options = {});
   ~Application();
 
   Status Start();
   void Stop();
+  // Called once, from another thread, when the process must end: its worker lost the
+  // lease of its partition (another worker took it). `serve` then stops and exits 1.
+  void OnFatal(std::function<void(const Status&)> fn) { on_fatal_ = std::move(fn); }
+  // Ok, or why the process must end.
+  Status fatal() const;
 
   int http_port() const { return server_ ? server_->port() : 0; }
   // The stores this process maintains (backend::OpenBackend chose them from the config);
@@ -83,6 +95,12 @@ class Application {
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<http::ApiService> api_;
   std::thread worker_thread_;
+  // The worker's lease (MongoDB views): taken before the worker runs, renewed meanwhile.
+  std::unique_ptr<LeaseKeeper> lease_keeper_;
+  std::atomic<bool> stopping_{false};
+  std::function<void(const Status&)> on_fatal_;
+  mutable std::mutex fatal_mu_;
+  Status fatal_;  // guarded by fatal_mu_
   bool started_ = false;
 };
 

@@ -113,8 +113,8 @@ std::string CheckSourceBackend(const std::string& value) {
 }
 
 std::string CheckViewsBackend(const std::string& value) {
-  if (value == "sqlite") return "";
-  return fmt::format("'{}': this release keeps the views in sqlite only", value);
+  if (value == "sqlite" || value == "mongodb") return "";
+  return fmt::format("'{}': allowed sqlite, mongodb", value);
 }
 
 // A collection or field name: not empty, no NUL, not a $-operator.
@@ -191,6 +191,9 @@ const auto kKeys = std::to_array<Key>({
     MV_INT_KEY(stream, batch_max_events, 1, 100000),
     MV_INT_KEY(stream, batch_max_wait_ms, 0, kTenYearsMs),
     MV_INT_KEY(stream, idle_wait_ms, 1, kTenYearsMs),
+    MV_INT_KEY(stream, partitions, 1, 1024),
+    MV_INT_KEY(stream, partition, 0, 1023),
+    MV_INT_KEY(stream, lease_seconds, 3, 3600),
     MV_INT_KEY(oplog, retention_hours, 1, kTenYearsHours),
     MV_INT_KEY(oplog, min_window_hours, 0, kTenYearsHours),
     MV_INT_KEY(storage, views_cache_mb, 1, 1 << 20),
@@ -205,6 +208,8 @@ const auto kKeys = std::to_array<Key>({
     MV_STRING_KEY(jobs, orphan_tracking, CheckSchedule),
     MV_STRING_KEY(jobs, retired_views, CheckSchedule),
     MV_STRING_KEY(views, backend, CheckViewsBackend),
+    MV_STRING_KEY(views, uri, CheckUri),
+    MV_STRING_KEY(views, database, CheckName),
     MV_BOOL_KEY(views, auto_switch),
     MV_INT_KEY(views, retired_keep_hours, 0, kTenYearsHours),
     MV_BOOL_KEY(reconcile, auto_repair),
@@ -741,6 +746,16 @@ Result<Config> Load(const std::string& path, const std::optional<std::string_vie
   MV_RETURN_IF_ERROR(ApplyEnv(env, settings));
   MV_ASSIGN_OR_RETURN(Config config, BuildConfig(settings));
   config.tracking.codes = std::move(codes);
+  if (config.stream.partition >= config.stream.partitions) {
+    return Status::InvalidArgument(fmt::format(
+        "stream.partition: {} is not a partition of stream.partitions = {} (0..{})",
+        config.stream.partition, config.stream.partitions, config.stream.partitions - 1));
+  }
+  if (config.stream.partitions > 1 && config.views.backend != "mongodb") {
+    return Status::InvalidArgument(
+        "stream.partitions: more than one needs views.backend = \"mongodb\" (views.db has one "
+        "writer)");
+  }
   return config;
 }
 
@@ -779,7 +794,7 @@ std::string ConfigToToml(const Config& config) {
     Value value = key.get(config);
     // A connection string's password stays a secret (the document then reads back with
     // "***" in its place: pass the real one in VIYA_MV_SOURCE_URI).
-    if (key.section == "source" && key.name == "uri") {
+    if ((key.section == "source" || key.section == "views") && key.name == "uri") {
       value = RedactUri(std::get<std::string>(value));
     }
     out += fmt::format("{} = {}\n", key.name, TomlValue(value));

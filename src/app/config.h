@@ -59,6 +59,12 @@ struct Config {
     std::int64_t batch_max_events = 5000;
     std::int64_t batch_max_wait_ms = 2;
     std::int64_t idle_wait_ms = 100;
+    // MongoDB views: the stream's orgs split over `partitions` workers by a hash of the
+    // org; this worker takes partition `partition` (0-based), with a checkpoint and a lease
+    // of its own. The lease lasts lease_seconds unless renewed (a third of it apart).
+    std::int64_t partitions = 1;
+    std::int64_t partition = 0;
+    std::int64_t lease_seconds = 15;
   } stream;
 
   struct Oplog {
@@ -107,7 +113,13 @@ struct Config {
   // Blue/green versions: a view whose newer definition this build carries is built beside
   // the live one and validated; then switched at once, or on POST /admin/views/{mv}/switch.
   struct Views {
-    std::string backend = "sqlite";  // views.db in data_dir (the only one in this release)
+    // "sqlite" (views.db in data_dir) or "mongodb" (collections of a MongoDB database that
+    // the platform's handlers read, and any number of `api` replicas serve).
+    std::string backend = "sqlite";
+    // mongodb: the deployment (empty: source.uri's; may carry a password, prefer
+    // VIYA_MV_VIEWS_URI) and the database of the views.
+    std::string uri;
+    std::string database = "viya_mv";
     bool auto_switch = true;
     std::int64_t retired_keep_hours = 72;  // retired versions are kept for a rollback this long
   } views;

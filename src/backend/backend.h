@@ -10,12 +10,18 @@
 #include "api/operator_stores.h"
 #include "api/source.h"
 #include "api/view_reader.h"
+#include "api/writer_lease.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "base/watermark.h"
 #include "core/interfaces.h"
+#include "core/partition.h"
 #include "core/view_set.h"
 #include "mongo/event_decoder.h"
+
+namespace mv::mongo {
+class ViewDatabase;
+}  // namespace mv::mongo
 
 namespace mv::storage::sqlite {
 class SourceStore;
@@ -39,6 +45,21 @@ struct BackendOptions {
     mongo::FieldMapping mapping;
     double min_oplog_window_hours = 24;  // preflight warns under it
   } mongodb;
+  // Where the views live: views.db in the data folder, or a MongoDB database (the
+  // platform's own query handlers read its collections; any number of `api` replicas on
+  // any host serve the API from it).
+  enum class Views { kSqlite, kMongoDb } views = Views::kSqlite;
+  // The orgs this process's worker writes (MongoDB views: stream.partitions), and how long
+  // its lease lasts unrenewed.
+  core::Partition partition;
+  Millis lease_ttl{15000};
+  struct MongoViews {
+    std::string uri;  // secret: never logged
+    std::string database = "viya_mv";
+    // When set, this database instead of a connection to `uri` (tests). Outlives the
+    // backend.
+    mongo::ViewDatabase* database_for_tests = nullptr;
+  } mongo_views;
 };
 
 // What the HTTP API and the process's status figures use, in a worker process and in an
@@ -71,9 +92,12 @@ class Backend : public ApiStores {
   virtual api::SourceMaintenance* maintenance() = 0;
   // The views' one writer (the worker); applied() is its checkpoint in this process.
   virtual core::ViewStore& view_store() = 0;
+  // The worker's lease of its partition of views shared across machines (MongoDB views);
+  // null where the data folder's lock makes the worker exclusive (views.db).
+  virtual api::WriterLease* lease() = 0;
 
   // The embedded backend's own stores, for the tools that only it has (import) and for
-  // tests; nullopt on other backends.
+  // tests: each null when that side is not embedded; nullopt when neither is.
   struct Embedded {
     storage::sqlite::SourceStore* source = nullptr;
     storage::sqlite::SqliteViewStore* views = nullptr;
@@ -81,13 +105,14 @@ class Backend : public ApiStores {
   virtual std::optional<Embedded> embedded() { return std::nullopt; }
 };
 
-// The stores of an `api` replica: the views of a data folder that a worker process
-// maintains, read through connections of their own, with the stored checkpoint (and the
-// source's newest token) polled every few milliseconds so that `minToken` waits work
-// across processes; and the embedded source for the write API (its changes reach the
-// worker's stream within stream.idle_wait_ms). Unavailable until a worker has created the
-// views; InvalidArgument for a MongoDB source (replicas of it are not in this release).
-Result<std::unique_ptr<ApiStores>> OpenReplica(const BackendOptions& options, const Clock* clock);
+// The stores of an `api` replica: the views a worker process maintains (views.db of the
+// data folder, or the MongoDB views database), read through connections of their own,
+// with the stored checkpoint (and the embedded source's newest token) polled every few
+// milliseconds so that `minToken` waits work across processes; and the source for names
+// and, when it is the embedded one, for the write API (its changes reach the worker's
+// stream within stream.idle_wait_ms). Unavailable until a worker has created the views.
+Result<std::unique_ptr<ApiStores>> OpenReplica(const BackendOptions& options,
+                                               const core::ViewSet* views, const Clock* clock);
 
 // Opens the backend `options` name, creating its stores when new. `views` and `clock`
 // must outlive it.

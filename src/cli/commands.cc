@@ -93,11 +93,17 @@ int RunServe(const ServeFlags& flags) {
   SystemClock clock;
   auto application = app::Application::Open(*config, &clock);
   if (!application.ok()) return Fail(application.status());
+  // A worker that lost its partition's lease ends the process (exit 1): the orchestrator
+  // starts it again, and it waits for the lease with nothing stale in memory.
+  (*application)->OnFatal([](const Status&) { kill(getpid(), SIGTERM); });
   if (Status s = (*application)->Start(); !s.ok()) return Fail(s);
   int sig = WaitForSignal(signals);
-  spdlog::info("received {}; finishing the current batch", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  Status fatal = (*application)->fatal();
+  if (fatal.ok()) {
+    spdlog::info("received {}; finishing the current batch", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  }
   (*application)->Stop();
-  return 0;
+  return fatal.ok() ? 0 : Fail(fatal);
 }
 
 // `viya-mv check`: the preflight of a MongoDB source, one line per check (or --json);

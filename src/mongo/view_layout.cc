@@ -80,7 +80,7 @@ std::string PhysicalName(const std::string& view, int version, std::int64_t gene
 }
 
 bool IsPhysicalName(const std::string& name) {
-  static const std::regex pattern("mv_[a-z_]+__v[0-9]+_g[0-9]+");
+  static const std::regex pattern("mv_[a-z_]+__v[0-9]+_g[0-9]+(_p[0-9]+of[0-9]+)?");
   return std::regex_match(name, pattern);
 }
 

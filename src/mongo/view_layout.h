@@ -49,9 +49,10 @@ struct LiveCollections {
   int VersionOf(const core::ViewSet& views, const std::string& view) const;
 };
 
-// "mv_daily_metrics__v2_g7".
+// "mv_daily_metrics__v2_g7". The shadows of a partitioned stream's rebuilds carry the
+// partition too ("..._g8_p1of4"): partitions rebuild at the same time.
 std::string PhysicalName(const std::string& view, int version, std::int64_t generation);
-// True for a name PhysicalName makes.
+// True for a name PhysicalName makes (with or without a partition).
 bool IsPhysicalName(const std::string& name);
 
 // The definition of `view` at `version` in `views` (null for the list, the queue and the

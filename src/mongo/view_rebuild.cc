@@ -406,6 +406,7 @@ Result<std::unique_ptr<core::ViewRebuild>> MongoViewStore::BeginRebuild(
   LiveCollections shadow;
   auto make = [&](const std::string& view, int version) -> Result<std::string> {
     std::string name = PhysicalName(view, version, generation);
+    if (!options_.partition.whole()) name += "_" + options_.partition.Id();
     // A shadow of this generation left by an earlier operation must not lend it rows.
     MV_RETURN_IF_ERROR(DropCollection(*db_, name));
     MV_RETURN_IF_ERROR(CreatePhysical(*db_, name, view, SpecOf(*views_, view, version), indexed));

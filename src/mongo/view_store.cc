@@ -188,8 +188,11 @@ Status MongoViewStore::LoadCatalog() {
   std::set<std::string> named;
   for (const auto& v : now_stored) named.insert(v.table);
   MV_ASSIGN_OR_RETURN(std::vector<std::string> collections, ListCollections(*db_));
+  // A partition drops only its own shadows: another partition's may be in use.
+  const std::string own_suffix = "_" + options_.partition.Id();
   for (const auto& c : collections) {
-    if (IsPhysicalName(c) && !named.count(c)) {
+    bool mine = options_.partition.whole() || c.ends_with(own_suffix);
+    if (IsPhysicalName(c) && !named.count(c) && mine) {
       spdlog::info("MongoDB views: dropping {} (no catalog entry names it)", c);
       MV_RETURN_IF_ERROR(DropCollection(*db_, c));
     }

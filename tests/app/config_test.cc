@@ -30,26 +30,26 @@ auto Fields(const Config& c) {
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
-  const auto& [batch_events, batch_wait, idle_wait] = stream;
+  const auto& [batch_events, batch_wait, idle_wait, partitions, partition, lease] = stream;
   const auto& [retention, min_window] = oplog;
   const auto& [views_cache] = storage;
   const auto& [at_risk, tick] = sla;
   const auto& [ttl, max_entries] = lookup;
   const auto& [codes, orphan_days] = tracking;
   const auto& [reconcile_at, refresh_at, prune_at, orphans_at, retired_at] = jobs;
-  const auto& [views_backend, auto_switch, retired_keep] = views;
+  const auto& [views_backend, views_uri, views_database, auto_switch, retired_keep] = views;
   const auto& [auto_repair] = reconcile;
   const auto& [level] = log;
   return std::make_tuple(
       std::tie(data_dir, listen, level, serve.role),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, retention, min_window, views_cache, orphan_days,
+      std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention, min_window, views_cache, orphan_days,
                auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
                retired_keep),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes),
       std::tie(backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
-               id_field, views_backend));
+               id_field, views_backend, views_uri, views_database));
 }
 
 void ExpectSameConfig(const Config& actual, const Config& expected) {
@@ -89,8 +89,13 @@ Config NonDefaultConfig() {
   c.source.carriers = "Carriers";
   c.source.org_field = "tenantId";
   c.source.id_field = "shipmentNo";
-  // views.backend has one value in this release: it stays the default.
+  c.views.backend = "mongodb";
+  c.views.uri = "mongodb://views.example.net:27017/?replicaSet=rs1";
+  c.views.database = "mv_views";
   c.stream.batch_max_events = 100000;
+  c.stream.partitions = 1024;
+  c.stream.partition = 1023;
+  c.stream.lease_seconds = 3600;
   c.stream.batch_max_wait_ms = 0;
   c.stream.idle_wait_ms = 7;
   c.oplog.retention_hours = 1;
@@ -707,13 +712,23 @@ TEST(ConfigSource, BackendsAreCheckedAndAPasswordIsNeverPrinted) {
   const std::string toml = ConfigToToml(c);
   EXPECT_THAT(toml, Not(HasSubstr("s3cret")));
   EXPECT_THAT(toml, HasSubstr("uri = \"mongodb://viya:***@db1,db2/?replicaSet=rs0\""));
-  for (const char* bad : {"[source]\nbackend = \"postgres\"\n", "[views]\nbackend = \"mongodb\"\n",
-                          "[source]\nuri = \"http://x:pw@y\"\n", "[source]\ndatabase = \"\"\n",
-                          "[source]\norg_field = \"$where\"\n"}) {
+  for (const char* bad :
+       {"[source]\nbackend = \"postgres\"\n", "[views]\nbackend = \"redis\"\n",
+        "[source]\nuri = \"http://x:pw@y\"\n", "[views]\nuri = \"http://x:pw@y\"\n",
+        "[source]\ndatabase = \"\"\n", "[views]\ndatabase = \"$x\"\n",
+        "[source]\norg_field = \"$where\"\n", "[stream]\npartitions = 2\n",
+        "[views]\nbackend = \"mongodb\"\n[stream]\npartitions = 2\npartition = 2\n"}) {
     auto bad_config = LoadConfigText(bad, {});
     EXPECT_EQ(bad_config.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(bad_config.status().message(), Not(HasSubstr("pw@"))) << bad;
   }
+  // The views' own deployment is a secret too.
+  MV_ASSERT_OK_AND_ASSIGN(
+      Config v, LoadConfigText("[views]\nbackend = \"mongodb\"\n[stream]\npartitions = 4\n",
+                               {{"VIYA_MV_VIEWS_URI", "mongodb://mv:t0ps3cret@views1/?tls=true"},
+                                {"VIYA_MV_STREAM_PARTITION", "3"}}));
+  EXPECT_EQ(v.stream.partition, 3);
+  EXPECT_THAT(ConfigToToml(v), Not(HasSubstr("t0ps3cret")));
 }
 
 }  // namespace
