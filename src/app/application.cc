@@ -130,7 +130,14 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   app->lookup_probe_ =
       std::make_unique<metrics::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
 
-  if (!replica) MV_RETURN_IF_ERROR(app->StartWorkerParts());
+  if (!replica) {
+    MV_RETURN_IF_ERROR(app->StartWorkerParts());
+    // Operation ids stay unique across restarts: other processes see them on the board.
+    app->operations_.SetIdPrefix(fmt::format("op-{:04x}-", static_cast<unsigned>(
+                                                             clock->Now().time_since_epoch().count() & 0xffff)));
+    app->bridge_ = std::make_unique<OperationBridge>(&b.operation_board(), &app->operations_,
+                                                     backend_options.partition, clock);
+  }
   app->duplicates_ =
       &prometheus::BuildCounter()
            .Name("viya_mv_tracking_events_duplicates_total")
@@ -181,8 +188,14 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.clock = clock;
   backends.applied = &b.applied();
   backends.metrics = app->metrics_.get();
-  // A replica runs no operations: the admin API there says to ask the worker.
-  backends.operations = replica ? nullptr : &app->operations_;
+  // A replica runs no operations: it asks the worker's through the operation board.
+  if (replica) {
+    app->remote_operations_ = std::make_unique<http::RemoteOperations>(
+        &b.operation_board(), static_cast<int>(c.stream.partitions));
+    backends.operations = app->remote_operations_.get();
+  } else {
+    backends.operations = &app->operations_;
+  }
   backends.views = &app->views_;
   backends.scheduler = app->scheduler_.get();
   backends.dead_letters = &b.dead_letters();
@@ -373,6 +386,7 @@ Status Application::Start() {
       if (on_fatal_) on_fatal_(lost);
     });
   }
+  if (bridge_) bridge_->Start(Millis(100));
   if (worker_) {
     worker_thread_ = std::thread([this] {
       // Views shared across machines: the worker writes once it holds its partition's lease.
@@ -399,6 +413,7 @@ void Application::Stop() {
   server_->Drain();
   if (worker_) worker_->Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
+  if (bridge_) bridge_->Stop();
   if (lease_keeper_) lease_keeper_->Stop();
   spdlog::info("viya-mv stopped; views at token {}", stores_->applied().Get());
 }

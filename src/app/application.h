@@ -6,11 +6,13 @@
 
 #include "app/config.h"
 #include "app/lease_keeper.h"
+#include "app/operation_bridge.h"
 #include "backend/backend.h"
 #include "base/clock.h"
 #include "cache/lookup_cache.h"
 #include "core/view_set.h"
 #include "http/api_service.h"
+#include "http/remote_operations.h"
 #include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
 #include "net/http_server.h"
@@ -89,6 +91,10 @@ class Application {
   prometheus::Counter* source_commits_ = nullptr;
   std::int64_t writes_reported_ = 0, commits_reported_ = 0;  // guarded by the collection
   worker::Operations operations_;                            // outlives the worker, which runs them
+  // Role api: the worker's operations, through the operation board.
+  std::unique_ptr<http::RemoteOperations> remote_operations_;
+  // Roles all and worker: requests from replicas in, the operations' states out.
+  std::unique_ptr<OperationBridge> bridge_;
   std::unique_ptr<worker::Scheduler> scheduler_;             // ditto
   std::unique_ptr<worker::StreamWorker> worker_;
   // The server outlives the service: the service's last answers go to its event loops.

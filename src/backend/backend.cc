@@ -13,6 +13,7 @@
 #include "mongo/change_source.h"
 #include "mongo/driver.h"
 #include "mongo/lease.h"
+#include "mongo/operation_board.h"
 #include "mongo/preflight.h"
 #include "mongo/progress.h"
 #include "mongo/source_reader.h"
@@ -22,6 +23,7 @@
 #include "storage/sqlite/api_key_store.h"
 #include "storage/sqlite/catalog_reader.h"
 #include "storage/sqlite/dead_letter_store.h"
+#include "storage/sqlite/operation_board.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_queries.h"
 #include "storage/sqlite/view_store.h"
@@ -155,6 +157,7 @@ class ViewSide {
   virtual api::KeyStore& keys() = 0;
   virtual api::DeadLetters& dead_letters() = 0;
   virtual api::Catalog& catalog() = 0;
+  virtual api::OperationBoard& operation_board() = 0;
   virtual storage::sqlite::SqliteViewStore* embedded() { return nullptr; }
   // The writer's lease (MongoDB views); null otherwise.
   virtual api::WriterLease* lease() { return nullptr; }
@@ -191,6 +194,7 @@ class SqliteViews final : public ViewSide {
     MV_ASSIGN_OR_RETURN(v->keys_, storage::sqlite::ApiKeyStore::Open(path, clock));
     MV_ASSIGN_OR_RETURN(v->dead_letters_, storage::sqlite::DeadLetterStore::Open(path));
     MV_ASSIGN_OR_RETURN(v->catalog_, storage::sqlite::CatalogReader::Open(path));
+    MV_ASSIGN_OR_RETURN(v->board_, storage::sqlite::SqliteOperationBoard::Open(path, clock));
     return v;
   }
   core::ViewStore* store() override { return store_.get(); }
@@ -199,6 +203,7 @@ class SqliteViews final : public ViewSide {
   api::KeyStore& keys() override { return *keys_; }
   api::DeadLetters& dead_letters() override { return *dead_letters_; }
   api::Catalog& catalog() override { return *catalog_; }
+  api::OperationBoard& operation_board() override { return *board_; }
   storage::sqlite::SqliteViewStore* embedded() override { return store_.get(); }
   Millis poll_interval() const override { return Millis(5); }
 
@@ -208,6 +213,7 @@ class SqliteViews final : public ViewSide {
   std::unique_ptr<storage::sqlite::ApiKeyStore> keys_;
   std::unique_ptr<storage::sqlite::DeadLetterStore> dead_letters_;
   std::unique_ptr<storage::sqlite::CatalogReader> catalog_;
+  std::unique_ptr<storage::sqlite::SqliteOperationBoard> board_;
 };
 
 // The MongoDB views database (or the one a test gives).
@@ -252,7 +258,11 @@ class MongoViews final : public ViewSide {
     }
     v->reader_ = std::make_unique<mongo::MongoViewReader>(v->db_, views);
     v->keys_ = std::make_unique<mongo::MongoKeyStore>(v->db_, clock);
-    if (writer) MV_RETURN_IF_ERROR(v->keys_->Prepare());
+    v->board_ = std::make_unique<mongo::MongoOperationBoard>(v->db_, clock);
+    if (writer) {
+      MV_RETURN_IF_ERROR(v->keys_->Prepare());
+      MV_RETURN_IF_ERROR(v->board_->Prepare());
+    }
     return v;
   }
   core::ViewStore* store() override { return store_.get(); }
@@ -262,6 +272,7 @@ class MongoViews final : public ViewSide {
   api::DeadLetters& dead_letters() override { return *reader_; }
   api::Catalog& catalog() override { return *reader_; }
   api::WriterLease* lease() override { return lease_.get(); }
+  api::OperationBoard& operation_board() override { return *board_; }
   Millis poll_interval() const override { return Millis(10); }
 
  private:
@@ -271,6 +282,7 @@ class MongoViews final : public ViewSide {
   std::unique_ptr<mongo::MongoViewStore> store_;
   std::unique_ptr<mongo::MongoViewReader> reader_;
   std::unique_ptr<mongo::MongoKeyStore> keys_;
+  std::unique_ptr<mongo::MongoOperationBoard> board_;
 };
 
 Result<std::unique_ptr<ViewSide>> OpenViews(const BackendOptions& options,
@@ -328,6 +340,7 @@ class ComposedBackend final : public Backend {
   api::KeyStore& keys() override { return views_->keys(); }
   api::DeadLetters& dead_letters() override { return views_->dead_letters(); }
   api::Catalog& catalog() override { return views_->catalog(); }
+  api::OperationBoard& operation_board() override { return views_->operation_board(); }
   std::optional<Embedded> embedded() override {
     Embedded e{source_->embedded(), views_->embedded()};
     if (e.source == nullptr && e.views == nullptr) return std::nullopt;
@@ -409,6 +422,7 @@ class Replica final : public ApiStores {
   api::KeyStore& keys() override { return views_->keys(); }
   api::DeadLetters& dead_letters() override { return views_->dead_letters(); }
   api::Catalog& catalog() override { return views_->catalog(); }
+  api::OperationBoard& operation_board() override { return views_->operation_board(); }
 
  private:
   Replica() = default;

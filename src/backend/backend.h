@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/key_store.h"
+#include "api/operation_board.h"
 #include "api/operator_stores.h"
 #include "api/source.h"
 #include "api/view_reader.h"
@@ -80,6 +81,8 @@ class ApiStores {
   virtual api::KeyStore& keys() = 0;
   virtual api::DeadLetters& dead_letters() = 0;
   virtual api::Catalog& catalog() = 0;
+  // Where the worker and the replicas meet about operations.
+  virtual api::OperationBoard& operation_board() = 0;
 };
 
 // The stores of the process that maintains the views (roles all and worker): the above,

@@ -46,6 +46,68 @@ json OperationToJson(const worker::Operation& op) {
   return j;
 }
 
+namespace {
+
+template <typename Enum>
+std::optional<Enum> ParseEnum(const std::string& text, std::initializer_list<Enum> values) {
+  for (Enum e : values) {
+    if (ToString(e) == text) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<worker::Operation> OperationFromJson(const json& j) {
+  using K = worker::OperationKind;
+  using P = worker::OperationPhase;
+  worker::Operation op;
+  try {
+    op.id = j.at("id").get<std::string>();
+    auto kind = ParseEnum<K>(j.at("kind").get<std::string>(),
+                             {K::kRebuild, K::kReconcile, K::kBackfill, K::kRefresh, K::kMigrate,
+                              K::kValidate, K::kSwitch, K::kRollback, K::kDropRetired});
+    auto phase = ParseEnum<P>(j.value("phase", "queued"), {P::kQueued, P::kSnapshot, P::kCatchUp,
+                                                           P::kComparing, P::kSwapping, P::kDone,
+                                                           P::kFailed});
+    if (!kind || !phase) return Status::InvalidArgument("not an operation: " + j.dump());
+    op.kind = *kind;
+    op.phase = *phase;
+    op.scope.views = j.value("views", std::vector<std::string>{});
+    if (j.contains("org") && j["org"].is_string()) op.scope.org = j["org"].get<std::string>();
+    op.scope.next_version = j.value("nextVersion", false);
+    op.repair = j.value("repair", false);
+    op.requested_by = j.value("requestedBy", "");
+    auto time = [&](const char* field) -> std::optional<Timestamp> {
+      return j.contains(field) ? ParseRfc3339(j[field].get<std::string>()) : std::nullopt;
+    };
+    op.submitted_at = time("submittedAt").value_or(Timestamp{});
+    op.started_at = time("startedAt");
+    op.finished_at = time("finishedAt");
+    op.rows_done = j.value("rowsDone", std::int64_t{0});
+    op.rows_total = j.value("rowsTotal", std::int64_t{0});
+    op.rows_per_second = j.value("rowsPerSecond", 0.0);
+    if (j.contains("etaSeconds")) op.eta_seconds = j["etaSeconds"].get<double>();
+    op.token = std::stoll(j.value("token", std::string("0")));
+    op.error = j.value("error", "");
+    for (const auto& d : j.value("drift", json::array())) {
+      worker::DriftReport r;
+      r.drift.view = d.value("view", "");
+      r.drift.org = d.value("org", "");
+      r.drift.source_rows = d.value("sourceRows", std::int64_t{0});
+      r.drift.view_rows = d.value("viewRows", std::int64_t{0});
+      r.drift.mismatched = d.value("mismatched", std::int64_t{0});
+      r.drift.checksum_match = d.value("checksumMatch", true);
+      r.drift.sample_keys = d.value("sampleKeys", std::vector<std::string>{});
+      r.repaired = d.value("repaired", false);
+      op.drift.push_back(std::move(r));
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("not an operation: ") + e.what());
+  }
+  return op;
+}
+
 json StoredVersionToJson(const core::StoredVersion& v) {
   json j = {{"version", v.version},
             {"state", core::ToString(v.state)},

@@ -62,7 +62,9 @@ struct ApiBackends {
   const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
   metrics::Metrics* metrics = nullptr;
   std::function<Readiness()> readiness;
-  worker::Operations* operations = nullptr;      // admin operations; null: none in this process
+  // Admin operations: the worker's own, or a replica's way to the worker's (the operation
+  // board); null: none.
+  worker::OperationService* operations = nullptr;
   const core::ViewSet* views = nullptr;          // the views the admin API names
   const worker::Scheduler* scheduler = nullptr;  // GET /admin/jobs; null: no jobs here
   api::DeadLetters* dead_letters = nullptr;

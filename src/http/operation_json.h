@@ -10,8 +10,10 @@
 
 namespace mv::http {
 
-// An operation as the admin API and `viya-mv` answer it.
+// An operation as the admin API and `viya-mv` answer it, and back (the operation board
+// carries it between processes); InvalidArgument for JSON that is not one.
 nlohmann::json OperationToJson(const worker::Operation& op);
+Result<worker::Operation> OperationFromJson(const nlohmann::json& j);
 
 // A stored version of a view (blue/green), without its row count.
 nlohmann::json StoredVersionToJson(const core::StoredVersion& v);

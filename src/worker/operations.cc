@@ -61,7 +61,14 @@ double Operation::percent() const {
 
 Result<std::string> Operations::Submit(OperationKind kind, core::ViewScope scope, bool repair,
                                        std::string requested_by, Timestamp now) {
+  return SubmitAs("", kind, std::move(scope), repair, std::move(requested_by), now);
+}
+
+Result<std::string> Operations::SubmitAs(std::string id, OperationKind kind,
+                                         core::ViewScope scope, bool repair,
+                                         std::string requested_by, Timestamp now) {
   std::lock_guard lock(mu_);
+  if (!id.empty() && Find(id) != nullptr) return Status::Conflict("operation " + id + " exists");
   for (const auto& op : ops_) {
     if (!op.finished() && op.scope.Overlaps(scope)) {
       return Status::Conflict(std::string(ToString(op.kind)) + " " + op.id + " is already " +
@@ -70,7 +77,7 @@ Result<std::string> Operations::Submit(OperationKind kind, core::ViewScope scope
     }
   }
   Operation op;
-  op.id = "op-" + std::to_string(next_id_++);
+  op.id = id.empty() ? prefix_ + std::to_string(next_id_++) : std::move(id);
   op.kind = kind;
   op.scope = std::move(scope);
   op.repair = repair;
@@ -121,7 +128,7 @@ Operation Operations::Record(OperationKind kind, core::ViewScope scope, std::str
                              Timestamp now, OperationPhase phase) {
   std::lock_guard lock(mu_);
   Operation op;
-  op.id = "op-" + std::to_string(next_id_++);
+  op.id = prefix_ + std::to_string(next_id_++);
   op.kind = kind;
   op.scope = std::move(scope);
   op.requested_by = std::move(requested_by);

@@ -72,20 +72,43 @@ struct Operation {
   double percent() const;
 };
 
+// What the admin API asks of the operations on the views: in the worker process, its
+// Operations; in an `api` replica, the worker's, through the operation board.
+// Thread-safe.
+class OperationService {
+ public:
+  virtual ~OperationService() = default;
+  // Queues an operation and returns its id; Conflict when one that is queued or running
+  // acts on rows of the same views and orgs (as far as this process can tell).
+  virtual Result<std::string> Submit(OperationKind kind, core::ViewScope scope, bool repair,
+                                     std::string requested_by, Timestamp now) = 0;
+  virtual std::optional<Operation> Get(const std::string& id) const = 0;
+  // Newest first: the ones queued or running, then finished ones.
+  virtual std::vector<Operation> List() const = 0;
+};
+
 // The operations of one process: requests wait here until the stream worker, which owns
 // the views, takes them between batches. Thread-safe.
-class Operations {
+class Operations final : public OperationService {
  public:
   explicit Operations(size_t keep_finished = 100) : keep_finished_(keep_finished) {}
+  // Ids are the prefix and a number ("op-7"); a process whose operations others see (on
+  // the operation board) takes a prefix of its own, so that ids stay unique across
+  // restarts.
+  void SetIdPrefix(std::string prefix) {
+    std::lock_guard lock(mu_);
+    prefix_ = std::move(prefix);
+  }
 
-  // Queues an operation and returns its id; Conflict when one that is queued or running
-  // acts on rows of the same views and orgs.
   Result<std::string> Submit(OperationKind kind, core::ViewScope scope, bool repair,
-                             std::string requested_by, Timestamp now);
+                             std::string requested_by, Timestamp now) override;
+  // Submit under a given id (a request another process made).
+  Result<std::string> SubmitAs(std::string id, OperationKind kind, core::ViewScope scope,
+                               bool repair, std::string requested_by, Timestamp now);
 
-  std::optional<Operation> Get(const std::string& id) const;
-  // Newest first: the ones queued or running, then at most `keep_finished` finished ones.
-  std::vector<Operation> List() const;
+  std::optional<Operation> Get(const std::string& id) const override;
+  // At most `keep_finished` finished ones.
+  std::vector<Operation> List() const override;
   // For the worker: records an operation it runs at once, whatever else is queued (a
   // rebuild the stream cannot go on without); it starts in `phase`.
   Operation Record(OperationKind kind, core::ViewScope scope, std::string requested_by,
@@ -106,6 +129,7 @@ class Operations {
   mutable std::mutex mu_;
   std::deque<Operation> ops_;  // guarded by mu_; oldest first
   std::int64_t next_id_ = 1;   // guarded by mu_
+  std::string prefix_ = "op-";  // guarded by mu_
 };
 
 }  // namespace mv::worker

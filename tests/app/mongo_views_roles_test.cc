@@ -111,6 +111,29 @@ TEST_F(MongoViewsRolesTest, AReplicaServesTheWorkersMongoViewsAndASecondWorkerWa
   HttpReply mine = direct.Send("GET", "/v1/ops/realtime", {{"Authorization", "Bearer " + tenant}});
   EXPECT_EQ(mine.status, 200) << mine.body;
 
+  // Operations asked of the replica reach the worker through mv_operations.
+  for (const char* target : {"/admin/rebuild?org=acme", "/admin/reconcile?org=acme"}) {
+    HttpReply asked = http.Send("POST", target, auth, "{}");
+    ASSERT_EQ(asked.status, 202) << asked.body;
+    const std::string op = json::parse(asked.body)["id"];
+    json followed;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          HttpReply r = http.Send("GET", "/admin/operations/" + op, auth);
+          followed = json::parse(r.body);
+          return followed["phase"] == "done" || followed["phase"] == "failed";
+        },
+        20s))
+        << followed.dump();
+    EXPECT_EQ(followed["phase"], "done") << target << ": " << followed.dump();
+    if (followed["kind"] == "reconcile") {
+      for (const auto& d : followed["drift"]) EXPECT_EQ(d["mismatched"], 0) << d.dump();
+    }
+  }
+  HttpReply after = http.Send("GET", "/v1/shipments?org=acme&limit=500", auth);
+  EXPECT_EQ(json::parse(after.body)["items"].size(), static_cast<size_t>(kClients * kEach))
+      << "the rebuilt views hold every row";
+
   // A second worker of the same partition waits while the first holds the lease...
   auto second = Open("worker", dir_.File("b"));
   ASSERT_NE(second, nullptr);

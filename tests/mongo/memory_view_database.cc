@@ -187,21 +187,32 @@ const char* TypeName(const Value& v) {
 
 bool Matches(const Document& doc, const Document& filter);
 
+// True when `field` equals `value`, or, being an array, holds an element that does (how
+// MongoDB matches a value against an array field).
+bool Holds(const Document* field, const Document& value) {
+  if (Compare(field, &value) == 0) return true;
+  if (field == nullptr || !field->is_array()) return false;
+  for (const auto& e : *field) {
+    if (Compare(&e, &value) == 0) return true;
+  }
+  return false;
+}
+
 bool FieldMatches(const Document* field, const Document& cond) {
-  if (!IsOperatorObject(cond)) return Compare(field, &cond) == 0;
+  if (!IsOperatorObject(cond)) return Holds(field, cond);
   for (const auto& [op, arg] : cond.items()) {
     Value f = Classify(field), a = Classify(&arg);
     bool same_type = f.rank == a.rank;
     bool ok = true;
-    if (op == "$eq") ok = CompareValues(f, a) == 0;
-    else if (op == "$ne") ok = CompareValues(f, a) != 0;
+    if (op == "$eq") ok = Holds(field, arg);
+    else if (op == "$ne") ok = !Holds(field, arg);
     else if (op == "$gt") ok = same_type && CompareValues(f, a) > 0;
     else if (op == "$gte") ok = same_type && CompareValues(f, a) >= 0;
     else if (op == "$lt") ok = same_type && CompareValues(f, a) < 0;
     else if (op == "$lte") ok = same_type && CompareValues(f, a) <= 0;
     else if (op == "$in" || op == "$nin") {
       bool any = false;
-      for (const auto& v : arg) any = any || Compare(field, &v) == 0;
+      for (const auto& v : arg) any = any || Holds(field, v);
       ok = op == "$in" ? any : !any;
     } else if (op == "$exists") ok = (field != nullptr) == arg.get<bool>();
     else if (op == "$type") ok = field != nullptr && arg.get<std::string>() == TypeName(f);
@@ -304,6 +315,11 @@ Status ApplyUpdate(Document& doc, const Document& update, bool inserting) {
         doc.erase(path);
       } else if (op == "$inc") {
         Set(doc, path, AddNumbers(Lookup(doc, path), value));
+      } else if (op == "$addToSet") {
+        const Document* current = Lookup(doc, path);
+        Document items = current && current->is_array() ? *current : Document::array();
+        if (!Holds(&items, value)) items.push_back(value);
+        Set(doc, path, std::move(items));
       } else if (op == "$max" || op == "$min") {
         const Document* current = Lookup(doc, path);
         int c = Compare(current, &value);
