@@ -2,6 +2,7 @@
 // ones do, URIs never leak a password, and an unreachable server is an error, not a hang.
 
 #include "mongo/driver.h"
+#include "mongo/view_driver.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -82,6 +83,34 @@ TEST(MongoConnection, AnUnreachableServerIsUnavailableWithinTheSelectionTimeout)
   CursorStep step = cursor->Next();
   EXPECT_EQ(step.kind, CursorStep::Kind::kError) << step.doc.dump();
   EXPECT_EQ(ClassifyStreamError(step.doc), StreamError::kRetry) << "not history lost";
+}
+
+// The view side's driver: every kind of call fails as Unavailable, soon, without the
+// password, when the deployment cannot be reached (a real server: make test-mongo).
+TEST(MongoViewDatabase, EveryCallOnAnUnreachableServerIsUnavailableWithoutThePassword) {
+  EXPECT_EQ(MongoViewDatabase::Connect("mongodb://mv:s3cret@", "viya_mv").status().code(),
+            StatusCode::kInvalidArgument);
+  MV_ASSERT_OK_AND_ASSIGN(
+      auto db, MongoViewDatabase::Connect("mongodb://mv:s3cret@127.0.0.1:1/"
+                                          "?serverSelectionTimeoutMS=300&connectTimeoutMS=200",
+                                          "viya_mv"));
+  auto started = std::chrono::steady_clock::now();
+  auto command = db->Command({{"ping", 1}});
+  EXPECT_EQ(command.status().code(), StatusCode::kUnavailable);
+  Status query = db->Query(FindCommand("mv_checkpoints", Document::object()),
+                           [](Document) { return Status::Ok(); });
+  EXPECT_EQ(query.code(), StatusCode::kUnavailable) << query.ToString();
+  Status write = db->Transact(
+      {{InsertCommand("mv_checkpoints", {Document{{"_id", "stream"}}}), std::nullopt}});
+  EXPECT_EQ(write.code(), StatusCode::kUnavailable) << write.ToString();
+  Status snapshot = db->Snapshot([](ViewDatabase::SnapshotReads& reads) {
+    return reads.Read(FindCommand("mv_catalog", Document::object())).status();
+  });
+  EXPECT_EQ(snapshot.code(), StatusCode::kUnavailable) << snapshot.ToString();
+  for (const Status& s : {command.status(), query, write, snapshot}) {
+    EXPECT_THAT(s.message(), Not(HasSubstr("s3cret")));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
 }
 
 }  // namespace
