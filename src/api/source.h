@@ -82,6 +82,13 @@ class SourceProgress {
   virtual std::optional<std::int64_t> ChangesAfter(core::ChangeToken applied) const {
     return std::max<std::int64_t>(0, committed().Get() - applied);
   }
+  // How many seconds of source time lie between `applied` and committed(), where tokens
+  // tell it (MongoDB's cluster times); nullopt elsewhere (the staleness of the oldest
+  // change not applied says it instead).
+  virtual std::optional<double> SecondsBehind(core::ChangeToken applied) const {
+    (void)applied;
+    return std::nullopt;
+  }
   // Whether committed() bounds every token a client can hold, so that a `minToken` past
   // it is a mistake (the embedded source, which hands the tokens out). A MongoDB client's
   // operationTime may be newer than what this process has seen yet: it is waited for.

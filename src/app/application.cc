@@ -203,10 +203,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.stream_status = [self] {
     core::ChangeToken applied = self->stores_->applied().Get();
     core::ChangeToken newest = self->stores_->progress().committed().Get();
-    double lag_seconds = 0;
-    for (const auto& [org, seconds] : self->StalenessByOrg()) {
-      lag_seconds = std::max(lag_seconds, seconds);
-    }
+    double lag_seconds = self->LagSeconds();
     return nlohmann::json{
         {"token", std::to_string(applied)},
         {"sourceToken", std::to_string(newest)},
@@ -290,9 +287,17 @@ std::map<std::string, double> Application::StalenessByOrg() {
   return staleness;
 }
 
+double Application::LagSeconds() {
+  core::ChangeToken applied = stores_->applied().Get();
+  double lag = stores_->progress().SecondsBehind(applied).value_or(0);
+  for (const auto& [org, seconds] : StalenessByOrg()) lag = std::max(lag, seconds);
+  return lag;
+}
+
 void Application::RefreshStreamGauges() {
   metrics_->stream().SetLag(stores_->progress().ChangesAfter(stores_->applied().Get()).value_or(0));
   metrics_->stream().SetStaleness(StalenessByOrg());
+  metrics_->stream().SetLagSeconds(LagSeconds());
 }
 
 Status Application::AddJobs() {

@@ -68,6 +68,8 @@ class Application {
   void RefreshStreamGauges();
   // Per org with changes not yet applied: seconds since the oldest of them.
   std::map<std::string, double> StalenessByOrg();
+  // How far behind the source the views are, in seconds (status and metrics).
+  double LagSeconds();
   // The stream worker with its operations, jobs and lookup invalidation (not in replicas).
   Status StartWorkerParts();
   // The jobs of config_.jobs, run by the worker between batches.

@@ -25,6 +25,13 @@ StreamProbe::StreamProbe(prometheus::Registry& r, std::vector<std::string> views
                .Name("viya_mv_change_stream_lag_events")
                .Help("Changes committed to the source but not yet applied to the view")
                .Register(r)),
+      lag_seconds_(BuildGauge()
+                       .Name("viya_mv_change_stream_lag_seconds")
+                       .Help("How far behind the source the views are, in seconds: the source's "
+                             "newest change time less the applied one's (MongoDB), or the age "
+                             "of the oldest change not applied")
+                       .Register(r)
+                       .Add({})),
       staleness_(BuildGauge()
                      .Name("viya_mv_staleness_seconds")
                      .Help("Age of the oldest change not yet applied to the view, per org")
@@ -160,6 +167,8 @@ double StreamProbe::ErrorCount(const std::string& error, const std::string& view
 void StreamProbe::SetLag(std::int64_t events) {
   for (const auto& v : views_) lag_.Add({{"mv", v}}).Set(static_cast<double>(events));
 }
+
+void StreamProbe::SetLagSeconds(double seconds) { lag_seconds_.Set(seconds); }
 
 void StreamProbe::SetStaleness(const std::map<std::string, double>& seconds_by_org) {
   std::lock_guard lock(mu_);

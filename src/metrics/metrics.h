@@ -43,6 +43,8 @@ class StreamProbe {
   // error: history_lost | poison | storage | internal. An empty view means all views.
   void Error(const std::string& error, const std::string& view = "");
   void SetLag(std::int64_t events);
+  // How far behind the source the views are, in seconds (viya_mv_change_stream_lag_seconds).
+  void SetLagSeconds(double seconds);
   // Per-org staleness: seconds since the oldest change not yet applied; orgs not named
   // are fresh (0).
   void SetStaleness(const std::map<std::string, double>& seconds_by_org);
@@ -53,6 +55,7 @@ class StreamProbe {
  private:
   std::vector<std::string> views_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Gauge& lag_seconds_;
   prometheus::Family<prometheus::Gauge>& staleness_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Family<prometheus::Histogram>& refresh_;

@@ -2,6 +2,7 @@
 
 #include "api/source.h"
 #include "base/watermark.h"
+#include "core/cluster_time.h"
 
 namespace mv::mongo {
 
@@ -21,6 +22,13 @@ class MongoProgress final : public api::SourceProgress {
     return std::nullopt;
   }
   bool BoundsClientTokens() const override { return false; }
+  // The seconds of cluster time between what the views applied and what the stream saw.
+  std::optional<double> SecondsBehind(core::ChangeToken applied) const override {
+    core::ChangeToken seen = seen_.Get();
+    if (seen <= applied) return 0.0;
+    return static_cast<double>(core::UnpackClusterTime(seen).seconds) -
+           static_cast<double>(core::UnpackClusterTime(applied).seconds);
+  }
 
  private:
   Watermark seen_;

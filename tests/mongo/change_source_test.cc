@@ -1,4 +1,5 @@
 #include "mongo/change_source.h"
+#include "mongo/progress.h"
 
 #include <gtest/gtest.h>
 
@@ -135,6 +136,23 @@ TEST_F(MongoChangeSourceTest, LatestTokenIsTheClusterTime) {
   auto source = Source();
   MV_ASSERT_OK_AND_ASSIGN(core::ChangeToken latest, source.LatestToken());
   EXPECT_EQ(latest, Pack({70, 4}));
+}
+
+}  // namespace
+}  // namespace mv::testing
+
+namespace mv::testing {
+namespace {
+
+// Lag in seconds of a MongoDB source: the cluster time the stream has seen less the one the
+// views applied (tokens are cluster times), never negative.
+TEST(MongoProgress, SecondsBehindIsTheClusterTimeBetweenAppliedAndSeen) {
+  mongo::MongoProgress progress;
+  progress.seen().Advance(mongo::Pack({1'793'620'800, 7}));
+  EXPECT_EQ(progress.SecondsBehind(mongo::Pack({1'793'620'790, 99})), 10.0);
+  EXPECT_EQ(progress.SecondsBehind(mongo::Pack({1'793'620'800, 7})), 0.0);
+  EXPECT_EQ(progress.SecondsBehind(mongo::Pack({1'793'620'801, 1})), 0.0);
+  EXPECT_FALSE(progress.ChangesAfter(0)) << "cluster times do not count changes";
 }
 
 }  // namespace
