@@ -57,6 +57,11 @@ Result<mongo::PreflightReport> Preflight(mongo::MongoConnection& connection,
   mongo::PreflightOptions o;
   o.database = options.mongodb.names.database;
   o.min_oplog_window_hours = options.mongodb.min_oplog_window_hours;
+  // The views on the source's own deployment: their privileges are checked there too.
+  if (options.views == BackendOptions::Views::kMongoDb &&
+      options.mongo_views.uri == options.mongodb.uri) {
+    o.views_database = options.mongo_views.database;
+  }
   o.now = clock->Now();
   return mongo::EvaluatePreflight(*replies, o);
 }

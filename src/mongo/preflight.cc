@@ -1,10 +1,12 @@
 #include "mongo/preflight.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "base/time.h"
 #include "mongo/driver.h"
@@ -96,6 +98,38 @@ PreflightCheck CheckPrivileges(const PreflightReplies& r, const std::string& dat
                       database)};
 }
 
+// The actions the view store takes on its database: rows, catalog and checkpoints
+// (find, insert, update, remove), shadows and stable names (createCollection, collMod,
+// dropCollection) and indexes (createIndex). readWrite and dbAdmin grant them.
+PreflightCheck CheckViewPrivileges(const PreflightReplies& r, const std::string& database) {
+  const json info = r.connection_status.value("authInfo", json::object());
+  const json privileges = info.value("authenticatedUserPrivileges", json::array());
+  if (info.value("authenticatedUsers", json::array()).empty() && privileges.empty()) {
+    return {"views", Level::kWarning,
+            "not authenticated (or authentication is off): privileges on " + database +
+                " cannot be checked"};
+  }
+  std::set<std::string> held;
+  for (const json& p : privileges) {
+    if (!Covers(p.value("resource", json::object()), database)) continue;
+    for (const json& action : p.value("actions", json::array())) {
+      if (action.is_string()) held.insert(action.get<std::string>());
+    }
+  }
+  std::vector<std::string> missing;
+  for (const char* action : {"find", "insert", "update", "remove", "createCollection",
+                             "createIndex", "collMod", "dropCollection"}) {
+    if (!held.count(action)) missing.push_back(action);
+  }
+  if (missing.empty()) {
+    return {"views", Level::kOk, fmt::format("writes, collections and indexes on {}", database)};
+  }
+  return {"views", Level::kBlocker,
+          fmt::format("the user lacks {} on the views database {} (readWrite and dbAdmin grant "
+                      "them)",
+                      fmt::join(missing, ", "), database)};
+}
+
 PreflightCheck CheckOplog(const PreflightReplies& r, double min_hours) {
   std::optional<double> first, last;
   if (r.oplog_first) first = TimestampSeconds(*r.oplog_first);
@@ -156,6 +190,9 @@ PreflightReport EvaluatePreflight(const PreflightReplies& replies,
   report.checks.push_back(CheckVersion(replies, &report.split_large_events));
   report.checks.push_back(CheckTopology(replies));
   report.checks.push_back(CheckPrivileges(replies, options.database));
+  if (options.views_database) {
+    report.checks.push_back(CheckViewPrivileges(replies, *options.views_database));
+  }
   report.checks.push_back(CheckOplog(replies, options.min_oplog_window_hours));
   report.checks.push_back(CheckClock(replies, options));
   return report;

@@ -39,6 +39,9 @@ struct PreflightReplies {
 
 struct PreflightOptions {
   std::string database;  // the platform's database
+  // The views database on the same deployment (views.backend = "mongodb"), whose
+  // privileges are checked too; nullopt: none there.
+  std::optional<std::string> views_database;
   double min_oplog_window_hours = 24;
   Timestamp now{};  // this machine's clock, for the skew check
   Millis max_clock_skew{5000};
@@ -46,7 +49,8 @@ struct PreflightOptions {
 
 // The decisions, from the replies alone: server version (4.2 or newer; 6.0.9+ or 7.0+
 // splits large events), topology (a replica set or a sharded cluster: a standalone server
-// has no change streams), privileges (changeStream and find on the database), the oplog
+// has no change streams), privileges (changeStream and find on the database; on the views
+// database the writes, collection and index changes the view store makes), the oplog
 // window (a warning under the minimum: a longer outage than the window means a rebuild)
 // and clock skew (wall times drive SLA states and staleness).
 PreflightReport EvaluatePreflight(const PreflightReplies& replies, const PreflightOptions& options);

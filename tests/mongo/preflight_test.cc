@@ -115,6 +115,30 @@ TEST(Preflight, MissingPrivilegesBlockAndNamedOnes) {
   EXPECT_EQ(LevelOf(EvaluatePreflight(r, Options()), "privileges"), Level::kWarning);
 }
 
+// With the views on the same deployment, the view store's writes there are checked too.
+TEST(Preflight, TheViewsDatabaseNeedsWritesCollectionsAndIndexes) {
+  PreflightOptions o = Options();
+  o.views_database = "viya_mv";
+  PreflightReport read_only = EvaluatePreflight(Healthy(), o);
+  EXPECT_EQ(LevelOf(read_only, "views"), Level::kBlocker);
+  EXPECT_THAT(MessageOf(read_only, "views"), HasSubstr("insert"));
+  PreflightReplies r = Healthy();
+  r.connection_status["authInfo"]["authenticatedUserPrivileges"].push_back(json::parse(
+      R"({"resource": {"db": "viya_mv", "collection": ""},
+          "actions": ["find", "insert", "update", "remove", "createCollection", "createIndex",
+                      "dropCollection", "listCollections"]})"));
+  PreflightReport no_coll_mod = EvaluatePreflight(r, o);
+  EXPECT_EQ(LevelOf(no_coll_mod, "views"), Level::kBlocker);
+  EXPECT_THAT(MessageOf(no_coll_mod, "views"), HasSubstr("collMod"));
+  r.connection_status["authInfo"]["authenticatedUserPrivileges"].back()["actions"].push_back(
+      "collMod");
+  PreflightReport ok = EvaluatePreflight(r, o);
+  EXPECT_EQ(LevelOf(ok, "views"), Level::kOk) << MessageOf(ok, "views");
+  EXPECT_FALSE(ok.blocked());
+  // Without MongoDB views there is no such check.
+  for (const auto& c : EvaluatePreflight(r, Options()).checks) EXPECT_NE(c.name, "views");
+}
+
 TEST(Preflight, AShortOplogWindowAndASkewedClockAreWarnings) {
   PreflightReplies r = Healthy();
   r.oplog_first = json::parse(R"({"ts": {"$timestamp": {"t": 1764835200, "i": 1}}})");  // 2 h
