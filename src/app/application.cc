@@ -60,6 +60,9 @@ backend::BackendOptions BackendOptionsOf(const Config& c) {
                c.source.carriers};
     m.mapping.org = c.source.org_field;
     m.mapping.id = c.source.id_field;
+    for (const auto& [collection, names] : c.source.fields) {
+      if (auto parsed = core::ParseCollection(collection)) m.mapping.renames[*parsed] = names;
+    }
     m.min_oplog_window_hours = static_cast<double>(c.oplog.min_window_hours);
   }
   if (c.views.backend == "mongodb") {

@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 #include <unistd.h>  // environ
 
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -578,9 +580,93 @@ Status ApplyTracking(const std::string& path, const toml::node& node, const std:
   return Status::Ok();
 }
 
+// [source.fields.<collection>]: canonical field -> the platform's name, from the file only.
+using FieldNames = decltype(Config::Source::fields);
+
+// The canonical fields a platform document may name differently, per collection (the
+// API's names, core/domain.h; the org and the id have keys of their own).
+const std::map<std::string, std::set<std::string>>& RenamableFields() {
+  static const std::map<std::string, std::set<std::string>> fields = {
+      {"shipments",
+       {"reference", "customerId", "carrierId", "service", "status", "statusChangedAt", "origin",
+        "destination", "weightKg", "declaredValue", "currency", "createdAt", "pickedUpAt",
+        "outForDeliveryAt", "deliveredAt", "promisedDeliveryAt"}},
+      {"tracking_events",
+       {"eventId", "shipmentId", "carrierId", "code", "occurredAt", "location"}},
+      {"customers", {"name"}},
+      {"carriers", {"name", "services"}}};
+  return fields;
+}
+
+Status ApplyFieldTables(const std::string& path, const toml::node& node, const std::string& where,
+                        FieldNames& fields) {
+  const toml::table* collections = node.as_table();
+  if (collections == nullptr) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: source.fields: expected a table of collection tables, got {}", where,
+        TypeName(node.type())));
+  }
+  for (const auto& [collection, table_node] : *collections) {
+    const std::string c = std::string(collection.str());
+    const std::string c_where = Where(path, collection.source());
+    auto known = RenamableFields().find(c);
+    if (known == RenamableFields().end()) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: source.fields.{}: allowed shipments, tracking_events, customers, carriers", c_where,
+          TomlKey(c)));
+    }
+    const toml::table* table = table_node.as_table();
+    if (table == nullptr) {
+      return Status::InvalidArgument(
+          fmt::format("{}: source.fields.{}: expected a table", c_where, c));
+    }
+    for (const auto& [field, name] : *table) {
+      const std::string f = std::string(field.str());
+      const std::string f_where = Where(path, field.source());
+      if (!known->second.count(f)) {
+        return Status::InvalidArgument(
+            fmt::format("{}: source.fields.{}.{}: not a field of {} (allowed {})", f_where, c,
+                        TomlKey(f), c, fmt::join(known->second, ", ")));
+      }
+      const auto* text = name.as_string();
+      std::string complaint = text ? CheckName(text->get()) : "expected a string";
+      if (complaint.empty() && text->get().find('.') != std::string::npos) {
+        complaint = "a top-level field of the platform's documents (no '.')";
+      }
+      if (!complaint.empty()) {
+        return Status::InvalidArgument(
+            fmt::format("{}: source.fields.{}.{}: {}", f_where, c, f, complaint));
+      }
+      fields[c][f] = text->get();
+    }
+  }
+  return Status::Ok();
+}
+
+// The [source] table: `fields` and the keys of section "source".
+Status ApplySource(const std::string& path, const toml::node& node, const std::string& where,
+                   Settings& settings, FieldNames& fields) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: source: expected a table, got {}", where, TypeName(node.type())));
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string key_where = Where(path, key.source());
+    if (key.str() == "fields") {
+      MV_RETURN_IF_ERROR(ApplyFieldTables(path, value, key_where, fields));
+    } else if (int index = FindKey("source", key.str()); index >= 0) {
+      MV_RETURN_IF_ERROR(ApplyNode(index, value, key_where, settings));
+    } else {
+      return UnknownKey(key_where, fmt::format("source.{}", key.str()));
+    }
+  }
+  return Status::Ok();
+}
+
 // Applies a parsed document: top-level keys, the known sections and [tracking].
 Status ApplyDocument(const std::string& path, const toml::table& root, Settings& settings,
-                     TrackingCodes& codes) {
+                     TrackingCodes& codes, FieldNames& fields) {
   for (const auto& [key, value] : root) {
     const std::string where = Where(path, key.source());
     const int index = FindKey("", key.str());
@@ -588,6 +674,8 @@ Status ApplyDocument(const std::string& path, const toml::table& root, Settings&
       MV_RETURN_IF_ERROR(ApplyNode(index, value, where, settings));
     } else if (key.str() == "tracking") {
       MV_RETURN_IF_ERROR(ApplyTracking(path, value, where, settings, codes));
+    } else if (key.str() == "source") {
+      MV_RETURN_IF_ERROR(ApplySource(path, value, where, settings, fields));
     } else if (IsSection(key.str())) {
       MV_RETURN_IF_ERROR(ApplySection(path, key.str(), value, where, settings));
     } else if (value.is_table()) {
@@ -648,9 +736,9 @@ Result<toml::table> ParseToml(const std::string& path, std::string_view text) {
 
 // Applies the TOML document `text`; `path` names it in error messages.
 Status ApplyText(const std::string& path, std::string_view text, Settings& settings,
-                 TrackingCodes& codes) {
+                 TrackingCodes& codes, FieldNames& fields) {
   MV_ASSIGN_OR_RETURN(const toml::table root, ParseToml(path, text));
-  return ApplyDocument(path, root, settings, codes);
+  return ApplyDocument(path, root, settings, codes, fields);
 }
 
 // Parses all of `text` as a decimal integer (optional '-', no spaces, no '+').
@@ -742,10 +830,12 @@ Result<Config> Load(const std::string& path, const std::optional<std::string_vie
                     const std::map<std::string, std::string>& env) {
   Settings settings = DefaultSettings();
   TrackingCodes codes;
-  if (text) MV_RETURN_IF_ERROR(ApplyText(path, *text, settings, codes));
+  FieldNames fields;
+  if (text) MV_RETURN_IF_ERROR(ApplyText(path, *text, settings, codes, fields));
   MV_RETURN_IF_ERROR(ApplyEnv(env, settings));
   MV_ASSIGN_OR_RETURN(Config config, BuildConfig(settings));
   config.tracking.codes = std::move(codes);
+  config.source.fields = std::move(fields);
   if (config.stream.partition >= config.stream.partitions) {
     return Status::InvalidArgument(fmt::format(
         "stream.partition: {} is not a partition of stream.partitions = {} (0..{})",
@@ -798,6 +888,12 @@ std::string ConfigToToml(const Config& config) {
       value = RedactUri(std::get<std::string>(value));
     }
     out += fmt::format("{} = {}\n", key.name, TomlValue(value));
+  }
+  for (const auto& [collection, names] : config.source.fields) {
+    out += fmt::format("\n[source.fields.{}]\n", TomlKey(collection));
+    for (const auto& [field, name] : names) {
+      out += fmt::format("{} = {}\n", TomlKey(field), TomlString(name));
+    }
   }
   // Always written, so that the document shows where code overrides go. The map is ordered
   // by carrier id, and "" (every carrier) comes first.

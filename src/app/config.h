@@ -54,6 +54,10 @@ struct Config {
     std::string carriers = "carriers";
     std::string org_field = "organizationId";  // the documents' org field
     std::string id_field = "_id";              // shipments', customers' and carriers' id
+    // File only ([source.fields.<collection>] canonical = "platformName"): the platform's
+    // name of a canonical field where it is not the API's, per collection ("shipments",
+    // "tracking_events", "customers", "carriers").
+    std::map<std::string, std::map<std::string, std::string>> fields;
   } source;
   struct Stream {
     std::int64_t batch_max_events = 5000;

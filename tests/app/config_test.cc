@@ -26,7 +26,7 @@ auto Fields(const Config& c) {
   const auto& [data_dir, serve, http, source, stream, oplog, storage, sla, lookup, tracking, jobs,
                views, reconcile, log] = c;
   const auto& [backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
-               id_field] = source;
+               id_field, fields] = source;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
                ready_lag] = http;
@@ -47,7 +47,7 @@ auto Fields(const Config& c) {
       std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention, min_window, views_cache, orphan_days,
                auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
                retired_keep),
-      std::tie(at_risk, tick, ttl, max_entries), std::tie(codes),
+      std::tie(at_risk, tick, ttl, max_entries), std::tie(codes, fields),
       std::tie(backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
                id_field, views_backend, views_uri, views_database));
 }
@@ -89,6 +89,8 @@ Config NonDefaultConfig() {
   c.source.carriers = "Carriers";
   c.source.org_field = "tenantId";
   c.source.id_field = "shipmentNo";
+  c.source.fields = {{"shipments", {{"createdAt", "created"}, {"weightKg", "weight_kg"}}},
+                     {"tracking_events", {{"occurredAt", "scan time \"utc\""}}}};
   c.views.backend = "mongodb";
   c.views.uri = "mongodb://views.example.net:27017/?replicaSet=rs1";
   c.views.database = "mv_views";
@@ -717,7 +719,10 @@ TEST(ConfigSource, BackendsAreCheckedAndAPasswordIsNeverPrinted) {
         "[source]\nuri = \"http://x:pw@y\"\n", "[views]\nuri = \"http://x:pw@y\"\n",
         "[source]\ndatabase = \"\"\n", "[views]\ndatabase = \"$x\"\n",
         "[source]\norg_field = \"$where\"\n", "[stream]\npartitions = 2\n",
-        "[views]\nbackend = \"mongodb\"\n[stream]\npartitions = 2\npartition = 2\n"}) {
+        "[views]\nbackend = \"mongodb\"\n[stream]\npartitions = 2\npartition = 2\n",
+        "[source.fields.shipments]\nnope = \"x\"\n", "[source.fields.orders]\nid = \"x\"\n",
+        "[source.fields.shipments]\ncreatedAt = \"a.b\"\n",
+        "[source.fields.shipments]\ncreatedAt = 7\n"}) {
     auto bad_config = LoadConfigText(bad, {});
     EXPECT_EQ(bad_config.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(bad_config.status().message(), Not(HasSubstr("pw@"))) << bad;
