@@ -117,8 +117,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backend::BackendOptions backend_options = BackendOptionsOf(c);
   if (options.adjust_backend) options.adjust_backend(backend_options);
   if (replica) {
-    MV_ASSIGN_OR_RETURN(app->replica_,
-                        backend::OpenReplica(backend_options, &app->views_, clock));
+    MV_ASSIGN_OR_RETURN(app->replica_, backend::OpenReplica(backend_options, &app->views_, clock));
     app->stores_ = app->replica_.get();
   } else {
     MV_ASSIGN_OR_RETURN(app->backend_, backend::OpenBackend(backend_options, &app->views_, clock));
@@ -136,8 +135,8 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   if (!replica) {
     MV_RETURN_IF_ERROR(app->StartWorkerParts());
     // Operation ids stay unique across restarts: other processes see them on the board.
-    app->operations_.SetIdPrefix(fmt::format("op-{:04x}-", static_cast<unsigned>(
-                                                             clock->Now().time_since_epoch().count() & 0xffff)));
+    app->operations_.SetIdPrefix(fmt::format(
+        "op-{:04x}-", static_cast<unsigned>(clock->Now().time_since_epoch().count() & 0xffff)));
     app->bridge_ = std::make_unique<OperationBridge>(&b.operation_board(), &app->operations_,
                                                      backend_options.partition, clock);
   }

@@ -97,7 +97,7 @@ class Application {
   std::unique_ptr<http::RemoteOperations> remote_operations_;
   // Roles all and worker: requests from replicas in, the operations' states out.
   std::unique_ptr<OperationBridge> bridge_;
-  std::unique_ptr<worker::Scheduler> scheduler_;             // ditto
+  std::unique_ptr<worker::Scheduler> scheduler_;  // ditto
   std::unique_ptr<worker::StreamWorker> worker_;
   // The server outlives the service: the service's last answers go to its event loops.
   std::unique_ptr<net::HttpServer> server_;

@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -591,8 +591,7 @@ const std::map<std::string, std::set<std::string>>& RenamableFields() {
        {"reference", "customerId", "carrierId", "service", "status", "statusChangedAt", "origin",
         "destination", "weightKg", "declaredValue", "currency", "createdAt", "pickedUpAt",
         "outForDeliveryAt", "deliveredAt", "promisedDeliveryAt"}},
-      {"tracking_events",
-       {"eventId", "shipmentId", "carrierId", "code", "occurredAt", "location"}},
+      {"tracking_events", {"eventId", "shipmentId", "carrierId", "code", "occurredAt", "location"}},
       {"customers", {"name"}},
       {"carriers", {"name", "services"}}};
   return fields;
@@ -602,9 +601,9 @@ Status ApplyFieldTables(const std::string& path, const toml::node& node, const s
                         FieldNames& fields) {
   const toml::table* collections = node.as_table();
   if (collections == nullptr) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: source.fields: expected a table of collection tables, got {}", where,
-        TypeName(node.type())));
+    return Status::InvalidArgument(
+        fmt::format("{}: source.fields: expected a table of collection tables, got {}", where,
+                    TypeName(node.type())));
   }
   for (const auto& [collection, table_node] : *collections) {
     const std::string c = std::string(collection.str());

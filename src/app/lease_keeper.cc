@@ -23,7 +23,8 @@ Status LeaseKeeper::Acquire(const std::atomic<bool>& stop) {
       if (held.ok()) {
         spdlog::info("waiting for the lease: {}", lease_->holder());
       } else {
-        spdlog::warn("taking the lease of partition {}: {}", lease_->name(), held.status().ToString());
+        spdlog::warn("taking the lease of partition {}: {}", lease_->name(),
+                     held.status().ToString());
       }
     }
     std::unique_lock lock(mu_);
@@ -44,7 +45,8 @@ void LeaseKeeper::RenewUntilStopped() {
       on_lost_(s);
       return;
     }
-    if (!s.ok()) spdlog::warn("renewing the lease of partition {}: {}", lease_->name(), s.ToString());
+    if (!s.ok())
+      spdlog::warn("renewing the lease of partition {}: {}", lease_->name(), s.ToString());
   }
 }
 

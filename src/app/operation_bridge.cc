@@ -21,8 +21,8 @@ Status OperationBridge::Step() {
     worker::Operation& op = *asked;
     if (op.scope.org && !partition_.Owns(*op.scope.org)) continue;  // another partition's
     std::string id = http::PartitionOperationId(op.id, partition_);
-    auto submitted = operations_->SubmitAs(id, op.kind, op.scope, op.repair, op.requested_by,
-                                           clock_->Now());
+    auto submitted =
+        operations_->SubmitAs(id, op.kind, op.scope, op.repair, op.requested_by, clock_->Now());
     if (submitted.ok()) {
       spdlog::info("admin (through a replica): {} queued {} {} ({})", op.requested_by,
                    worker::ToString(op.kind), id, op.scope.Describe());

@@ -36,8 +36,8 @@ class OperationBridge {
   const Clock* clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                          // guarded by mu_
-  std::map<std::string, nlohmann::json> shown_;    // guarded by mu_: last published, by id
+  bool stopping_ = false;                        // guarded by mu_
+  std::map<std::string, nlohmann::json> shown_;  // guarded by mu_: last published, by id
   std::thread thread_;
 };
 

@@ -74,11 +74,10 @@ class EmbeddedSource final : public SourceSide {
     storage::sqlite::SourceStore::Options source_options;
     source_options.oplog_retention = options.oplog_retention;
     auto s = std::make_unique<EmbeddedSource>();
-    MV_ASSIGN_OR_RETURN(
-        s->store_,
-        storage::sqlite::SourceStore::Open(
-            (std::filesystem::path(options.data_dir) / "source.db").string(), clock,
-            source_options));
+    MV_ASSIGN_OR_RETURN(s->store_,
+                        storage::sqlite::SourceStore::Open(
+                            (std::filesystem::path(options.data_dir) / "source.db").string(), clock,
+                            source_options));
     return s;
   }
   // Its change stream (one reader).
@@ -448,7 +447,8 @@ class Replica final : public ApiStores {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, views_->poll_interval(), [this] { return stop_; })) {
       lock.unlock();
-      if (Status s = Poll(); !s.ok()) spdlog::warn("replica: reading the checkpoint: {}", s.ToString());
+      if (Status s = Poll(); !s.ok())
+        spdlog::warn("replica: reading the checkpoint: {}", s.ToString());
       lock.lock();
     }
   }

@@ -17,9 +17,8 @@ std::string Partition::Id() const {
   return whole() ? "stream" : fmt::format("p{}of{}", index, count);
 }
 
-Result<std::vector<ChangeEvent>> PartitionedChangeSource::Read(ChangeToken after,
-                                                               size_t max_events, Millis wait,
-                                                               Millis linger) {
+Result<std::vector<ChangeEvent>> PartitionedChangeSource::Read(ChangeToken after, size_t max_events,
+                                                               Millis wait, Millis linger) {
   MV_ASSIGN_OR_RETURN(std::vector<ChangeEvent> events,
                       inner_->Read(after, max_events, wait, linger));
   if (partition_.whole() || events.empty()) return events;
@@ -38,16 +37,14 @@ ChangeToken PartitionedChangeSource::QuietThrough() {
 }
 
 Result<ChangeToken> PartitionedSourceReader::ScanShipments(
-    const std::optional<std::string>& org,
-    const std::function<Status(const SourceShipment&)>& fn) {
+    const std::optional<std::string>& org, const std::function<Status(const SourceShipment&)>& fn) {
   if (partition_.whole()) return inner_->ScanShipments(org, fn);
   if (org && !partition_.Owns(*org)) {
     // Another partition's org: nothing of it is scanned, at the position of an empty scan.
     return inner_->ScanShipments(org, [](const SourceShipment&) { return Status::Ok(); });
   }
-  return inner_->ScanShipments(org, [&](const SourceShipment& s) {
-    return partition_.Owns(s.org) ? fn(s) : Status::Ok();
-  });
+  return inner_->ScanShipments(
+      org, [&](const SourceShipment& s) { return partition_.Owns(s.org) ? fn(s) : Status::Ok(); });
 }
 
 Result<std::int64_t> PartitionedSourceReader::CountShipments(

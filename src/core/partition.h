@@ -19,8 +19,8 @@ struct Partition {
   // FNV-1a over the org's bytes: stable across processes, releases and machines.
   static std::uint32_t HashOf(std::string_view org);
   bool Owns(std::string_view org) const {
-    return count <= 1 || HashOf(org) % static_cast<std::uint32_t>(count) ==
-                             static_cast<std::uint32_t>(index);
+    return count <= 1 ||
+           HashOf(org) % static_cast<std::uint32_t>(count) == static_cast<std::uint32_t>(index);
   }
   bool whole() const { return count <= 1; }
   // "stream" for the one partition of an unpartitioned stream, else "p<index>of<count>": the
@@ -52,8 +52,9 @@ class PartitionedSourceReader final : public SourceReader {
  public:
   PartitionedSourceReader(SourceReader* inner, Partition partition)
       : inner_(inner), partition_(partition) {}
-  Result<ChangeToken> ScanShipments(const std::optional<std::string>& org,
-                                    const std::function<Status(const SourceShipment&)>& fn) override;
+  Result<ChangeToken> ScanShipments(
+      const std::optional<std::string>& org,
+      const std::function<Status(const SourceShipment&)>& fn) override;
   // With no org given, an estimate for progress: the whole stream's count over the
   // partitions.
   Result<std::int64_t> CountShipments(const std::optional<std::string>& org) override;

@@ -67,9 +67,9 @@ Result<worker::Operation> OperationFromJson(const json& j) {
     auto kind = ParseEnum<K>(j.at("kind").get<std::string>(),
                              {K::kRebuild, K::kReconcile, K::kBackfill, K::kRefresh, K::kMigrate,
                               K::kValidate, K::kSwitch, K::kRollback, K::kDropRetired});
-    auto phase = ParseEnum<P>(j.value("phase", "queued"), {P::kQueued, P::kSnapshot, P::kCatchUp,
-                                                           P::kComparing, P::kSwapping, P::kDone,
-                                                           P::kFailed});
+    auto phase = ParseEnum<P>(
+        j.value("phase", "queued"),
+        {P::kQueued, P::kSnapshot, P::kCatchUp, P::kComparing, P::kSwapping, P::kDone, P::kFailed});
     if (!kind || !phase) return Status::InvalidArgument("not an operation: " + j.dump());
     op.kind = *kind;
     op.phase = *phase;

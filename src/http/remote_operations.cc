@@ -15,13 +15,20 @@ namespace {
 int Rank(worker::OperationPhase p) {
   using P = worker::OperationPhase;
   switch (p) {
-    case P::kQueued: return 0;
-    case P::kSnapshot: return 1;
-    case P::kCatchUp: return 2;
-    case P::kComparing: return 3;
-    case P::kSwapping: return 4;
-    case P::kDone: return 5;
-    case P::kFailed: return 6;
+    case P::kQueued:
+      return 0;
+    case P::kSnapshot:
+      return 1;
+    case P::kCatchUp:
+      return 2;
+    case P::kComparing:
+      return 3;
+    case P::kSwapping:
+      return 4;
+    case P::kDone:
+      return 5;
+    case P::kFailed:
+      return 6;
   }
   return 0;
 }
@@ -43,8 +50,7 @@ std::string PartitionOperationId(const std::string& id, const core::Partition& p
 }
 
 Result<std::string> RemoteOperations::Submit(worker::OperationKind kind, core::ViewScope scope,
-                                             bool repair, std::string requested_by,
-                                             Timestamp now) {
+                                             bool repair, std::string requested_by, Timestamp now) {
   unsigned char random[4];
   if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
   worker::Operation op;

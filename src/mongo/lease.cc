@@ -27,7 +27,8 @@ Result<bool> MongoLease::TryAcquire() {
                        {"expiresAt", DateValue(now + options_.ttl)},
                        {"takenAt", DateValue(now)}}},
                      {"$inc", {{"epoch", Int64Value(1)}}}};
-  Status taken = db_->Transact({{UpdateCommand(kLeases, {UpdateStatement(filter, update, true)}), 1}});
+  Status taken =
+      db_->Transact({{UpdateCommand(kLeases, {UpdateStatement(filter, update, true)}), 1}});
   if (taken.code() == StatusCode::kConflict) return false;
   MV_RETURN_IF_ERROR(taken);
   std::int64_t epoch = 0;
@@ -49,14 +50,17 @@ Status MongoLease::Renew() {
     epoch = epoch_;
   }
   Timestamp now = clock_->Now();
-  Document filter = {{"_id", options_.name}, {"owner", options_.owner}, {"epoch", Int64Value(epoch)},
+  Document filter = {{"_id", options_.name},
+                     {"owner", options_.owner},
+                     {"epoch", Int64Value(epoch)},
                      {"expiresAt", {{"$gt", DateValue(now)}}}};
   Document update = {{"$set", {{"expiresAt", DateValue(now + options_.ttl)}}}};
   Status s = db_->Transact({{UpdateCommand(kLeases, {UpdateStatement(filter, update, false)}), 1}});
   if (s.code() == StatusCode::kConflict) {
     std::lock_guard lock(mu_);
     held_ = false;
-    return Status::Conflict(fmt::format("the lease of {} was lost ({})", options_.name, s.message()));
+    return Status::Conflict(
+        fmt::format("the lease of {} was lost ({})", options_.name, s.message()));
   }
   return s;
 }
@@ -69,9 +73,11 @@ Status MongoLease::Release() {
     held_ = false;
     epoch = epoch_;
   }
-  Document filter = {{"_id", options_.name}, {"owner", options_.owner}, {"epoch", Int64Value(epoch)}};
+  Document filter = {
+      {"_id", options_.name}, {"owner", options_.owner}, {"epoch", Int64Value(epoch)}};
   Document update = {{"$set", {{"expiresAt", DateValue(FromMillis(0))}}}};
-  return db_->Transact({{UpdateCommand(kLeases, {UpdateStatement(filter, update, false)}), std::nullopt}});
+  return db_->Transact(
+      {{UpdateCommand(kLeases, {UpdateStatement(filter, update, false)}), std::nullopt}});
 }
 
 ViewDatabase::Write MongoLease::Fence() const {

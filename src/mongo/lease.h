@@ -48,8 +48,8 @@ class MongoLease final : public api::WriterLease {
   const Clock* clock_;
   const LeaseOptions options_;
   mutable std::mutex mu_;
-  bool held_ = false;        // guarded by mu_
-  std::int64_t epoch_ = 0;   // guarded by mu_
+  bool held_ = false;       // guarded by mu_
+  std::int64_t epoch_ = 0;  // guarded by mu_
 };
 
 // A lease owner name for this process: "<host>:<pid>:<8 random hex digits>".

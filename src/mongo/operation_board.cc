@@ -30,12 +30,9 @@ Status MongoOperationBoard::Prepare() {
 
 Status MongoOperationBoard::Request(const json& request) {
   Timestamp now = clock_->Now();
-  Document doc = {{"_id", request.value("id", "")},
-                  {"request", Document(request)},
-                  {"takenBy", Document::array()},
-                  {"state", nullptr},
-                  {"createdAt", DateValue(now)},
-                  {"updatedAt", DateValue(now)}};
+  Document doc = {{"_id", request.value("id", "")}, {"request", Document(request)},
+                  {"takenBy", Document::array()},   {"state", nullptr},
+                  {"createdAt", DateValue(now)},    {"updatedAt", DateValue(now)}};
   Status s = db_->Transact({{InsertCommand(kOperations, {doc}), 1}});
   if (s.code() == StatusCode::kConflict) {
     return Status::Conflict("operation " + request.value("id", "") + " exists already");
@@ -46,8 +43,7 @@ Status MongoOperationBoard::Request(const json& request) {
 Result<std::vector<json>> MongoOperationBoard::TakeRequests(const std::string& partition) {
   std::vector<Document> open;
   MV_RETURN_IF_ERROR(db_->Query(
-      FindCommand(kOperations,
-                  {{"request", {{"$ne", nullptr}}}, {"takenBy", {{"$ne", partition}}}},
+      FindCommand(kOperations, {{"request", {{"$ne", nullptr}}}, {"takenBy", {{"$ne", partition}}}},
                   {{"createdAt", 1}, {"_id", 1}}),
       [&](Document d) {
         open.push_back(std::move(d));
@@ -58,7 +54,8 @@ Result<std::vector<json>> MongoOperationBoard::TakeRequests(const std::string& p
     Document filter = {{"_id", d["_id"]}, {"takenBy", {{"$ne", partition}}}};
     Document take = {{"$addToSet", {{"takenBy", partition}}}};
     // Taken once per partition: a second worker of it (a rolling update) finds it gone.
-    Status s = db_->Transact({{UpdateCommand(kOperations, {UpdateStatement(filter, take, false)}), 1}});
+    Status s =
+        db_->Transact({{UpdateCommand(kOperations, {UpdateStatement(filter, take, false)}), 1}});
     if (s.code() == StatusCode::kConflict) continue;
     MV_RETURN_IF_ERROR(s);
     out.push_back(PlainJson(json(d["request"])));
@@ -68,23 +65,25 @@ Result<std::vector<json>> MongoOperationBoard::TakeRequests(const std::string& p
 
 Status MongoOperationBoard::Publish(const json& state) {
   Timestamp now = clock_->Now();
-  Document update = {{"$set", {{"state", Document(state)}, {"updatedAt", DateValue(now)}}},
-                     {"$setOnInsert",
-                      {{"request", nullptr}, {"takenBy", Document::array()}, {"createdAt", DateValue(now)}}}};
+  Document update = {
+      {"$set", {{"state", Document(state)}, {"updatedAt", DateValue(now)}}},
+      {"$setOnInsert",
+       {{"request", nullptr}, {"takenBy", Document::array()}, {"createdAt", DateValue(now)}}}};
   return db_->Transact(
-      {{UpdateCommand(kOperations, {UpdateStatement({{"_id", state.value("id", "")}}, update, true)}),
+      {{UpdateCommand(kOperations,
+                      {UpdateStatement({{"_id", state.value("id", "")}}, update, true)}),
         1}});
 }
 
 Result<std::vector<json>> MongoOperationBoard::List(size_t limit) {
   std::vector<json> out;
-  MV_RETURN_IF_ERROR(db_->Query(FindCommand(kOperations, Document::object(),
-                                            {{"createdAt", -1}, {"_id", -1}},
-                                            static_cast<std::int64_t>(limit)),
-                                [&](Document d) {
-                                  if (auto shown = Shown(d)) out.push_back(std::move(*shown));
-                                  return Status::Ok();
-                                }));
+  MV_RETURN_IF_ERROR(
+      db_->Query(FindCommand(kOperations, Document::object(), {{"createdAt", -1}, {"_id", -1}},
+                             static_cast<std::int64_t>(limit)),
+                 [&](Document d) {
+                   if (auto shown = Shown(d)) out.push_back(std::move(*shown));
+                   return Status::Ok();
+                 }));
   return out;
 }
 

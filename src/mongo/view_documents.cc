@@ -152,17 +152,17 @@ Result<core::ShipmentRow> ListRowOf(const Document& doc) {
 
 Document ExceptionDocument(const core::ExceptionQueueRow& row) {
   const core::ExceptionEntry& e = row.entry;
-  Document doc = {{"_id", ShipmentId(row.key)},
-                  {"organizationId", row.key.org},
-                  {"id", row.key.id},
-                  {"urgency", e.urgency()},
-                  {"reason", std::string(core::ToString(e.reason))},
-                  {"promisedSort", Int64Value(e.promised_delivery_at
-                                                  ? ToMillis(*e.promised_delivery_at)
-                                                  : kNoPromiseSort)},
-                  {"promisedDeliveryAt", nullptr},
-                  {"statusChangedAt", DateValue(e.status_changed_at)},
-                  {"_schemaVersion", core::kExceptionQueueVersion}};
+  Document doc = {
+      {"_id", ShipmentId(row.key)},
+      {"organizationId", row.key.org},
+      {"id", row.key.id},
+      {"urgency", e.urgency()},
+      {"reason", std::string(core::ToString(e.reason))},
+      {"promisedSort",
+       Int64Value(e.promised_delivery_at ? ToMillis(*e.promised_delivery_at) : kNoPromiseSort)},
+      {"promisedDeliveryAt", nullptr},
+      {"statusChangedAt", DateValue(e.status_changed_at)},
+      {"_schemaVersion", core::kExceptionQueueVersion}};
   if (e.promised_delivery_at) doc["promisedDeliveryAt"] = DateValue(*e.promised_delivery_at);
   return doc;
 }
@@ -213,7 +213,8 @@ Document AggregateId(const core::AggregateViewSpec& spec, const std::vector<std:
 Document AggregateUpdate(const core::AggregateViewSpec& spec, const core::AggregateDelta& delta) {
   Document inc = Document::object();
   for (size_t i = 0; i < spec.measure_columns.size() && i < delta.measures.size(); ++i) {
-    if (delta.measures[i] != 0) inc[FieldOf(spec.measure_columns[i])] = Int64Value(delta.measures[i]);
+    if (delta.measures[i] != 0)
+      inc[FieldOf(spec.measure_columns[i])] = Int64Value(delta.measures[i]);
   }
   Document max = Document::object();
   for (size_t j = 0; j < spec.max_measures.size() && j < delta.max_added.size(); ++j) {
@@ -291,8 +292,8 @@ Result<AggregateValues> AggregateValuesOf(const core::AggregateViewSpec& spec,
   return out;
 }
 
-Result<std::string> CanonicalContent(const std::string& view,
-                                     const core::AggregateViewSpec* spec, const Document& doc) {
+Result<std::string> CanonicalContent(const std::string& view, const core::AggregateViewSpec* spec,
+                                     const Document& doc) {
   if (spec != nullptr) {
     MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
     std::string out;

@@ -73,13 +73,12 @@ struct AggregateValues {
   std::vector<std::optional<std::int64_t>> maxima;  // epoch ms
   int schema_version = 0;
 };
-Result<AggregateValues> AggregateValuesOf(const core::AggregateViewSpec& spec,
-                                          const Document& doc);
+Result<AggregateValues> AggregateValuesOf(const core::AggregateViewSpec& spec, const Document& doc);
 
 // An order-independent digest of a stored document's content, by view: equal for the
 // same row whatever the order of its fields (a reconciliation compares a shadow built by
 // inserts with live rows built by many updates).
-Result<std::string> CanonicalContent(const std::string& view,
-                                     const core::AggregateViewSpec* spec, const Document& doc);
+Result<std::string> CanonicalContent(const std::string& view, const core::AggregateViewSpec* spec,
+                                     const Document& doc);
 
 }  // namespace mv::mongo

@@ -134,7 +134,8 @@ Status RunWrite(mongoc_client_t* client, const std::string& database,
   const std::string name = command.begin().value().get<std::string>();
   Collection coll(client, database, name);
   MV_ASSIGN_OR_RETURN(BsonPtr opts, WithSession({{"ordered", true}}, session));
-  mongoc_bulk_operation_t* bulk = mongoc_collection_create_bulk_operation_with_opts(coll.c, opts.get());
+  mongoc_bulk_operation_t* bulk =
+      mongoc_collection_create_bulk_operation_with_opts(coll.c, opts.get());
   struct BulkGuard {
     mongoc_bulk_operation_t* b;
     ~BulkGuard() { mongoc_bulk_operation_destroy(b); }
@@ -148,7 +149,8 @@ Status RunWrite(mongoc_client_t* client, const std::string& database,
   if (kind == "insert") {
     for (const auto& d : command.at("documents")) {
       MV_ASSIGN_OR_RETURN(BsonPtr doc, Bson(d.dump()));
-      MV_RETURN_IF_ERROR(added(mongoc_bulk_operation_insert_with_opts(bulk, doc.get(), nullptr, &error)));
+      MV_RETURN_IF_ERROR(
+          added(mongoc_bulk_operation_insert_with_opts(bulk, doc.get(), nullptr, &error)));
     }
   } else if (kind == "update") {
     for (const auto& s : command.at("updates")) {
@@ -157,13 +159,12 @@ Status RunWrite(mongoc_client_t* client, const std::string& database,
       MV_ASSIGN_OR_RETURN(BsonPtr o, Bson(Document{{"upsert", s.value("upsert", false)}}.dump()));
       const Document& update = s.at("u");
       bool operators = update.is_object() && !update.empty() && update.begin().key()[0] == '$';
-      bool ok = !operators ? mongoc_bulk_operation_replace_one_with_opts(bulk, q.get(), u.get(),
-                                                                         o.get(), &error)
-                : s.value("multi", false)
-                    ? mongoc_bulk_operation_update_many_with_opts(bulk, q.get(), u.get(), o.get(),
-                                                                  &error)
-                    : mongoc_bulk_operation_update_one_with_opts(bulk, q.get(), u.get(), o.get(),
-                                                                 &error);
+      bool ok =
+          !operators
+              ? mongoc_bulk_operation_replace_one_with_opts(bulk, q.get(), u.get(), o.get(), &error)
+          : s.value("multi", false)
+              ? mongoc_bulk_operation_update_many_with_opts(bulk, q.get(), u.get(), o.get(), &error)
+              : mongoc_bulk_operation_update_one_with_opts(bulk, q.get(), u.get(), o.get(), &error);
       MV_RETURN_IF_ERROR(added(ok));
     }
   } else if (kind == "delete") {
@@ -186,7 +187,8 @@ Status RunWrite(mongoc_client_t* client, const std::string& database,
     auto it = r.find(field);
     if (it == r.end()) return 0;
     if (it->is_number()) return it->get<std::int64_t>();
-    if (it->is_object() && it->size() == 1) return std::stoll(it->begin().value().get<std::string>());
+    if (it->is_object() && it->size() == 1)
+      return std::stoll(it->begin().value().get<std::string>());
     return 0;
   };
   *n = kind == "insert"   ? count("nInserted")
@@ -215,10 +217,9 @@ bool TransactCallback(mongoc_client_session_t* session, void* ctx, bson_t** repl
     bson_t r;
     Status s = RunWrite(c->client, *c->database, session, w.command, &n, &r);
     if (s.ok() && w.expect_matched && n != *w.expect_matched) {
-      s = Status::Conflict(fmt::format("MongoDB views: {} {} matched {} documents, not {}",
-                                       w.command.begin().key(),
-                                       w.command.begin().value().get<std::string>(), n,
-                                       *w.expect_matched));
+      s = Status::Conflict(
+          fmt::format("MongoDB views: {} {} matched {} documents, not {}", w.command.begin().key(),
+                      w.command.begin().value().get<std::string>(), n, *w.expect_matched));
     }
     if (!s.ok()) {
       c->status = s;
@@ -363,8 +364,8 @@ Result<Document> MongoViewDatabase::Command(const Document& command) {
   bson_destroy(&reply);
   mongoc_database_destroy(db);
   if (!ok && (!out.is_object() || out.empty())) {
-    return Status::Unavailable(fmt::format("MongoDB views {}: {}", command.begin().key(),
-                                           error.message));
+    return Status::Unavailable(
+        fmt::format("MongoDB views {}: {}", command.begin().key(), error.message));
   }
   return out;
 }

@@ -132,16 +132,16 @@ Status DropCollection(ViewDatabase& db, const std::string& name) {
 }
 
 Status PointStableName(ViewDatabase& db, const std::string& view, const std::string& collection) {
-  MV_ASSIGN_OR_RETURN(Document modified, db.Command({{"collMod", view},
-                                                     {"viewOn", collection},
-                                                     {"pipeline", Document::array()}}));
+  MV_ASSIGN_OR_RETURN(
+      Document modified,
+      db.Command({{"collMod", view}, {"viewOn", collection}, {"pipeline", Document::array()}}));
   if (ReplyOk(modified)) return Status::Ok();
   if (ReplyCode(modified) != kNamespaceNotFound) {
     return CheckReply(modified, "collMod " + view);
   }
-  MV_ASSIGN_OR_RETURN(Document created, db.Command({{"create", view},
-                                                    {"viewOn", collection},
-                                                    {"pipeline", Document::array()}}));
+  MV_ASSIGN_OR_RETURN(
+      Document created,
+      db.Command({{"create", view}, {"viewOn", collection}, {"pipeline", Document::array()}}));
   return CheckReply(created, "create view " + view);
 }
 
@@ -185,8 +185,8 @@ Result<core::StoredVersion> StoredVersionOf(const Document& doc) {
 
 Result<std::vector<core::StoredVersion>> ReadCatalog(ViewDatabase& db) {
   std::vector<core::StoredVersion> out;
-  MV_RETURN_IF_ERROR(db.Query(
-      FindCommand(kCatalog, {{"_id", {{"$ne", kEpochId}}}}), [&](Document doc) {
+  MV_RETURN_IF_ERROR(
+      db.Query(FindCommand(kCatalog, {{"_id", {{"$ne", kEpochId}}}}), [&](Document doc) {
         MV_ASSIGN_OR_RETURN(core::StoredVersion v, StoredVersionOf(doc));
         out.push_back(std::move(v));
         return Status::Ok();

@@ -97,7 +97,8 @@ Result<core::ChangeToken> MongoViewReader::InSnapshot(const Body& fn) {
       epoch_ = epoch;
       live_ = live;
     }
-    MV_ASSIGN_OR_RETURN(auto checkpoints, reads.Read(FindCommand(kCheckpoints, Document::object())));
+    MV_ASSIGN_OR_RETURN(auto checkpoints,
+                        reads.Read(FindCommand(kCheckpoints, Document::object())));
     MV_ASSIGN_OR_RETURN(token, LowestCheckpoint(checkpoints));
     return fn(reads, live);
   }));
@@ -133,66 +134,71 @@ Result<AtToken<api::ShipmentPage>> MongoViewReader::ListShipments(
     filter["$or"] = Document::array({older, same});
   }
   AtToken<api::ShipmentPage> out;
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    out.value = {};
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(live.shipment_list, filter,
-                                                          {{"createdAt", -1}, {"id", -1}},
-                                                          static_cast<std::int64_t>(limit) + 1)));
-    api::ListPosition last;
-    for (const auto& doc : docs) {
-      if (out.value.rows.size() == limit) {
-        out.value.next = last;  // there is at least one more row
-        break;
-      }
-      MV_ASSIGN_OR_RETURN(std::string row, EncodedRow(doc));
-      out.value.rows.push_back(std::move(row));
-      MV_ASSIGN_OR_RETURN(last.created_at, ReadDate(doc.value("createdAt", Document())));
-      MV_ASSIGN_OR_RETURN(last.id, Text(doc, "id"));
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        out.value = {};
+        MV_ASSIGN_OR_RETURN(
+            auto docs,
+            reads.Read(FindCommand(live.shipment_list, filter, {{"createdAt", -1}, {"id", -1}},
+                                   static_cast<std::int64_t>(limit) + 1)));
+        api::ListPosition last;
+        for (const auto& doc : docs) {
+          if (out.value.rows.size() == limit) {
+            out.value.next = last;  // there is at least one more row
+            break;
+          }
+          MV_ASSIGN_OR_RETURN(std::string row, EncodedRow(doc));
+          out.value.rows.push_back(std::move(row));
+          MV_ASSIGN_OR_RETURN(last.created_at, ReadDate(doc.value("createdAt", Document())));
+          MV_ASSIGN_OR_RETURN(last.id, Text(doc, "id"));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
 Result<AtToken<std::optional<std::string>>> MongoViewReader::GetShipment(const std::string& org,
                                                                          const std::string& id) {
   AtToken<std::optional<std::string>> out;
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(
-                                       live.shipment_list, {{"_id", ShipmentId({org, id})}})));
-    out.value.reset();
-    if (!docs.empty()) {
-      MV_ASSIGN_OR_RETURN(out.value, EncodedRow(docs.front()));
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(live.shipment_list,
+                                                              {{"_id", ShipmentId({org, id})}})));
+        out.value.reset();
+        if (!docs.empty()) {
+          MV_ASSIGN_OR_RETURN(out.value, EncodedRow(docs.front()));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
 Result<AtToken<std::vector<api::AggregateRow>>> MongoViewReader::AggregateRows(
     const std::string& view, const std::string& org) {
   AtToken<std::vector<api::AggregateRow>> out;
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    const core::AggregateViewSpec* spec = LiveSpec(live, view);
-    std::string collection = live.Of(view);
-    if (spec == nullptr || collection.empty()) return Status::NotFound("no view " + view);
-    Document sort = Document::object();
-    for (const auto& column : spec->key_columns) sort[FieldOf(column)] = 1;
-    MV_ASSIGN_OR_RETURN(auto docs,
-                        reads.Read(FindCommand(collection, {{"organizationId", org}}, sort)));
-    out.value.clear();
-    for (const auto& doc : docs) {
-      MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
-      out.value.push_back({std::move(v.key), std::move(v.measures), v.schema_version});
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        const core::AggregateViewSpec* spec = LiveSpec(live, view);
+        std::string collection = live.Of(view);
+        if (spec == nullptr || collection.empty()) return Status::NotFound("no view " + view);
+        Document sort = Document::object();
+        for (const auto& column : spec->key_columns) sort[FieldOf(column)] = 1;
+        MV_ASSIGN_OR_RETURN(auto docs,
+                            reads.Read(FindCommand(collection, {{"organizationId", org}}, sort)));
+        out.value.clear();
+        for (const auto& doc : docs) {
+          MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
+          out.value.push_back({std::move(v.key), std::move(v.measures), v.schema_version});
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
 Result<AtToken<api::DailyMetricsResult>> MongoViewReader::DailyMetrics(
     const std::string& org, const api::DailyMetricsQuery& q) {
-  const core::AggregateViewSpec* spec = &views_->FindAggregate(core::ViewSet::kDailyMetrics)->spec();
+  const core::AggregateViewSpec* spec =
+      &views_->FindAggregate(core::ViewSet::kDailyMetrics)->spec();
   std::set<std::string> seen;
   for (const auto& column : q.group_by) {
     bool is_dimension =
@@ -223,50 +229,55 @@ Result<AtToken<api::DailyMetricsResult>> MongoViewReader::DailyMetrics(
   if (!sort.empty()) pipeline.push_back({{"$sort", sort}});
   pipeline.push_back({{"$limit", static_cast<std::int64_t>(q.max_rows) + 1}});
   AtToken<api::DailyMetricsResult> out;
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read({{"aggregate", live.Of(core::ViewSet::kDailyMetrics)},
-                                               {"pipeline", pipeline},
-                                               {"cursor", Document::object()}}));
-    out.value = {};
-    for (const auto& doc : docs) {
-      if (out.value.rows.size() == q.max_rows) {
-        out.value.truncated = true;
-        break;
-      }
-      api::DailyMetricsRow r;
-      for (const auto& column : q.group_by) {
-        MV_ASSIGN_OR_RETURN(std::string value, Text(doc["_id"], column.c_str()));
-        r.key.push_back(std::move(value));
-      }
-      MV_ASSIGN_OR_RETURN(r.shipments, ReadInt64(doc.value("shipments", Document(0))));
-      MV_ASSIGN_OR_RETURN(r.weight_kg_micro, ReadInt64(doc.value("weightKgMicro", Document(0))));
-      MV_ASSIGN_OR_RETURN(r.declared_value_micro,
-                          ReadInt64(doc.value("declaredValueMicro", Document(0))));
-      out.value.rows.push_back(std::move(r));
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        MV_ASSIGN_OR_RETURN(auto docs,
+                            reads.Read({{"aggregate", live.Of(core::ViewSet::kDailyMetrics)},
+                                        {"pipeline", pipeline},
+                                        {"cursor", Document::object()}}));
+        out.value = {};
+        for (const auto& doc : docs) {
+          if (out.value.rows.size() == q.max_rows) {
+            out.value.truncated = true;
+            break;
+          }
+          api::DailyMetricsRow r;
+          for (const auto& column : q.group_by) {
+            MV_ASSIGN_OR_RETURN(std::string value, Text(doc["_id"], column.c_str()));
+            r.key.push_back(std::move(value));
+          }
+          MV_ASSIGN_OR_RETURN(r.shipments, ReadInt64(doc.value("shipments", Document(0))));
+          MV_ASSIGN_OR_RETURN(r.weight_kg_micro,
+                              ReadInt64(doc.value("weightKgMicro", Document(0))));
+          MV_ASSIGN_OR_RETURN(r.declared_value_micro,
+                              ReadInt64(doc.value("declaredValueMicro", Document(0))));
+          out.value.rows.push_back(std::move(r));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
 Result<AtToken<std::vector<api::AggregateRow>>> MongoViewReader::CarrierPerformance(
     const std::string& org, const api::CarrierPerformanceQuery& q) {
-  Document filter = {{"organizationId", org}, {"week", {{"$gte", q.from_week}, {"$lte", q.to_week}}}};
+  Document filter = {{"organizationId", org},
+                     {"week", {{"$gte", q.from_week}, {"$lte", q.to_week}}}};
   if (!q.carrier_id.empty()) filter["carrierId"] = q.carrier_id;
   AtToken<std::vector<api::AggregateRow>> out;
   const std::string view = "mv_carrier_performance";
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    const core::AggregateViewSpec* spec = LiveSpec(live, view);
-    if (spec == nullptr) return Status::Internal("no definition of " + view);
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(live.Of(view), filter,
-                                                          {{"carrierId", 1}, {"week", 1}})));
-    out.value.clear();
-    for (const auto& doc : docs) {
-      MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
-      out.value.push_back({{v.key[1], v.key[2]}, std::move(v.measures), v.schema_version});
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        const core::AggregateViewSpec* spec = LiveSpec(live, view);
+        if (spec == nullptr) return Status::Internal("no definition of " + view);
+        MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(live.Of(view), filter,
+                                                              {{"carrierId", 1}, {"week", 1}})));
+        out.value.clear();
+        for (const auto& doc : docs) {
+          MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
+          out.value.push_back({{v.key[1], v.key[2]}, std::move(v.measures), v.schema_version});
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
@@ -294,42 +305,47 @@ Result<AtToken<api::CustomerPage>> MongoViewReader::CustomerSummary(
       filter["$or"] = Document::array({beyond, same});
     }
   }
-  Document sort = by_id ? Document{{"customerId", dir}} : Document{{field, dir}, {"customerId", dir}};
+  Document sort =
+      by_id ? Document{{"customerId", dir}} : Document{{field, dir}, {"customerId", dir}};
   AtToken<api::CustomerPage> out;
   const std::string view = "mv_customer_summary";
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    const core::AggregateViewSpec* spec = LiveSpec(live, view);
-    if (spec == nullptr) return Status::Internal("no definition of " + view);
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read(FindCommand(live.Of(view), filter, sort,
-                                                          static_cast<std::int64_t>(q.limit) + 1)));
-    out.value = {};
-    api::CustomerPosition last;
-    for (const auto& doc : docs) {
-      if (out.value.rows.size() == q.limit) {
-        out.value.next = last;  // there is at least one more row
-        break;
-      }
-      MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
-      api::CustomerSummaryRow r;
-      r.customer_id = v.key[1];
-      auto measure = [&](const char* column) -> std::int64_t {
-        const auto& cols = spec->measure_columns;
-        auto it = std::find(cols.begin(), cols.end(), column);
-        return it == cols.end() ? 0 : v.measures[static_cast<size_t>(it - cols.begin())];
-      };
-      r.shipments = measure("shipments");
-      r.open = measure("open");
-      r.delivered = measure("delivered");
-      r.exceptions = measure("exceptions");
-      r.declared_value_micro = measure("declared_value_micro");
-      if (!v.maxima.empty()) r.last_shipment_at = v.maxima.front();
-      r.schema_version = v.schema_version;
-      last.customer_id = r.customer_id;
-      last.value = by_id ? 0 : by_date ? r.last_shipment_at.value_or(0) : measure(q.sort_column.c_str());
-      out.value.rows.push_back(std::move(r));
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        const core::AggregateViewSpec* spec = LiveSpec(live, view);
+        if (spec == nullptr) return Status::Internal("no definition of " + view);
+        MV_ASSIGN_OR_RETURN(auto docs,
+                            reads.Read(FindCommand(live.Of(view), filter, sort,
+                                                   static_cast<std::int64_t>(q.limit) + 1)));
+        out.value = {};
+        api::CustomerPosition last;
+        for (const auto& doc : docs) {
+          if (out.value.rows.size() == q.limit) {
+            out.value.next = last;  // there is at least one more row
+            break;
+          }
+          MV_ASSIGN_OR_RETURN(AggregateValues v, AggregateValuesOf(*spec, doc));
+          api::CustomerSummaryRow r;
+          r.customer_id = v.key[1];
+          auto measure = [&](const char* column) -> std::int64_t {
+            const auto& cols = spec->measure_columns;
+            auto it = std::find(cols.begin(), cols.end(), column);
+            return it == cols.end() ? 0 : v.measures[static_cast<size_t>(it - cols.begin())];
+          };
+          r.shipments = measure("shipments");
+          r.open = measure("open");
+          r.delivered = measure("delivered");
+          r.exceptions = measure("exceptions");
+          r.declared_value_micro = measure("declared_value_micro");
+          if (!v.maxima.empty()) r.last_shipment_at = v.maxima.front();
+          r.schema_version = v.schema_version;
+          last.customer_id = r.customer_id;
+          last.value = by_id     ? 0
+                       : by_date ? r.last_shipment_at.value_or(0)
+                                 : measure(q.sort_column.c_str());
+          out.value.rows.push_back(std::move(r));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
@@ -342,49 +358,55 @@ Result<AtToken<api::ExceptionPage>> MongoViewReader::Exceptions(
     // (urgency, promisedSort, statusChangedAt, id) > the position's.
     Document u = Int64Value(after->urgency), p = Int64Value(after->promised_sort);
     Document s = DateValue(FromMillis(after->status_changed_at));
-    match["$or"] = Document::array(
-        {{{"urgency", {{"$gt", u}}}},
-         {{"urgency", u}, {"promisedSort", {{"$gt", p}}}},
-         {{"urgency", u}, {"promisedSort", p}, {"statusChangedAt", {{"$gt", s}}}},
-         {{"urgency", u}, {"promisedSort", p}, {"statusChangedAt", s}, {"id", {{"$gt", after->id}}}}});
+    match["$or"] =
+        Document::array({{{"urgency", {{"$gt", u}}}},
+                         {{"urgency", u}, {"promisedSort", {{"$gt", p}}}},
+                         {{"urgency", u}, {"promisedSort", p}, {"statusChangedAt", {{"$gt", s}}}},
+                         {{"urgency", u},
+                          {"promisedSort", p},
+                          {"statusChangedAt", s},
+                          {"id", {{"$gt", after->id}}}}});
   }
   AtToken<api::ExceptionPage> out;
-  MV_ASSIGN_OR_RETURN(out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
-    Document pipeline = Document::array();
-    pipeline.push_back({{"$match", match}});
-    pipeline.push_back(
-        {{"$sort", {{"urgency", 1}, {"promisedSort", 1}, {"statusChangedAt", 1}, {"id", 1}}}});
-    pipeline.push_back({{"$lookup",
-                         {{"from", live.shipment_list},
-                          {"localField", "_id"},
-                          {"foreignField", "_id"},
-                          {"as", "row"}}}});
-    pipeline.push_back({{"$unwind", "$row"}});
-    if (!f.carrier_id.empty()) pipeline.push_back({{"$match", {{"row.carrierId", f.carrier_id}}}});
-    pipeline.push_back({{"$limit", static_cast<std::int64_t>(limit) + 1}});
-    MV_ASSIGN_OR_RETURN(auto docs, reads.Read({{"aggregate", live.exception_queue},
-                                               {"pipeline", pipeline},
-                                               {"cursor", Document::object()}}));
-    out.value = {};
-    api::ExceptionPosition last;
-    for (const auto& doc : docs) {
-      if (out.value.items.size() == limit) {
-        out.value.next = last;  // there is at least one more row
-        break;
-      }
-      MV_ASSIGN_OR_RETURN(core::ExceptionQueueRow entry, ExceptionRowOf(doc));
-      api::ExceptionItem item;
-      item.urgency = entry.entry.urgency();
-      item.reason = std::string(core::ToString(entry.entry.reason));
-      MV_ASSIGN_OR_RETURN(item.row, EncodedRow(doc["row"]));
-      last.urgency = item.urgency;
-      MV_ASSIGN_OR_RETURN(last.promised_sort, ReadInt64(doc.value("promisedSort", Document(0))));
-      last.status_changed_at = ToMillis(entry.entry.status_changed_at);
-      last.id = entry.key.id;
-      out.value.items.push_back(std::move(item));
-    }
-    return Status::Ok();
-  }));
+  MV_ASSIGN_OR_RETURN(
+      out.token, InSnapshot([&](auto& reads, const LiveCollections& live) -> Status {
+        Document pipeline = Document::array();
+        pipeline.push_back({{"$match", match}});
+        pipeline.push_back(
+            {{"$sort", {{"urgency", 1}, {"promisedSort", 1}, {"statusChangedAt", 1}, {"id", 1}}}});
+        pipeline.push_back({{"$lookup",
+                             {{"from", live.shipment_list},
+                              {"localField", "_id"},
+                              {"foreignField", "_id"},
+                              {"as", "row"}}}});
+        pipeline.push_back({{"$unwind", "$row"}});
+        if (!f.carrier_id.empty())
+          pipeline.push_back({{"$match", {{"row.carrierId", f.carrier_id}}}});
+        pipeline.push_back({{"$limit", static_cast<std::int64_t>(limit) + 1}});
+        MV_ASSIGN_OR_RETURN(auto docs, reads.Read({{"aggregate", live.exception_queue},
+                                                   {"pipeline", pipeline},
+                                                   {"cursor", Document::object()}}));
+        out.value = {};
+        api::ExceptionPosition last;
+        for (const auto& doc : docs) {
+          if (out.value.items.size() == limit) {
+            out.value.next = last;  // there is at least one more row
+            break;
+          }
+          MV_ASSIGN_OR_RETURN(core::ExceptionQueueRow entry, ExceptionRowOf(doc));
+          api::ExceptionItem item;
+          item.urgency = entry.entry.urgency();
+          item.reason = std::string(core::ToString(entry.entry.reason));
+          MV_ASSIGN_OR_RETURN(item.row, EncodedRow(doc["row"]));
+          last.urgency = item.urgency;
+          MV_ASSIGN_OR_RETURN(last.promised_sort,
+                              ReadInt64(doc.value("promisedSort", Document(0))));
+          last.status_changed_at = ToMillis(entry.entry.status_changed_at);
+          last.id = entry.key.id;
+          out.value.items.push_back(std::move(item));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
@@ -440,17 +462,18 @@ Result<std::int64_t> MongoViewReader::Count() { return CountOf(*db_, kDeadLetter
 
 Result<std::optional<api::StoredDeadLetter>> MongoViewReader::Get(std::int64_t id) {
   std::optional<api::StoredDeadLetter> out;
-  MV_RETURN_IF_ERROR(db_->Query(FindCommand(kDeadLetters, {{"_id", Int64Value(id)}}),
-                                [&](Document doc) -> Status {
-                                  MV_ASSIGN_OR_RETURN(out, DeadLetterOf(doc));
-                                  return Status::Ok();
-                                }));
+  MV_RETURN_IF_ERROR(
+      db_->Query(FindCommand(kDeadLetters, {{"_id", Int64Value(id)}}), [&](Document doc) -> Status {
+        MV_ASSIGN_OR_RETURN(out, DeadLetterOf(doc));
+        return Status::Ok();
+      }));
   return out;
 }
 
 Status MongoViewReader::Remove(std::int64_t id) {
   Status s = db_->Transact({{DeleteCommand(kDeadLetters, {{{"_id", Int64Value(id)}}}, 1), 1}});
-  if (s.code() == StatusCode::kConflict) return Status::NotFound(fmt::format("no dead letter {}", id));
+  if (s.code() == StatusCode::kConflict)
+    return Status::NotFound(fmt::format("no dead letter {}", id));
   return s;
 }
 
@@ -507,8 +530,8 @@ Result<api::KeyStore::Created> MongoKeyStore::CreateKey(const api::Principal& pr
 Result<api::Principal> MongoKeyStore::Authenticate(const std::string& key) {
   std::string hash = Sha256Hex(key);
   std::optional<api::Principal> found;
-  MV_RETURN_IF_ERROR(db_->Query(
-      FindCommand(kApiKeys, {{"_id", hash}, {"revokedAt", nullptr}}), [&](Document doc) {
+  MV_RETURN_IF_ERROR(
+      db_->Query(FindCommand(kApiKeys, {{"_id", hash}, {"revokedAt", nullptr}}), [&](Document doc) {
         auto org = doc.find("organizationId");
         found = api::Principal{org != doc.end() && org->is_string() ? org->get<std::string>() : "",
                                doc.value("admin", false), kIdPrefix + hash.substr(0, kIdHexDigits)};
@@ -520,32 +543,32 @@ Result<api::Principal> MongoKeyStore::Authenticate(const std::string& key) {
 
 Result<std::vector<api::ApiKeyInfo>> MongoKeyStore::List() {
   std::vector<api::ApiKeyInfo> out;
-  MV_RETURN_IF_ERROR(db_->Query(
-      FindCommand(kApiKeys, Document::object(), {{"createdAt", 1}, {"_id", 1}}),
-      [&](Document doc) -> Status {
-        api::ApiKeyInfo k;
-        MV_ASSIGN_OR_RETURN(k.id, Text(doc, "keyId"));
-        k.name = doc.value("name", "");
-        auto org = doc.find("organizationId");
-        if (org != doc.end() && org->is_string()) k.org = org->get<std::string>();
-        k.admin = doc.value("admin", false);
-        k.prefix = doc.value("prefix", "");
-        MV_ASSIGN_OR_RETURN(k.created_at, ReadDate(doc.value("createdAt", Document())));
-        auto revoked = doc.find("revokedAt");
-        if (revoked != doc.end() && !revoked->is_null()) {
-          MV_ASSIGN_OR_RETURN(k.revoked_at, ReadDate(*revoked));
-        }
-        out.push_back(std::move(k));
-        return Status::Ok();
-      }));
+  MV_RETURN_IF_ERROR(
+      db_->Query(FindCommand(kApiKeys, Document::object(), {{"createdAt", 1}, {"_id", 1}}),
+                 [&](Document doc) -> Status {
+                   api::ApiKeyInfo k;
+                   MV_ASSIGN_OR_RETURN(k.id, Text(doc, "keyId"));
+                   k.name = doc.value("name", "");
+                   auto org = doc.find("organizationId");
+                   if (org != doc.end() && org->is_string()) k.org = org->get<std::string>();
+                   k.admin = doc.value("admin", false);
+                   k.prefix = doc.value("prefix", "");
+                   MV_ASSIGN_OR_RETURN(k.created_at, ReadDate(doc.value("createdAt", Document())));
+                   auto revoked = doc.find("revokedAt");
+                   if (revoked != doc.end() && !revoked->is_null()) {
+                     MV_ASSIGN_OR_RETURN(k.revoked_at, ReadDate(*revoked));
+                   }
+                   out.push_back(std::move(k));
+                   return Status::Ok();
+                 }));
   return out;
 }
 
 Status MongoKeyStore::Revoke(const std::string& id) {
   Document set = {{"$set", {{"revokedAt", DateValue(clock_->Now())}}}};
   Status s = db_->Transact(
-      {{UpdateCommand(kApiKeys, {UpdateStatement({{"keyId", id}, {"revokedAt", nullptr}}, set,
-                                                 false, true)}),
+      {{UpdateCommand(kApiKeys,
+                      {UpdateStatement({{"keyId", id}, {"revokedAt", nullptr}}, set, false, true)}),
         1}});
   if (s.code() != StatusCode::kConflict) return s;
   bool exists = false;

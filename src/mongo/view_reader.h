@@ -60,7 +60,8 @@ class MongoViewReader final : public api::ViewReader, public api::DeadLetters, p
   // checkpoint read in it.
   using Body = std::function<Status(ViewDatabase::SnapshotReads&, const LiveCollections&)>;
   Result<core::ChangeToken> InSnapshot(const Body& fn);
-  const core::AggregateViewSpec* LiveSpec(const LiveCollections& live, const std::string& view) const;
+  const core::AggregateViewSpec* LiveSpec(const LiveCollections& live,
+                                          const std::string& view) const;
 
   ViewDatabase* db_;
   const core::ViewSet* views_;

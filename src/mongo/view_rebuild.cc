@@ -208,11 +208,11 @@ class MongoViewRebuild final : public core::ViewRebuild {
       std::string from = shadow_.Of(view);
       if (from.empty() || live.empty()) continue;
       Move m{live, {}};
-      MV_RETURN_IF_ERROR(store_->db_->Query(FindCommand(from, {{"organizationId", org}}),
-                                            [&](Document doc) {
-                                              m.docs.push_back(std::move(doc));
-                                              return Status::Ok();
-                                            }));
+      MV_RETURN_IF_ERROR(
+          store_->db_->Query(FindCommand(from, {{"organizationId", org}}), [&](Document doc) {
+            m.docs.push_back(std::move(doc));
+            return Status::Ok();
+          }));
       total += m.docs.size() + 1;
       moves.push_back(std::move(m));
     }
@@ -250,9 +250,9 @@ class MongoViewRebuild final : public core::ViewRebuild {
           return Status::Ok();
         }));
     for (size_t i = 0; i < gone.size(); i += bound) {
-      std::vector<Document> part(gone.begin() + static_cast<std::ptrdiff_t>(i),
-                                 gone.begin() + static_cast<std::ptrdiff_t>(
-                                                    std::min(gone.size(), i + bound)));
+      std::vector<Document> part(
+          gone.begin() + static_cast<std::ptrdiff_t>(i),
+          gone.begin() + static_cast<std::ptrdiff_t>(std::min(gone.size(), i + bound)));
       MV_RETURN_IF_ERROR(store_->Commit({{DeleteCommand(live, part, 1), {}}}));
     }
     return Status::Ok();
@@ -261,8 +261,7 @@ class MongoViewRebuild final : public core::ViewRebuild {
   Status Index(const std::string& view, const std::string& collection) {
     const core::AggregateViewSpec* spec =
         SpecOf(*store_->views_, view, shadow_.VersionOf(*store_->views_, view));
-    MV_ASSIGN_OR_RETURN(Document reply,
-                        store_->db_->Command(IndexCommand(collection, view, spec)));
+    MV_ASSIGN_OR_RETURN(Document reply, store_->db_->Command(IndexCommand(collection, view, spec)));
     return CheckReply(reply, "createIndexes " + collection);
   }
 
@@ -412,13 +411,14 @@ Result<std::unique_ptr<core::ViewRebuild>> MongoViewStore::BeginRebuild(
     MV_RETURN_IF_ERROR(CreatePhysical(*db_, name, view, SpecOf(*views_, view, version), indexed));
     return name;
   };
-  MV_ASSIGN_OR_RETURN(shadow.shipment_list,
-                      make(core::ViewSet::kShipmentList, views_->VersionOf(core::ViewSet::kShipmentList)));
-  MV_ASSIGN_OR_RETURN(shadow.tracking_state, make(core::ViewSet::kTrackingState,
-                                                  views_->VersionOf(core::ViewSet::kTrackingState)));
+  MV_ASSIGN_OR_RETURN(shadow.shipment_list, make(core::ViewSet::kShipmentList,
+                                                 views_->VersionOf(core::ViewSet::kShipmentList)));
+  MV_ASSIGN_OR_RETURN(
+      shadow.tracking_state,
+      make(core::ViewSet::kTrackingState, views_->VersionOf(core::ViewSet::kTrackingState)));
   if (scope.Includes(core::kExceptionQueueView) && !scope.next_version) {
-    MV_ASSIGN_OR_RETURN(shadow.exception_queue,
-                        make(core::kExceptionQueueView, views_->VersionOf(core::kExceptionQueueView)));
+    MV_ASSIGN_OR_RETURN(shadow.exception_queue, make(core::kExceptionQueueView,
+                                                     views_->VersionOf(core::kExceptionQueueView)));
   }
   for (const auto& [view, version] : versions) {
     if (!scope.Includes(view)) continue;

@@ -88,9 +88,9 @@ Result<LiveCollections> MongoViewStore::CreateGeneration(std::int64_t generation
                                                          const std::map<std::string, int>& versions,
                                                          bool indexes) {
   LiveCollections out;
-  for (const std::string& view : {std::string(core::ViewSet::kShipmentList),
-                                  std::string(core::kExceptionQueueView),
-                                  std::string(core::ViewSet::kTrackingState)}) {
+  for (const std::string& view :
+       {std::string(core::ViewSet::kShipmentList), std::string(core::kExceptionQueueView),
+        std::string(core::ViewSet::kTrackingState)}) {
     std::string name = PhysicalName(view, views_->VersionOf(view), generation);
     MV_RETURN_IF_ERROR(CreatePhysical(*db_, name, view, nullptr, indexes));
     if (view == core::ViewSet::kShipmentList) out.shipment_list = name;
@@ -102,8 +102,7 @@ Result<LiveCollections> MongoViewStore::CreateGeneration(std::int64_t generation
     auto chosen = versions.find(view);
     int version = chosen != versions.end() ? chosen->second : v->spec().version;
     std::string name = PhysicalName(view, version, generation);
-    MV_RETURN_IF_ERROR(
-        CreatePhysical(*db_, name, view, SpecOf(*views_, view, version), indexes));
+    MV_RETURN_IF_ERROR(CreatePhysical(*db_, name, view, SpecOf(*views_, view, version), indexes));
     out.aggregates[view] = name;
     out.aggregate_versions[view] = version;
   }
@@ -175,11 +174,11 @@ Status MongoViewStore::LoadCatalog() {
     // Views that never applied a change are as new: built from a snapshot, not by replay.
     MV_ASSIGN_OR_RETURN(ChangeToken token, Checkpoint());
     bool empty = true;
-    MV_RETURN_IF_ERROR(db_->Query(FindCommand(live.shipment_list, Document::object(), nullptr, 1),
-                                  [&](Document) {
-                                    empty = false;
-                                    return Status::Ok();
-                                  }));
+    MV_RETURN_IF_ERROR(
+        db_->Query(FindCommand(live.shipment_list, Document::object(), nullptr, 1), [&](Document) {
+          empty = false;
+          return Status::Ok();
+        }));
     fresh_ = token == 0 && empty;
   }
   live_ = std::move(live);
@@ -241,9 +240,8 @@ Status MongoViewStore::MarkValidated(const std::string& view) {
   const core::StoredVersion* next = FindSide(view, core::VersionState::kBuilding);
   if (next == nullptr) return Status::Conflict("no version of " + view + " is being built");
   Document set = {{"$set", {{"validated", true}}}};
-  MV_RETURN_IF_ERROR(
-      Commit({{UpdateCommand(kCatalog, {UpdateStatement({{"_id", next->table}}, set, false)}),
-               1}}));
+  MV_RETURN_IF_ERROR(Commit(
+      {{UpdateCommand(kCatalog, {UpdateStatement({{"_id", next->table}}, set, false)}), 1}}));
   return ReloadSideVersions();
 }
 
@@ -315,16 +313,15 @@ Status MongoViewStore::DropSideVersions() {
 Result<std::optional<Document>> MongoViewStore::FindById(const std::string& collection,
                                                          const Document& id) {
   std::optional<Document> found;
-  MV_RETURN_IF_ERROR(db_->Query(FindCommand(collection, {{"_id", id}}, nullptr, 1),
-                                [&](Document doc) {
-                                  found = std::move(doc);
-                                  return Status::Ok();
-                                }));
+  MV_RETURN_IF_ERROR(
+      db_->Query(FindCommand(collection, {{"_id", id}}, nullptr, 1), [&](Document doc) {
+        found = std::move(doc);
+        return Status::Ok();
+      }));
   return found;
 }
 
-void MongoViewStore::Unreadable(const core::ShipmentKey& key, const char* what,
-                                const Status& why) {
+void MongoViewStore::Unreadable(const core::ShipmentKey& key, const char* what, const Status& why) {
   spdlog::error(
       "MongoDB views: the stored {} of {}/{} cannot be read ({}); re-deriving it from the source",
       what, key.org, key.id, why.message());
@@ -398,8 +395,8 @@ ViewDatabase::Write MongoViewStore::CheckpointWrite(ChangeToken token, Timestamp
           1};
 }
 
-void MongoViewStore::DeadLetterWrites(const std::vector<core::DeadLetter>& letters,
-                                      Timestamp now, std::int64_t* next,
+void MongoViewStore::DeadLetterWrites(const std::vector<core::DeadLetter>& letters, Timestamp now,
+                                      std::int64_t* next,
                                       std::vector<ViewDatabase::Write>* writes) const {
   if (letters.empty()) return;
   std::vector<Document> docs;
@@ -442,7 +439,8 @@ Result<std::optional<std::int64_t>> MongoViewStore::RecomputeMax(
   for (const auto& r : batch.list_upserts) changed.insert(r.org + '\0' + r.shipment.id);
   for (const auto& k : batch.list_deletes) changed.insert(k.org + '\0' + k.id);
   Document filter = Document::object();
-  for (size_t i = 0; i < spec.key_columns.size(); ++i) filter[FieldOf(spec.key_columns[i])] = key[i];
+  for (size_t i = 0; i < spec.key_columns.size(); ++i)
+    filter[FieldOf(spec.key_columns[i])] = key[i];
   auto in_group = [&](const core::ShipmentRow& row) {
     for (size_t i = 0; i < spec.key_columns.size(); ++i) {
       auto v = ListValue(row, spec.key_columns[i]);
@@ -512,8 +510,7 @@ Status MongoViewStore::AggregateWrites(const core::AggregateViewSpec& spec,
 }
 
 Result<std::vector<Write>> MongoViewStore::ViewWrites(const LiveCollections& target,
-                                                      const core::ViewBatch& batch,
-                                                      RowWrite mode) {
+                                                      const core::ViewBatch& batch, RowWrite mode) {
   std::vector<Write> writes;
   const bool insert = mode == RowWrite::kInsert;
   if (!target.shipment_list.empty()) {
@@ -541,8 +538,8 @@ Result<std::vector<Write>> MongoViewStore::ViewWrites(const LiveCollections& tar
       return Status::Internal("batch names unknown view " + view);
     }
   }
-  const std::string& list = target.shipment_list.empty() ? live_.shipment_list
-                                                         : target.shipment_list;
+  const std::string& list =
+      target.shipment_list.empty() ? live_.shipment_list : target.shipment_list;
   for (const auto& [view, collection] : target.aggregates) {
     int version = target.VersionOf(*views_, view);
     const std::vector<core::AggregateDelta>* deltas = DeltasOf(batch, view, version);

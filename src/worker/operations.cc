@@ -64,9 +64,8 @@ Result<std::string> Operations::Submit(OperationKind kind, core::ViewScope scope
   return SubmitAs("", kind, std::move(scope), repair, std::move(requested_by), now);
 }
 
-Result<std::string> Operations::SubmitAs(std::string id, OperationKind kind,
-                                         core::ViewScope scope, bool repair,
-                                         std::string requested_by, Timestamp now) {
+Result<std::string> Operations::SubmitAs(std::string id, OperationKind kind, core::ViewScope scope,
+                                         bool repair, std::string requested_by, Timestamp now) {
   std::lock_guard lock(mu_);
   if (!id.empty() && Find(id) != nullptr) return Status::Conflict("operation " + id + " exists");
   for (const auto& op : ops_) {

@@ -127,8 +127,8 @@ class Operations final : public OperationService {
 
   size_t keep_finished_;
   mutable std::mutex mu_;
-  std::deque<Operation> ops_;  // guarded by mu_; oldest first
-  std::int64_t next_id_ = 1;   // guarded by mu_
+  std::deque<Operation> ops_;   // guarded by mu_; oldest first
+  std::int64_t next_id_ = 1;    // guarded by mu_
   std::string prefix_ = "op-";  // guarded by mu_
 };
 

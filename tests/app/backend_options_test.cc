@@ -10,9 +10,7 @@ namespace mv::testing {
 namespace {
 
 TEST(BackendOptionsOf, MappingViewsAndPartitionFollowTheConfiguration) {
-  MV_ASSERT_OK_AND_ASSIGN(
-      app::Config c,
-      app::LoadConfigText(R"(
+  MV_ASSERT_OK_AND_ASSIGN(app::Config c, app::LoadConfigText(R"(
 [source]
 backend = "mongodb"
 uri = "mongodb://db1/?replicaSet=rs0"
@@ -27,7 +25,7 @@ backend = "mongodb"
 partitions = 3
 partition = 2
 )",
-                          {}));
+                                                             {}));
   backend::BackendOptions o = app::BackendOptionsOf(c);
   EXPECT_EQ(o.mongodb.mapping.org, "tenantId");
   EXPECT_EQ(o.mongodb.mapping.PlatformName(core::Collection::kShipments, "createdAt"), "created");

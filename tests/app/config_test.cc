@@ -44,9 +44,9 @@ auto Fields(const Config& c) {
       std::tie(data_dir, listen, level, serve.role),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
-      std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention, min_window, views_cache, orphan_days,
-               auto_repair, reconcile_at, refresh_at, prune_at, orphans_at, retired_at, auto_switch,
-               retired_keep),
+      std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention,
+               min_window, views_cache, orphan_days, auto_repair, reconcile_at, refresh_at,
+               prune_at, orphans_at, retired_at, auto_switch, retired_keep),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes, fields),
       std::tie(backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
                id_field, views_backend, views_uri, views_database));

@@ -77,7 +77,9 @@ TEST_F(MongoViewsRolesTest, AReplicaServesTheWorkersMongoViewsAndASecondWorkerWa
       HttpClient conn(api->http_port(), 5s);  // one keep-alive connection per client
       for (int i = 0; i < kEach; ++i) {
         const std::string id = "S-" + std::to_string(c) + "-" + std::to_string(i);
-        json doc = {{"id", id}, {"status", "booked"}, {"createdAt", "2026-11-01T08:00:00Z"},
+        json doc = {{"id", id},
+                    {"status", "booked"},
+                    {"createdAt", "2026-11-01T08:00:00Z"},
                     {"carrierId", "dhl"}};
         HttpReply w = conn.Send("POST", "/v1/shipments?org=acme", auth, doc.dump());
         if (w.status != 200) {

@@ -1,11 +1,11 @@
 #include "mongo/change_source.h"
-#include "mongo/progress.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "mongo/progress.h"
 #include "scripted_cluster.h"
 #include "test_util.h"
 

@@ -2,7 +2,6 @@
 // ones do, URIs never leak a password, and an unreachable server is an error, not a hang.
 
 #include "mongo/driver.h"
-#include "mongo/view_driver.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,6 +10,7 @@
 #include <fstream>
 
 #include "base/uri.h"
+#include "mongo/view_driver.h"
 #include "test_util.h"
 
 namespace mv::mongo {

@@ -1,11 +1,12 @@
 // The lease of a stream partition: two workers of one partition never both apply a batch.
 
+#include "mongo/lease.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "mongo/lease.h"
 #include "mongo/memory_view_database.h"
 #include "mongo/view_documents.h"
 #include "mongo/view_store.h"

@@ -17,8 +17,16 @@ using mongo::Document;
 
 // A value's place in BSON's comparison order and, for scalars, its value.
 struct Value {
-  enum Rank { kNull = 2, kNumber = 3, kString = 4, kObject = 5, kArray = 6, kOid = 8,
-              kBool = 9, kDate = 10 };
+  enum Rank {
+    kNull = 2,
+    kNumber = 3,
+    kString = 4,
+    kObject = 5,
+    kArray = 6,
+    kOid = 8,
+    kBool = 9,
+    kDate = 10
+  };
   Rank rank = kNull;
   long double number = 0;  // numbers, dates (ms), bools
   bool integral = false;
@@ -127,7 +135,9 @@ int CompareValues(const Value& x, const Value& y) {
   return 0;
 }
 
-int Compare(const Document* a, const Document* b) { return CompareValues(Classify(a), Classify(b)); }
+int Compare(const Document* a, const Document* b) {
+  return CompareValues(Classify(a), Classify(b));
+}
 
 // The value at dotted `path` in `doc`, or null when absent.
 const Document* Lookup(const Document& doc, const std::string& path) {
@@ -135,7 +145,8 @@ const Document* Lookup(const Document& doc, const std::string& path) {
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!at->is_object()) return nullptr;
     auto it = at->find(part);
     if (it == at->end()) return nullptr;
@@ -150,7 +161,8 @@ void Set(Document& doc, const std::string& path, Document value) {
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (dot == std::string::npos) {
       (*at)[part] = std::move(value);
       return;
@@ -162,7 +174,7 @@ void Set(Document& doc, const std::string& path, Document value) {
 }
 
 const std::set<std::string>& Operators() {
-  static const std::set<std::string> ops = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte",
+  static const std::set<std::string> ops = {"$eq", "$ne",  "$gt",     "$gte",  "$lt", "$lte",
                                             "$in", "$nin", "$exists", "$type", "$mod"};
   return ops;
 }
@@ -173,14 +185,22 @@ bool IsOperatorObject(const Document& v) {
 
 const char* TypeName(const Value& v) {
   switch (v.rank) {
-    case Value::kNull: return "null";
-    case Value::kNumber: return "number";
-    case Value::kString: return "string";
-    case Value::kObject: return "object";
-    case Value::kArray: return "array";
-    case Value::kOid: return "objectId";
-    case Value::kBool: return "bool";
-    case Value::kDate: return "date";
+    case Value::kNull:
+      return "null";
+    case Value::kNumber:
+      return "number";
+    case Value::kString:
+      return "string";
+    case Value::kObject:
+      return "object";
+    case Value::kArray:
+      return "array";
+    case Value::kOid:
+      return "objectId";
+    case Value::kBool:
+      return "bool";
+    case Value::kDate:
+      return "date";
   }
   return "?";
 }
@@ -204,18 +224,26 @@ bool FieldMatches(const Document* field, const Document& cond) {
     Value f = Classify(field), a = Classify(&arg);
     bool same_type = f.rank == a.rank;
     bool ok = true;
-    if (op == "$eq") ok = Holds(field, arg);
-    else if (op == "$ne") ok = !Holds(field, arg);
-    else if (op == "$gt") ok = same_type && CompareValues(f, a) > 0;
-    else if (op == "$gte") ok = same_type && CompareValues(f, a) >= 0;
-    else if (op == "$lt") ok = same_type && CompareValues(f, a) < 0;
-    else if (op == "$lte") ok = same_type && CompareValues(f, a) <= 0;
+    if (op == "$eq")
+      ok = Holds(field, arg);
+    else if (op == "$ne")
+      ok = !Holds(field, arg);
+    else if (op == "$gt")
+      ok = same_type && CompareValues(f, a) > 0;
+    else if (op == "$gte")
+      ok = same_type && CompareValues(f, a) >= 0;
+    else if (op == "$lt")
+      ok = same_type && CompareValues(f, a) < 0;
+    else if (op == "$lte")
+      ok = same_type && CompareValues(f, a) <= 0;
     else if (op == "$in" || op == "$nin") {
       bool any = false;
       for (const auto& v : arg) any = any || Holds(field, v);
       ok = op == "$in" ? any : !any;
-    } else if (op == "$exists") ok = (field != nullptr) == arg.get<bool>();
-    else if (op == "$type") ok = field != nullptr && arg.get<std::string>() == TypeName(f);
+    } else if (op == "$exists")
+      ok = (field != nullptr) == arg.get<bool>();
+    else if (op == "$type")
+      ok = field != nullptr && arg.get<std::string>() == TypeName(f);
     else if (op == "$mod") {
       Value d = Classify(&arg[0]), r = Classify(&arg[1]);
       ok = f.rank == Value::kNumber && d.integer != 0 && f.integer % d.integer == r.integer;
@@ -296,9 +324,8 @@ Document AddNumbers(const Document* base, const Document& delta) {
   if (base == nullptr || a.rank == Value::kNull) return delta;
   if (a.integral && d.integral && a.rank == Value::kNumber) {
     std::int64_t sum = a.integer + d.integer;
-    bool int32 = base->is_object() && base->begin().key() == "$numberInt" &&
-                 delta.is_object() && delta.begin().key() == "$numberInt" &&
-                 sum >= INT32_MIN && sum <= INT32_MAX;
+    bool int32 = base->is_object() && base->begin().key() == "$numberInt" && delta.is_object() &&
+                 delta.begin().key() == "$numberInt" && sum >= INT32_MIN && sum <= INT32_MAX;
     if (int32) return {{"$numberInt", std::to_string(sum)}};
     return Int(sum);
   }
@@ -479,8 +506,8 @@ Status MemoryViewDatabase::ApplyWrite(const Document& command, std::int64_t* n) 
     for (const auto& d : cmd.at("documents")) {
       std::string id = d.at("_id").dump();
       if (c.docs.count(id)) {
-        return Status::Conflict(fmt::format("E11000 duplicate key error collection: {} dup key: {}",
-                                            name, id));
+        return Status::Conflict(
+            fmt::format("E11000 duplicate key error collection: {} dup key: {}", name, id));
       }
       c.docs[id] = d;
       ++*n;

@@ -2,12 +2,13 @@
 // taken once per partition, states published and read back by any process, and an api
 // replica's view of an operation a partitioned stream runs on every partition.
 
+#include "mongo/operation_board.h"
+
 #include <gtest/gtest.h>
 
 #include "http/operation_json.h"
 #include "http/remote_operations.h"
 #include "mongo/memory_view_database.h"
-#include "mongo/operation_board.h"
 #include "storage/sqlite/operation_board.h"
 #include "test_util.h"
 
@@ -91,9 +92,8 @@ TEST_P(OperationBoardTest, RequestsAreTakenOncePerPartitionAndStatesReadBack) {
 
 TEST_P(OperationBoardTest, AReplicaSeesAPartitionedOperationMerged) {
   http::RemoteOperations remote(board_.get(), 2);
-  MV_ASSERT_OK_AND_ASSIGN(std::string id,
-                          remote.Submit(worker::OperationKind::kRebuild, {}, false, "key-x",
-                                        clock_.Now()));
+  MV_ASSERT_OK_AND_ASSIGN(std::string id, remote.Submit(worker::OperationKind::kRebuild, {}, false,
+                                                        "key-x", clock_.Now()));
   auto queued = remote.Get(id);
   ASSERT_TRUE(queued);
   EXPECT_EQ(queued->phase, worker::OperationPhase::kQueued);

@@ -3,9 +3,10 @@
 // MongoDB views; together they hold what one worker computes for the whole stream, also
 // after one partition rebuilt its views from a snapshot.
 
+#include "core/partition.h"
+
 #include <gtest/gtest.h>
 
-#include "core/partition.h"
 #include "mongo/view_database_fixture.h"
 #include "mongo/view_reader.h"
 #include "mongo/view_store.h"

@@ -29,11 +29,11 @@ class MongoHarness final : public ViewStoreHarness {
 
   std::vector<mongo::Document> Docs(const std::string& collection, mongo::Document filter) {
     std::vector<mongo::Document> out;
-    Status s = db()->Query(mongo::FindCommand(collection, std::move(filter)),
-                           [&](mongo::Document d) {
-                             out.push_back(std::move(d));
-                             return Status::Ok();
-                           });
+    Status s =
+        db()->Query(mongo::FindCommand(collection, std::move(filter)), [&](mongo::Document d) {
+          out.push_back(std::move(d));
+          return Status::Ok();
+        });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return out;
   }

@@ -4,13 +4,14 @@
 // one into the MongoDB views; then every query is asked of both readers, page by page, and
 // the answers (rows, positions, tokens) must be equal.
 
+#include "mongo/view_reader.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "mongo/view_database_fixture.h"
 #include "mongo/view_store.h"
-#include "mongo/view_reader.h"
 #include "sim/simulator.h"
 #include "storage/sqlite/view_queries.h"
 #include "test_util.h"
@@ -40,7 +41,7 @@ class MongoViewReaderTest : public ::testing::TestWithParam<std::string> {
     MV_ASSERT_OK(pipeline_.Drain());
 
     MV_ASSERT_OK_AND_ASSIGN(store_, mongo::MongoViewStore::Open(fixture_->db(), &pipeline_.views(),
-                                                               &pipeline_.clock(), {}));
+                                                                &pipeline_.clock(), {}));
     MV_ASSERT_OK_AND_ASSIGN(changes_, pipeline_.source().NewChangeSource());
     worker_ = std::make_unique<worker::StreamWorker>(
         changes_.get(), &pipeline_.source(), store_.get(), &pipeline_.views(),
@@ -127,7 +128,11 @@ TEST_P(MongoViewReaderTest, AggregatesAnswerAsTheEmbeddedViews) {
     using Interval = api::DailyMetricsQuery::Interval;
     for (auto interval : {Interval::kDay, Interval::kWeek, Interval::kMonth}) {
       for (const auto& by : std::vector<std::vector<std::string>>{
-               {}, {"day"}, {"carrier_id"}, {"day", "status"}, {"origin_country", "day"},
+               {},
+               {"day"},
+               {"carrier_id"},
+               {"day", "status"},
+               {"origin_country", "day"},
                {"destination_country", "service", "carrier_id"}}) {
         api::DailyMetricsQuery q;
         q.from_day = "2026-10-01";
@@ -143,7 +148,8 @@ TEST_P(MongoViewReaderTest, AggregatesAnswerAsTheEmbeddedViews) {
           EXPECT_EQ(got.value.rows[i].key, want.value.rows[i].key);
           EXPECT_EQ(got.value.rows[i].shipments, want.value.rows[i].shipments);
           EXPECT_EQ(got.value.rows[i].weight_kg_micro, want.value.rows[i].weight_kg_micro);
-          EXPECT_EQ(got.value.rows[i].declared_value_micro, want.value.rows[i].declared_value_micro);
+          EXPECT_EQ(got.value.rows[i].declared_value_micro,
+                    want.value.rows[i].declared_value_micro);
         }
       }
     }

@@ -265,9 +265,9 @@ TEST_P(MongoViewStoreTest, ViewsOfADefinitionThisBuildDoesNotMaintainStartOver) 
   // The stored live list claims a definition version this build does not have.
   Document set = {{"$set", {{"version", 99}}}};
   MV_ASSERT_OK(db()->Transact(
-      {{mongo::UpdateCommand(mongo::kCatalog,
-                             {mongo::UpdateStatement({{"_id", store_->live().shipment_list}}, set,
-                                                     false)}),
+      {{mongo::UpdateCommand(
+            mongo::kCatalog,
+            {mongo::UpdateStatement({{"_id", store_->live().shipment_list}}, set, false)}),
         1}}));
   Open(&views_);
   EXPECT_TRUE(store_->RebuildRequired());
@@ -347,7 +347,8 @@ TEST_P(MongoViewStoreTest, AnOrgLargerThanOneTransactionIsReplacedInParts) {
   MV_ASSERT_OK_AND_ASSIGN(auto rebuild, store_->BeginRebuild(scope));
   core::ViewBatch chunk;
   for (int i = 3; i < 12; ++i) {
-    chunk.list_upserts.push_back(Row("acme", fmt::format("S-{}", i), core::ShipmentStatus::kInTransit));
+    chunk.list_upserts.push_back(
+        Row("acme", fmt::format("S-{}", i), core::ShipmentStatus::kInTransit));
   }
   MV_ASSERT_OK(rebuild->Write(chunk));
   MV_ASSERT_OK(rebuild->CommitPart(scope));

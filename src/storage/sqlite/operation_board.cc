@@ -45,8 +45,9 @@ Result<std::vector<json>> SqliteOperationBoard::TakeRequests(const std::string& 
     taken.emplace_back(st->ColumnText(0), json::parse(st->ColumnText(1), nullptr, false));
   }
   st->Reset();
-  MV_ASSIGN_OR_RETURN(Statement * mark_taken,
-                      db_->Prepare("UPDATE mv_operations SET taken_by = taken_by || ?2 WHERE id = ?1"));
+  MV_ASSIGN_OR_RETURN(
+      Statement * mark_taken,
+      db_->Prepare("UPDATE mv_operations SET taken_by = taken_by || ?2 WHERE id = ?1"));
   std::vector<json> out;
   for (auto& [id, request] : taken) {
     mark_taken->Reset();
@@ -87,8 +88,9 @@ Result<std::vector<json>> SqliteOperationBoard::List(size_t limit) {
 
 Result<std::optional<json>> SqliteOperationBoard::Get(const std::string& id) {
   std::lock_guard lock(mu_);
-  MV_ASSIGN_OR_RETURN(Statement * st,
-                      db_->Prepare("SELECT coalesce(state, request) FROM mv_operations WHERE id = ?1"));
+  MV_ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare("SELECT coalesce(state, request) FROM mv_operations WHERE id = ?1"));
   st->Bind(1, id);
   MV_ASSIGN_OR_RETURN(bool row, st->Step());
   std::optional<json> out;
