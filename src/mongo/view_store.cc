@@ -47,7 +47,11 @@ void DeleteWrites(const std::string& collection, const std::vector<core::Shipmen
 // The value of list column `column` ("org", "customer_id", "created_at", ...) in `row`,
 // as the list document holds it.
 std::optional<Document> ListValue(const core::ShipmentRow& row, const std::string& column) {
+  // The columns max measures group and order by, without building the whole document.
   if (column == "org") return Document(row.org);
+  if (column == "customer_id") return Document(row.shipment.customer_id);
+  if (column == "carrier_id") return Document(row.shipment.carrier_id);
+  if (column == "created_at") return DateValue(row.shipment.created_at);
   Document doc = ListDocument(row);
   auto it = doc.find(FieldOf(column));
   if (it == doc.end()) return std::nullopt;
@@ -439,8 +443,11 @@ Result<std::optional<std::int64_t>> MongoViewStore::RecomputeMax(
   for (const auto& r : batch.list_upserts) changed.insert(r.org + '\0' + r.shipment.id);
   for (const auto& k : batch.list_deletes) changed.insert(k.org + '\0' + k.id);
   Document filter = Document::object();
-  for (size_t i = 0; i < spec.key_columns.size(); ++i)
-    filter[FieldOf(spec.key_columns[i])] = key[i];
+  for (size_t i = 0; i < spec.key_columns.size(); ++i) {
+    // A list document leaves an empty id out (no customer): "" groups those too.
+    filter[FieldOf(spec.key_columns[i])] =
+        key[i].empty() ? Document{{"$in", Document::array({"", nullptr})}} : Document(key[i]);
+  }
   auto in_group = [&](const core::ShipmentRow& row) {
     for (size_t i = 0; i < spec.key_columns.size(); ++i) {
       auto v = ListValue(row, spec.key_columns[i]);

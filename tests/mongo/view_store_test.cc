@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/customer_summary_view.h"
 #include "core/realtime_ops_view.h"
 #include "mongo/view_harness.h"
 #include "test_util.h"
@@ -359,6 +360,50 @@ TEST_P(MongoViewStoreTest, AnOrgLargerThanOneTransactionIsReplacedInParts) {
   EXPECT_EQ(Docs(store_->live().shipment_list, {{"organizationId", "globex"}}).size(), 1u);
   MV_ASSERT_OK_AND_ASSIGN(auto gone, store_->FindShipmentRow({"acme", "S-0"}));
   EXPECT_FALSE(gone);
+}
+
+// Shipments without a customer share the customer "" of mv_customer_summary, and their list
+// documents leave customerId out: a retraction of that group's latest still finds the rest.
+TEST_P(MongoViewStoreTest, TheMaximumOfShipmentsWithoutACustomerIsRecomputedFromTheList) {
+  core::CustomerSummaryView view;
+  auto row = [](const std::string& id, const char* created) {
+    core::ShipmentRow r = Row("acme", id, core::ShipmentStatus::kBooked, T(created));
+    r.shipment.customer_id.clear();
+    return r;
+  };
+  auto delta = [&](const core::ShipmentRow& r, int sign) {
+    core::AggregateDelta d;
+    auto c = core::ContributionsOf(view, r).front();
+    d.key = c.key;
+    for (auto m : c.measures) d.measures.push_back(sign * m);
+    if (sign > 0) {
+      d.max_added = {c.maxima[0]};
+      d.max_retracted = {std::nullopt};
+    } else {
+      d.max_added = {std::nullopt};
+      d.max_retracted = {c.maxima[0]};
+    }
+    return d;
+  };
+  core::ViewBatch b;
+  b.list_upserts = {row("S-1", "2026-11-01T10:00:00Z"), row("S-2", "2026-11-01T12:00:00Z")};
+  core::AggregateDelta sum = delta(b.list_upserts[0], 1);
+  core::AggregateDelta second = delta(b.list_upserts[1], 1);
+  for (size_t i = 0; i < sum.measures.size(); ++i) sum.measures[i] += second.measures[i];
+  sum.max_added = second.max_added;
+  b.aggregate_deltas["mv_customer_summary"] = {sum};
+  b.token = 1;
+  MV_ASSERT_OK(store_->Apply(b));
+  core::ViewBatch gone;
+  gone.list_deletes = {{"acme", "S-2"}};
+  gone.aggregate_deltas["mv_customer_summary"] = {delta(b.list_upserts[1], -1)};
+  gone.token = 2;
+  MV_ASSERT_OK(store_->Apply(gone));
+  auto docs = Docs(store_->live().aggregates.at("mv_customer_summary"));
+  ASSERT_EQ(docs.size(), 1u);
+  auto last = mongo::ReadDate(docs[0]["lastShipmentAt"]);
+  MV_ASSERT_OK(last.status());
+  EXPECT_EQ(*last, T("2026-11-01T10:00:00Z")) << docs[0].dump();
 }
 
 // A fence that no longer matches (a lease another worker took) aborts the transaction.
