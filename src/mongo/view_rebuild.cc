@@ -10,6 +10,7 @@
 
 #include "core/exception_queue.h"
 #include "core/row_codec.h"
+#include "core/stored_versions.h"
 #include "mongo/view_documents.h"
 #include "mongo/view_store.h"
 
@@ -379,29 +380,13 @@ Result<std::unique_ptr<core::ViewRebuild>> MongoViewStore::BeginRebuild(
     const core::ViewScope& scope) {
   std::int64_t generation = generation_ + 1;
   const bool indexed = scope.org.has_value();
-  std::map<std::string, int> versions = live_.aggregate_versions;
-  if (scope.next_version) {
-    if (!options_.partition.whole()) {
-      return Status::InvalidArgument(
-          "a next version is built with stream.partitions = 1 in this release (the build and "
-          "the switch span every org)");
-    }
-    if (scope.org || scope.views.empty()) {
-      return Status::InvalidArgument("a next version is built for named views of every org");
-    }
-    for (const auto& view : scope.views) {
-      const core::AggregateView* newest = views_->FindAggregate(view);
-      if (newest == nullptr) {
-        return Status::InvalidArgument(view + " has one version: it is rebuilt, not migrated");
-      }
-      if (newest->spec().version == live_.VersionOf(*views_, view)) {
-        return Status::Conflict(
-            fmt::format("{} v{} is live: this build defines no newer version of it", view,
-                        newest->spec().version));
-      }
-      versions[view] = newest->spec().version;
-    }
+  if (scope.next_version && !options_.partition.whole()) {
+    return Status::InvalidArgument(
+        "a next version is built with stream.partitions = 1 in this release (the build and the "
+        "switch span every org)");
   }
+  MV_ASSIGN_OR_RETURN(core::LiveVersions versions,
+                      core::ShadowVersions(*views_, live_.aggregate_versions, scope));
   LiveCollections shadow;
   auto make = [&](const std::string& view, int version) -> Result<std::string> {
     std::string name = PhysicalName(view, version, generation);

@@ -10,6 +10,7 @@
 #include "base/time.h"
 #include "core/exception_queue.h"
 #include "core/row_codec.h"
+#include "core/stored_versions.h"
 #include "mongo/view_documents.h"
 
 namespace mv::mongo {
@@ -218,26 +219,12 @@ Status MongoViewStore::ReloadSideVersions() {
 Result<std::vector<core::StoredVersion>> MongoViewStore::Versions() { return ReadCatalog(*db_); }
 
 std::vector<std::string> MongoViewStore::VersionsToBuild() {
-  std::vector<std::string> out;
-  for (const auto& v : views_->aggregates()) {
-    const std::string& name = v->spec().name;
-    if (live_.VersionOf(*views_, name) == v->spec().version) continue;
-    bool stored = std::any_of(side_.begin(), side_.end(), [&](const core::StoredVersion& s) {
-      return s.view == name && s.version == v->spec().version;
-    });
-    if (!stored) out.push_back(name);
-  }
-  return out;
+  return core::VersionsToBuild(*views_, live_.aggregate_versions, side_);
 }
 
 const core::StoredVersion* MongoViewStore::FindSide(const std::string& view,
                                                     core::VersionState state) const {
-  const core::StoredVersion* found = nullptr;
-  for (const auto& v : side_) {
-    if (v.view != view || v.state != state) continue;
-    if (found == nullptr || v.retired_at > found->retired_at) found = &v;
-  }
-  return found;
+  return core::FindSideVersion(side_, view, state);
 }
 
 Status MongoViewStore::MarkValidated(const std::string& view) {
@@ -267,37 +254,20 @@ Status MongoViewStore::MakeLive(const core::StoredVersion& next) {
 }
 
 Status MongoViewStore::SwitchVersion(const std::string& view) {
-  const core::StoredVersion* next = FindSide(view, core::VersionState::kBuilding);
-  if (next == nullptr || !next->built_at) {
-    return Status::Conflict(fmt::format("{} has no built version to switch to (v{} is live)", view,
-                                        live_.VersionOf(*views_, view)));
-  }
-  if (!next->validated) {
-    return Status::Conflict(
-        fmt::format("{} v{} is built but not validated yet", view, next->version));
-  }
-  core::StoredVersion chosen = *next;
-  return MakeLive(chosen);
+  MV_ASSIGN_OR_RETURN(core::StoredVersion next,
+                      core::VersionToSwitchTo(*views_, live_.aggregate_versions, side_, view));
+  return MakeLive(next);
 }
 
 Status MongoViewStore::RollbackVersion(const std::string& view) {
-  const core::StoredVersion* retired = FindSide(view, core::VersionState::kRetired);
-  if (retired == nullptr) {
-    return Status::Conflict(fmt::format("{} has no retired version to roll back to (v{} is live)",
-                                        view, live_.VersionOf(*views_, view)));
-  }
-  core::StoredVersion chosen = *retired;
-  return MakeLive(chosen);
+  MV_ASSIGN_OR_RETURN(core::StoredVersion retired,
+                      core::VersionToRollBackTo(*views_, live_.aggregate_versions, side_, view));
+  return MakeLive(retired);
 }
 
 Result<int> MongoViewStore::DropRetired(const std::optional<std::string>& view,
                                         std::optional<Timestamp> retired_before) {
-  std::vector<core::StoredVersion> drop;
-  for (const auto& v : side_) {
-    if (v.state != core::VersionState::kRetired || (view && v.view != *view)) continue;
-    if (retired_before && v.retired_at && *v.retired_at > *retired_before) continue;
-    drop.push_back(v);
-  }
+  std::vector<core::StoredVersion> drop = core::RetiredVersions(side_, view, retired_before);
   MV_RETURN_IF_ERROR(DropEntries(drop));
   for (const auto& v : drop) {
     spdlog::info("MongoDB views: dropped retired {} v{} ({})", v.view, v.version, v.table);

@@ -12,6 +12,7 @@
 
 #include "base/time.h"
 #include "core/row_codec.h"
+#include "core/stored_versions.h"
 
 namespace mv::storage::sqlite {
 namespace {
@@ -234,27 +235,12 @@ Result<std::vector<core::StoredVersion>> SqliteViewStore::Versions() {
 }
 
 std::vector<std::string> SqliteViewStore::VersionsToBuild() {
-  std::vector<std::string> out;
-  for (const auto& v : views_->aggregates()) {
-    const std::string& name = v->spec().name;
-    if (tables_.VersionOf(*views_, name) == v->spec().version) continue;
-    bool stored = std::any_of(side_.begin(), side_.end(), [&](const core::StoredVersion& s) {
-      return s.view == name && s.version == v->spec().version;
-    });
-    if (!stored) out.push_back(name);
-  }
-  return out;
+  return core::VersionsToBuild(*views_, tables_.aggregate_versions, side_);
 }
 
 const core::StoredVersion* SqliteViewStore::FindSide(const std::string& view,
                                                      core::VersionState state) const {
-  const core::StoredVersion* found = nullptr;
-  for (const auto& v : side_) {
-    if (v.view != view || v.state != state) continue;
-    // The most recently retired one, for a rollback.
-    if (found == nullptr || v.retired_at > found->retired_at) found = &v;
-  }
-  return found;
+  return core::FindSideVersion(side_, view, state);
 }
 
 Status SqliteViewStore::MarkValidated(const std::string& view) {
@@ -297,37 +283,20 @@ Status SqliteViewStore::MakeLive(const core::StoredVersion& next) {
 }
 
 Status SqliteViewStore::SwitchVersion(const std::string& view) {
-  const core::StoredVersion* next = FindSide(view, core::VersionState::kBuilding);
-  if (next == nullptr || !next->built_at) {
-    return Status::Conflict(fmt::format("{} has no built version to switch to (v{} is live)", view,
-                                        tables_.VersionOf(*views_, view)));
-  }
-  if (!next->validated) {
-    return Status::Conflict(
-        fmt::format("{} v{} is built but not validated yet", view, next->version));
-  }
-  core::StoredVersion chosen = *next;
-  return MakeLive(chosen);
+  MV_ASSIGN_OR_RETURN(core::StoredVersion next,
+                      core::VersionToSwitchTo(*views_, tables_.aggregate_versions, side_, view));
+  return MakeLive(next);
 }
 
 Status SqliteViewStore::RollbackVersion(const std::string& view) {
-  const core::StoredVersion* retired = FindSide(view, core::VersionState::kRetired);
-  if (retired == nullptr) {
-    return Status::Conflict(fmt::format("{} has no retired version to roll back to (v{} is live)",
-                                        view, tables_.VersionOf(*views_, view)));
-  }
-  core::StoredVersion chosen = *retired;
-  return MakeLive(chosen);
+  MV_ASSIGN_OR_RETURN(core::StoredVersion retired,
+                      core::VersionToRollBackTo(*views_, tables_.aggregate_versions, side_, view));
+  return MakeLive(retired);
 }
 
 Result<int> SqliteViewStore::DropRetired(const std::optional<std::string>& view,
                                          std::optional<Timestamp> retired_before) {
-  std::vector<core::StoredVersion> drop;
-  for (const auto& v : side_) {
-    if (v.state != core::VersionState::kRetired || (view && v.view != *view)) continue;
-    if (retired_before && v.retired_at && *v.retired_at > *retired_before) continue;
-    drop.push_back(v);
-  }
+  std::vector<core::StoredVersion> drop = core::RetiredVersions(side_, view, retired_before);
   if (drop.empty()) return 0;
   {
     MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
@@ -1124,24 +1093,8 @@ Result<std::unique_ptr<core::ViewRebuild>> SqliteViewStore::BeginRebuild(
   bool indexed = scope.org.has_value();
   // A shadow holds the live versions, and the scope's newest definitions when it is of
   // their next version.
-  std::map<std::string, int> versions = tables_.aggregate_versions;
-  if (scope.next_version) {
-    if (scope.org || scope.views.empty()) {
-      return Status::InvalidArgument("a next version is built for named views of every org");
-    }
-    for (const auto& view : scope.views) {
-      const core::AggregateView* newest = views_->FindAggregate(view);
-      if (newest == nullptr) {
-        return Status::InvalidArgument(view + " has one version: it is rebuilt, not migrated");
-      }
-      if (newest->spec().version == tables_.VersionOf(*views_, view)) {
-        return Status::Conflict(
-            fmt::format("{} v{} is live: this build defines no newer version of it", view,
-                        newest->spec().version));
-      }
-      versions[view] = newest->spec().version;
-    }
-  }
+  MV_ASSIGN_OR_RETURN(core::LiveVersions versions,
+                      core::ShadowVersions(*views_, tables_.aggregate_versions, scope));
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginWrite());
   MV_ASSIGN_OR_RETURN(PhysicalTables shadow,
                       CreateViewTables(*db_, *views_, generation, indexed, versions));
