@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "mongo/memory_view_database.h"
@@ -87,7 +89,9 @@ TEST(MongoLease, RacingWorkersNeverBothApplyBatchesOfOneEpoch) {
   const core::ViewSet views = core::ViewSet::Default();
   ManualClock clock(T("2026-11-02T12:00:00Z"));
   std::vector<std::pair<std::string, std::int64_t>> committed;  // owner, epoch
+  std::mutex committed_mu;
   db.on_commit = [&](const std::vector<mongo::ViewDatabase::Write>& writes) {
+    std::lock_guard lock(committed_mu);
     for (const auto& w : writes) {
       const Document& c = w.command;
       if (c.begin().key() != "update" || c.begin().value() != mongo::kLeases) continue;
@@ -115,13 +119,24 @@ TEST(MongoLease, RacingWorkersNeverBothApplyBatchesOfOneEpoch) {
       }
     });
   }
-  for (int step = 0; step < 300; ++step) {
+  // The clock runs until enough batches committed across enough takeovers (bounded, so a
+  // loaded machine only makes it take longer).
+  std::atomic<int> epochs_seen{0};
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int step = 0; std::chrono::steady_clock::now() < until; ++step) {
     clock.Advance(Millis(step % 7 == 0 ? 11000 : 500));  // now and then a lease lapses
     std::this_thread::sleep_for(std::chrono::microseconds(300));
+    if (step % 50 == 0) {
+      std::lock_guard lock(committed_mu);
+      std::set<std::int64_t> epochs;
+      for (const auto& c : committed) epochs.insert(c.second);
+      epochs_seen = static_cast<int>(epochs.size());
+    }
+    if (applied.load() >= 60 && epochs_seen.load() >= 5) break;
   }
   stop = true;
   for (auto& t : threads) t.join();
-  ASSERT_GT(applied.load(), 20);
+  ASSERT_GE(applied.load(), 60);
   std::map<std::int64_t, std::string> owner_of;
   std::int64_t last = 0;
   std::set<std::string> owners;
