@@ -26,8 +26,10 @@ using namespace std::chrono_literals;
 
 class MongoViewsRolesTest : public ::testing::Test {
  protected:
-  std::unique_ptr<app::Application> Open(const std::string& role, const std::string& data) {
+  std::unique_ptr<app::Application> Open(const std::string& role, const std::string& data,
+                                         bool auto_switch = true) {
     app::Config config;
+    config.views.auto_switch = auto_switch;
     config.data_dir = data;
     config.serve.role = role;
     config.http.listen = "127.0.0.1:0";
@@ -56,6 +58,7 @@ class MongoViewsRolesTest : public ::testing::Test {
   MemoryViewDatabase db_;
   SystemClock clock_;
   TempDir dir_;
+  std::string key_;
 };
 
 TEST_F(MongoViewsRolesTest, AReplicaServesTheWorkersMongoViewsAndASecondWorkerWaitsForTheLease) {
@@ -147,6 +150,66 @@ TEST_F(MongoViewsRolesTest, AReplicaServesTheWorkersMongoViewsAndASecondWorkerWa
   EXPECT_TRUE(Eventually([&] { return second->worker().healthy(); }, 10s));
   second->Stop();
   api->Stop();
+}
+
+// Blue/green on the MongoDB views: a build with a newer definition of mv_realtime_ops
+// builds it beside the live one at start, validates it against the source and switches the
+// read-only view to it; a rollback asked of a replica moves it back. The platform's
+// handlers read mv_realtime_ops throughout.
+TEST_F(MongoViewsRolesTest, ANewerDefinitionIsBuiltValidatedSwitchedAndRolledBack) {
+  {
+    auto worker = Open("worker", dir_.File("a"));
+    ASSERT_NE(worker, nullptr);
+    MV_ASSERT_OK(worker->Start());
+    ASSERT_TRUE(Eventually([&] { return worker->worker().healthy(); }, 10s));
+    MV_ASSERT_OK_AND_ASSIGN(std::string key, worker->keys().Create({"", true, ""}));
+    HttpClient http(worker->http_port(), 5s);
+    const HeaderList auth = {{"Authorization", "Bearer " + key}};
+    std::string token;
+    for (int i = 0; i < 30; ++i) {
+      json doc = {{"id", "S-" + std::to_string(i)},
+                  {"status", i % 3 ? "booked" : "in_transit"},
+                  {"createdAt", "2026-11-01T08:00:00Z"}};
+      HttpReply w = http.Send("POST", "/v1/shipments?org=acme", auth, doc.dump());
+      ASSERT_EQ(w.status, 200) << w.body;
+      token = json::parse(w.body)["token"];
+    }
+    ASSERT_EQ(http.Send("GET", "/v1/ops/realtime?org=acme&minToken=" + token, auth).status, 200);
+    key_ = key;
+    worker->Stop();
+  }
+  const std::string v1 = db_.ViewOn("mv_realtime_ops");
+  ASSERT_FALSE(v1.empty());
+  ::setenv("VIYA_MV_TEST_NEXT_VERSION", "mv_realtime_ops", 1);
+  auto worker = Open("worker", dir_.File("a"));
+  ::unsetenv("VIYA_MV_TEST_NEXT_VERSION");
+  ASSERT_NE(worker, nullptr);
+  MV_ASSERT_OK(worker->Start());
+  ASSERT_TRUE(Eventually([&] { return db_.ViewOn("mv_realtime_ops") != v1; }, 30s))
+      << "the next version was not built, validated and switched to";
+  auto served = db_.All("mv_realtime_ops");
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0]["shipments"].dump(), R"({"$numberLong":"30"})") << served[0].dump();
+
+  auto api = Open("api", dir_.File("a"));
+  ASSERT_NE(api, nullptr);
+  MV_ASSERT_OK(api->Start());
+  HttpClient http(api->http_port(), 5s);
+  const HeaderList auth = {{"Authorization", "Bearer " + key_}};
+  HttpReply back = http.Send("POST", "/admin/views/mv_realtime_ops/rollback", auth, "{}");
+  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(db_.ViewOn("mv_realtime_ops"), v1) << "the replica's rollback ran on the worker";
+  HttpReply views = http.Send("GET", "/admin/views", auth);
+  ASSERT_EQ(views.status, 200) << views.body;
+  for (const auto& v : json::parse(views.body)["views"]) {
+    if (v["view"] != "mv_realtime_ops") continue;
+    EXPECT_EQ(v["liveVersion"], 2) << v.dump();
+    EXPECT_EQ(v["versions"].size(), 2u) << "the switched-from version is kept, retired";
+  }
+  HttpReply ops = http.Send("GET", "/v1/ops/realtime?org=acme", auth);
+  EXPECT_EQ(json::parse(ops.body)["byStatus"]["in_transit"], 10) << ops.body;
+  api->Stop();
+  worker->Stop();
 }
 
 }  // namespace

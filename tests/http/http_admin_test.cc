@@ -23,7 +23,22 @@ class AdminApiTest : public HttpApiFixture {
                                  NowSeconds() - std::chrono::hours(i)));
     }
     token_ = Write(tenant_, docs);
-    Write(TenantKey("org-b"), json::array({ShipmentDoc("B-1", "booked", NowSeconds())}));
+    std::int64_t last =
+        Write(TenantKey("org-b"), json::array({ShipmentDoc("B-1", "booked", NowSeconds())}));
+    // Settled: the writes applied, and no start-up backfill (new views over a source that
+    // has changes, when the worker's first read comes after the writes) still running.
+    ASSERT_TRUE(WaitForToken(last));
+    for (int i = 0; i < 500 && !Settled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(Settled());
+  }
+
+  bool Settled() {
+    for (const auto& op : app_->operations().List()) {
+      if (!op.finished()) return false;
+    }
+    return true;
   }
 
   // Polls GET /admin/operations/{id} until the operation has finished.
