@@ -201,7 +201,8 @@ TEST_F(MongoViewsRolesTest, ANewerDefinitionIsBuiltValidatedSwitchedAndRolledBac
   EXPECT_EQ(db_.ViewOn("mv_realtime_ops"), v1) << "the replica's rollback ran on the worker";
   HttpReply views = http.Send("GET", "/admin/views", auth);
   ASSERT_EQ(views.status, 200) << views.body;
-  for (const auto& v : json::parse(views.body)["views"]) {
+  const json listed = json::parse(views.body);
+  for (const auto& v : listed["views"]) {
     if (v["view"] != "mv_realtime_ops") continue;
     EXPECT_EQ(v["liveVersion"], 2) << v.dump();
     EXPECT_EQ(v["versions"].size(), 2u) << "the switched-from version is kept, retired";

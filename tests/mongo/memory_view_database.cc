@@ -493,13 +493,18 @@ Result<std::vector<Document>> MemoryViewDatabase::Read(const Document& command) 
   return docs;
 }
 
-Status MemoryViewDatabase::ApplyWrite(const Document& command, std::int64_t* n) {
+Status MemoryViewDatabase::ApplyWrite(const Document& command, std::int64_t* n, Undo* undo) {
   MV_ASSIGN_OR_RETURN(Document cmd, Canonical(command));
   const std::string kind = cmd.begin().key();
   const std::string name = cmd.begin().value().get<std::string>();
   *n = 0;
   // Like MongoDB, only an insert or an upsert creates a collection.
   if (kind == "delete" && !collections_.count(name)) return Status::Ok();
+  if (!undo->count(name)) {
+    auto existing = collections_.find(name);
+    undo->emplace(name,
+                  existing == collections_.end() ? std::nullopt : std::optional(existing->second));
+  }
   Collection& c = collections_[name];
   if (c.view_on) return Status::Internal("memory MongoDB: " + name + " is a read-only view");
   if (kind == "insert") {
@@ -587,16 +592,22 @@ Status MemoryViewDatabase::Transact(const std::vector<Write>& writes) {
   if (fail_transact && fail_transact(writes)) {
     return Status::Unavailable("memory MongoDB: injected transaction failure");
   }
-  auto saved = collections_;  // all or nothing
+  Undo undo;  // all or nothing
   for (const auto& w : writes) {
     std::int64_t n = 0;
-    Status s = ApplyWrite(w.command, &n);
+    Status s = ApplyWrite(w.command, &n, &undo);
     if (s.ok() && w.expect_matched && n != *w.expect_matched) {
       s = Status::Conflict(fmt::format("memory MongoDB: {} matched {}, not {}", w.command.dump(), n,
                                        *w.expect_matched));
     }
     if (!s.ok()) {
-      collections_ = std::move(saved);
+      for (auto& [name, was] : undo) {
+        if (was) {
+          collections_[name] = std::move(*was);
+        } else {
+          collections_.erase(name);
+        }
+      }
       return s;
     }
   }

@@ -57,7 +57,10 @@ class MemoryViewDatabase final : public mongo::ViewDatabase {
   };
   Result<std::vector<mongo::Document>> Read(const mongo::Document& command);
   Result<std::vector<mongo::Document>> ReadCollection(const std::string& name);
-  Status ApplyWrite(const mongo::Document& command, std::int64_t* n);
+  // What a transaction changed, to undo it: each touched collection as it was (nullopt:
+  // it did not exist).
+  using Undo = std::map<std::string, std::optional<Collection>>;
+  Status ApplyWrite(const mongo::Document& command, std::int64_t* n, Undo* undo);
 
   std::recursive_mutex mu_;
   std::map<std::string, Collection> collections_;
