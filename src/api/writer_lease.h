@@ -22,6 +22,9 @@ class WriterLease {
   virtual Status Renew() = 0;
   // Gives the lease up at once (a graceful stop), so the next worker need not wait.
   virtual Status Release() = 0;
+  // Whether this process holds it, as far as it knows (a renewal or a fenced write may
+  // still find it lost).
+  virtual bool held() const = 0;
   // The lease's time-to-live; renew well within it.
   virtual Millis ttl() const = 0;
   // "partition p0of2 held by host-a:4711:9f3c until 2026-11-02T12:00:15Z", for logs.

@@ -137,8 +137,10 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     // Operation ids stay unique across restarts: other processes see them on the board.
     app->operations_.SetIdPrefix(fmt::format(
         "op-{:04x}-", static_cast<unsigned>(clock->Now().time_since_epoch().count() & 0xffff)));
-    app->bridge_ = std::make_unique<OperationBridge>(&b.operation_board(), &app->operations_,
-                                                     backend_options.partition, clock);
+    api::WriterLease* lease = app->backend_->lease();
+    app->bridge_ = std::make_unique<OperationBridge>(
+        &b.operation_board(), &app->operations_, backend_options.partition, clock,
+        [lease] { return lease == nullptr || lease->held(); });
   }
   app->duplicates_ =
       &prometheus::BuildCounter()

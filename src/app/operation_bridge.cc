@@ -11,7 +11,10 @@ namespace mv::app {
 
 Status OperationBridge::Step() {
   std::lock_guard lock(mu_);
-  MV_ASSIGN_OR_RETURN(auto requests, board_->TakeRequests(partition_.Id()));
+  std::vector<nlohmann::json> requests;
+  if (!may_take_ || may_take_()) {
+    MV_ASSIGN_OR_RETURN(requests, board_->TakeRequests(partition_.Id()));
+  }
   for (const auto& r : requests) {
     auto asked = http::OperationFromJson(r);
     if (!asked.ok()) {

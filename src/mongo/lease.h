@@ -40,7 +40,7 @@ class MongoLease final : public api::WriterLease {
   // The write every transaction of the holder carries; one that matches nothing (the
   // lease is not held, or no longer) when it is not held.
   ViewDatabase::Write Fence() const;
-  bool held() const;
+  bool held() const override;
   std::int64_t epoch() const;
 
  private:

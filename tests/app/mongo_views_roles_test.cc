@@ -145,6 +145,19 @@ TEST_F(MongoViewsRolesTest, AReplicaServesTheWorkersMongoViewsAndASecondWorkerWa
   MV_ASSERT_OK(second->Start());
   std::this_thread::sleep_for(500ms);
   EXPECT_FALSE(second->worker().healthy()) << "two workers of one partition ran at once";
+  // ... and leaves the replicas' requests to the worker that runs.
+  for (int i = 0; i < 3; ++i) {
+    HttpReply asked = http.Send("POST", "/admin/reconcile?org=acme", auth, "{}");
+    ASSERT_EQ(asked.status, 202) << asked.body;
+    const std::string op = json::parse(asked.body)["id"];
+    ASSERT_TRUE(Eventually(
+        [&] {
+          json followed = json::parse(http.Send("GET", "/admin/operations/" + op, auth).body);
+          return followed["phase"] == "done";
+        },
+        20s))
+        << "request " << i << " was taken by the waiting worker";
+  }
   // ... and takes over once the first stops (it releases the lease on the way out).
   worker->Stop();
   EXPECT_TRUE(Eventually([&] { return second->worker().healthy(); }, 10s));
