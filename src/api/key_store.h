@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "base/sha256.h"
 
 namespace mv::api {
 
@@ -27,6 +28,35 @@ struct ApiKeyInfo {
   Timestamp created_at{};
   std::optional<Timestamp> revoked_at;
 };
+
+// A new key as every key store makes it: the key text ("vmv_" + 48 hex digits, shown once),
+// the hash stored in its place, and its public id ("key-" + the hash's first 12 hex digits:
+// stable, and known for keys made before ids existed).
+struct MintedKey {
+  std::string key;
+  std::string hash;
+  std::string id;
+};
+inline constexpr const char* kKeyIdPrefix = "key-";
+inline constexpr size_t kKeyIdHexDigits = 12;
+inline std::string KeyIdOf(const std::string& hash) {
+  return kKeyIdPrefix + hash.substr(0, kKeyIdHexDigits);
+}
+// InvalidArgument for a name over 128 characters or a principal that is neither an admin
+// nor of one org; Internal without random bytes.
+inline Result<MintedKey> MintKey(const Principal& principal, const std::string& name) {
+  if (name.size() > 128) return Status::InvalidArgument("a key's name is at most 128 characters");
+  if (principal.admin != principal.org.empty()) {
+    return Status::InvalidArgument("a key is either an admin key or names one org");
+  }
+  std::string random = RandomHex(24);
+  if (random.empty()) return Status::Internal("no random bytes");
+  MintedKey k;
+  k.key = "vmv_" + random;
+  k.hash = Sha256Hex(k.key);
+  k.id = KeyIdOf(k.hash);
+  return k;
+}
 
 // Where API keys live. Only a hash of each key is stored; the key itself is shown once, at
 // creation. Thread-safe.

@@ -1,6 +1,7 @@
 #include "base/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace mv {
 
@@ -20,6 +21,13 @@ std::string Sha256Hex(const std::string& text) {
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
   return HexOf(digest, len);
+}
+
+std::string RandomHex(size_t n) {
+  std::string bytes(n, '\0');
+  auto* data = reinterpret_cast<unsigned char*>(bytes.data());
+  if (RAND_bytes(data, static_cast<int>(n)) != 1) return {};
+  return HexOf(data, n);
 }
 
 }  // namespace mv

@@ -1,6 +1,5 @@
 #include "http/remote_operations.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -51,10 +50,10 @@ std::string PartitionOperationId(const std::string& id, const core::Partition& p
 
 Result<std::string> RemoteOperations::Submit(worker::OperationKind kind, core::ViewScope scope,
                                              bool repair, std::string requested_by, Timestamp now) {
-  unsigned char random[4];
-  if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
+  std::string random = RandomHex(4);
+  if (random.empty()) return Status::Internal("no random bytes");
   worker::Operation op;
-  op.id = "op-r" + HexOf(random, sizeof random);
+  op.id = "op-r" + random;
   op.kind = kind;
   op.scope = std::move(scope);
   op.repair = repair;

@@ -1,7 +1,6 @@
 #include "mongo/lease.h"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include "base/sha256.h"
@@ -116,9 +115,7 @@ std::string MongoLease::holder() {
 std::string LeaseOwnerName() {
   char host[256] = {0};
   if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
-  unsigned char random[4] = {0, 0, 0, 0};
-  (void)RAND_bytes(random, sizeof random);
-  return fmt::format("{}:{}:{}", host, getpid(), HexOf(random, sizeof random));
+  return fmt::format("{}:{}:{}", host, getpid(), RandomHex(4));
 }
 
 }  // namespace mv::mongo

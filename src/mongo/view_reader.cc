@@ -1,7 +1,6 @@
 #include "mongo/view_reader.h"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <limits>
@@ -489,12 +488,6 @@ Result<std::vector<api::CatalogEntry>> MongoViewReader::Entries() {
 
 Result<std::vector<core::StoredVersion>> MongoViewReader::Versions() { return ReadCatalog(*db_); }
 
-// A key's id is "key-" and the first 12 hex digits of its hash (as the embedded store's).
-namespace {
-constexpr const char* kIdPrefix = "key-";
-constexpr size_t kIdHexDigits = 12;
-}  // namespace
-
 Status MongoKeyStore::Prepare() {
   MV_ASSIGN_OR_RETURN(Document created, db_->Command({{"create", kApiKeys}}));
   MV_RETURN_IF_ERROR(CheckReply(created, std::string("create ") + kApiKeys, {kNamespaceExists}));
@@ -506,25 +499,17 @@ Status MongoKeyStore::Prepare() {
 
 Result<api::KeyStore::Created> MongoKeyStore::CreateKey(const api::Principal& principal,
                                                         const std::string& name) {
-  if (name.size() > 128) return Status::InvalidArgument("a key's name is at most 128 characters");
-  if (principal.admin != principal.org.empty()) {
-    return Status::InvalidArgument("a key is either an admin key or names one org");
-  }
-  unsigned char random[24];
-  if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
-  std::string key = "vmv_" + HexOf(random, sizeof random);
-  std::string hash = Sha256Hex(key);
-  std::string id = kIdPrefix + hash.substr(0, kIdHexDigits);
-  Document doc = {{"_id", hash},
-                  {"keyId", id},
+  MV_ASSIGN_OR_RETURN(api::MintedKey minted, api::MintKey(principal, name));
+  Document doc = {{"_id", minted.hash},
+                  {"keyId", minted.id},
                   {"organizationId", principal.admin ? Document() : Document(principal.org)},
                   {"admin", principal.admin},
-                  {"prefix", key.substr(0, 8)},
+                  {"prefix", minted.key.substr(0, 8)},
                   {"name", name},
                   {"createdAt", DateValue(clock_->Now())},
                   {"revokedAt", nullptr}};
   MV_RETURN_IF_ERROR(db_->Transact({{InsertCommand(kApiKeys, {doc}), std::nullopt}}));
-  return Created{id, key};
+  return Created{minted.id, minted.key};
 }
 
 Result<api::Principal> MongoKeyStore::Authenticate(const std::string& key) {
@@ -534,7 +519,7 @@ Result<api::Principal> MongoKeyStore::Authenticate(const std::string& key) {
       db_->Query(FindCommand(kApiKeys, {{"_id", hash}, {"revokedAt", nullptr}}), [&](Document doc) {
         auto org = doc.find("organizationId");
         found = api::Principal{org != doc.end() && org->is_string() ? org->get<std::string>() : "",
-                               doc.value("admin", false), kIdPrefix + hash.substr(0, kIdHexDigits)};
+                               doc.value("admin", false), api::KeyIdOf(hash)};
         return Status::Ok();
       }));
   if (!found) return Status::Unauthenticated("unknown or revoked API key");

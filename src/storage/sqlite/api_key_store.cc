@@ -1,7 +1,6 @@
 #include "storage/sqlite/api_key_store.h"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 
 #include "base/sha256.h"
 #include "base/time.h"
@@ -17,8 +16,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_at INTEGER NOT NULL, name TEXT NOT NULL DEFAULT '', revoked_at INTEGER);
 CREATE INDEX IF NOT EXISTS api_keys_by_id ON api_keys (substr(key_hash, 1, 12));
 )sql";
-constexpr const char* kIdPrefix = "key-";
-constexpr size_t kIdHexDigits = 12;
 
 // Adds the columns of later releases to an older api_keys table.
 Status Upgrade(Database& db) {
@@ -53,26 +50,20 @@ Result<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(const std::string& path,
 
 Result<ApiKeyStore::Created> ApiKeyStore::CreateKey(const Principal& principal,
                                                     const std::string& name) {
-  if (name.size() > 128) return Status::InvalidArgument("a key's name is at most 128 characters");
-  if (principal.admin != principal.org.empty()) {
-    return Status::InvalidArgument("a key is either an admin key or names one org");
-  }
-  unsigned char random[24];
-  if (RAND_bytes(random, sizeof random) != 1) return Status::Internal("no random bytes");
-  std::string key = "vmv_" + HexOf(random, sizeof random);
+  MV_ASSIGN_OR_RETURN(api::MintedKey minted, api::MintKey(principal, name));
   std::lock_guard lock(mu_);
   MV_ASSIGN_OR_RETURN(Statement * st,
                       db_->Prepare("INSERT INTO api_keys (key_hash, org, is_admin, key_prefix, "
                                    "created_at, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  std::string hash = Sha256Hex(key);
-  st->Bind(1, hash).Bind(6, name);
+  st->Bind(1, minted.hash).Bind(6, name);
   if (principal.admin)
     st->BindNull(2);
   else
     st->Bind(2, principal.org);
-  st->Bind(3, principal.admin ? 1 : 0).Bind(4, key.substr(0, 8)).Bind(5, ToMillis(clock_->Now()));
+  st->Bind(3, principal.admin ? 1 : 0).Bind(4, minted.key.substr(0, 8));
+  st->Bind(5, ToMillis(clock_->Now()));
   MV_RETURN_IF_ERROR(st->Run());
-  return Created{kIdPrefix + hash.substr(0, kIdHexDigits), key};
+  return Created{minted.id, minted.key};
 }
 
 Result<Principal> ApiKeyStore::Authenticate(const std::string& key) {
@@ -84,7 +75,7 @@ Result<Principal> ApiKeyStore::Authenticate(const std::string& key) {
   st->Bind(1, hash);
   MV_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return Status::Unauthenticated("unknown or revoked API key");
-  Principal p{st->ColumnText(0), st->ColumnInt(1) != 0, kIdPrefix + hash.substr(0, kIdHexDigits)};
+  Principal p{st->ColumnText(0), st->ColumnInt(1) != 0, api::KeyIdOf(hash)};
   st->Reset();
   return p;
 }
@@ -100,7 +91,7 @@ Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
     MV_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
     ApiKeyInfo k;
-    k.id = kIdPrefix + st->ColumnText(0);
+    k.id = api::kKeyIdPrefix + st->ColumnText(0);
     k.name = st->ColumnText(1);
     k.org = st->ColumnText(2);
     k.admin = st->ColumnInt(3) != 0;
@@ -115,7 +106,7 @@ Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
 
 Status ApiKeyStore::Revoke(const std::string& id) {
   std::string_view hex = id;
-  if (!hex.starts_with(kIdPrefix) || hex.size() != 4 + kIdHexDigits ||
+  if (!hex.starts_with(api::kKeyIdPrefix) || hex.size() != 4 + api::kKeyIdHexDigits ||
       hex.substr(4).find_first_not_of("0123456789abcdef") != std::string_view::npos) {
     return Status::NotFound(
         fmt::format("no API key {} (ids look like key-0123456789ab)", id.substr(0, 64)));
