@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "core/aggregate_view.h"
 #include "core/change_event.h"
 #include "core/domain.h"
 
@@ -56,6 +58,23 @@ struct DailyMetricsQuery {
   std::vector<std::string> group_by;
   size_t max_rows = 10000;
 };
+
+// Ok when every column of `group_by` is a dimension of mv_daily_metrics (`spec`), other
+// than org, named once; InvalidArgument naming the first that is not.
+inline Status CheckDailyMetricsGroupBy(const core::AggregateViewSpec& spec,
+                                       const std::vector<std::string>& group_by) {
+  for (size_t i = 0; i < group_by.size(); ++i) {
+    const std::string& column = group_by[i];
+    const auto& keys = spec.key_columns;
+    bool dimension = column != "org" && std::find(keys.begin(), keys.end(), column) != keys.end();
+    bool repeated = std::find(group_by.begin(), group_by.begin() + static_cast<std::ptrdiff_t>(i),
+                              column) != group_by.begin() + static_cast<std::ptrdiff_t>(i);
+    if (!dimension || repeated) {
+      return Status::InvalidArgument("daily metrics cannot be grouped by '" + column + "'");
+    }
+  }
+  return Status::Ok();
+}
 
 struct DailyMetricsRow {
   std::vector<std::string> key;  // values of group_by, in order (the day as its period)

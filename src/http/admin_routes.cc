@@ -283,9 +283,7 @@ void ApiService::AddAdmin() {
   };
   auto submit = [this](Call& c, worker::OperationKind kind, core::ViewScope scope,
                        bool repair) -> Status {
-    if (b_.operations == nullptr)
-      return Status::Unavailable(
-          "this process runs no operations (an api replica): ask the worker process");
+    if (b_.operations == nullptr) return Status::Unavailable("this process runs no operations");
     std::string by = Who(c);
     MV_ASSIGN_OR_RETURN(std::string id,
                         b_.operations->Submit(kind, scope, repair, by, system_clock_.Now()));
@@ -357,9 +355,7 @@ void ApiService::AddAdmin() {
   // Switch, rollback and dropping retired versions change only the catalog: the worker
   // runs them at once, and the answer waits for it (up to kInstantWait).
   auto run_instant = [this](Call& c, worker::OperationKind kind, core::ViewScope scope) -> Status {
-    if (b_.operations == nullptr)
-      return Status::Unavailable(
-          "this process runs no operations (an api replica): ask the worker process");
+    if (b_.operations == nullptr) return Status::Unavailable("this process runs no operations");
     std::string by = Who(c);
     MV_ASSIGN_OR_RETURN(std::string id,
                         b_.operations->Submit(kind, scope, false, by, system_clock_.Now()));

@@ -7,6 +7,7 @@
 
 #include "base/time.h"
 #include "core/exception_queue.h"
+#include "core/stored_versions.h"
 #include "mongo/view_documents.h"
 
 namespace mv::mongo {
@@ -71,8 +72,7 @@ std::string LiveCollections::Of(const std::string& view) const {
 }
 
 int LiveCollections::VersionOf(const core::ViewSet& views, const std::string& view) const {
-  auto it = aggregate_versions.find(view);
-  return it != aggregate_versions.end() ? it->second : views.VersionOf(view);
+  return core::LiveVersionOf(views, aggregate_versions, view);
 }
 
 std::string PhysicalName(const std::string& view, int version, std::int64_t generation) {

@@ -198,15 +198,7 @@ Result<AtToken<api::DailyMetricsResult>> MongoViewReader::DailyMetrics(
     const std::string& org, const api::DailyMetricsQuery& q) {
   const core::AggregateViewSpec* spec =
       &views_->FindAggregate(core::ViewSet::kDailyMetrics)->spec();
-  std::set<std::string> seen;
-  for (const auto& column : q.group_by) {
-    bool is_dimension =
-        column != "org" && std::find(spec->key_columns.begin(), spec->key_columns.end(), column) !=
-                               spec->key_columns.end();
-    if (!is_dimension || !seen.insert(column).second) {
-      return Status::InvalidArgument("daily metrics cannot be grouped by '" + column + "'");
-    }
-  }
+  MV_RETURN_IF_ERROR(api::CheckDailyMetricsGroupBy(*spec, q.group_by));
   using Interval = api::DailyMetricsQuery::Interval;
   Document group_id = Document::object();
   Document sort = Document::object();

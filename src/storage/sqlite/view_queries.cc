@@ -220,15 +220,7 @@ Result<AtToken<std::vector<AggregateRow>>> ViewQueries::AggregateRows(const std:
 Result<AtToken<DailyMetricsResult>> ViewQueries::DailyMetrics(const std::string& org,
                                                               const DailyMetricsQuery& q) {
   MV_ASSIGN_OR_RETURN(const core::AggregateViewSpec* spec, SpecOf(kDailyMetrics));
-  std::set<std::string> seen;
-  for (const auto& column : q.group_by) {
-    bool is_dimension =
-        column != "org" && std::find(spec->key_columns.begin(), spec->key_columns.end(), column) !=
-                               spec->key_columns.end();
-    if (!is_dimension || !seen.insert(column).second) {
-      return Status::InvalidArgument("daily metrics cannot be grouped by '" + column + "'");
-    }
-  }
+  MV_RETURN_IF_ERROR(api::CheckDailyMetricsGroupBy(*spec, q.group_by));
   MV_ASSIGN_OR_RETURN(auto txn, db_->BeginRead());
   MV_ASSIGN_OR_RETURN(std::string table, TableOf(kDailyMetrics));
   // No dimension kept: grouping by org (constant here) gives one row, or none when

@@ -8,6 +8,7 @@
 #include "base/time.h"
 #include "core/exception_queue.h"
 #include "core/shipment_row.h"
+#include "core/stored_versions.h"
 #include "storage/sqlite/id_dictionary.h"
 
 namespace mv::storage::sqlite {
@@ -138,8 +139,7 @@ std::vector<std::pair<std::string, std::string>> PhysicalTables::All() const {
 }
 
 int PhysicalTables::VersionOf(const core::ViewSet& views, const std::string& view) const {
-  auto it = aggregate_versions.find(view);
-  return it != aggregate_versions.end() ? it->second : views.VersionOf(view);
+  return core::LiveVersionOf(views, aggregate_versions, view);
 }
 
 Status CreateStoreTables(Database& db) {
