@@ -46,6 +46,17 @@ std::string_view ToString(VersionState state) {
   return "live";
 }
 
+Status ViewScope::CheckPart(const ViewScope& part) const {
+  if (org && part.org != org) {
+    return Status::InvalidArgument("the part " + part.Describe() + " is outside the shadow of " +
+                                   Describe());
+  }
+  if (next_version && part.org) {
+    return Status::InvalidArgument("a next version is committed for every org");
+  }
+  return Status::Ok();
+}
+
 void CompareRows(const std::vector<RowDigest>& source, const std::vector<RowDigest>& view,
                  ViewDrift* drift) {
   drift->source_rows = static_cast<std::int64_t>(source.size());

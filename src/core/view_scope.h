@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/status.h"
 
 namespace mv::core {
 
@@ -31,6 +32,9 @@ struct ViewScope {
   // "mv_daily_metrics of org acme", "every view of every org", "the next version of
   // mv_daily_metrics of every org".
   std::string Describe() const;
+  // Whether `part` may be committed from a shadow of this scope (ViewRebuild::CommitPart):
+  // InvalidArgument for another org's part, or an org's part of a next version.
+  Status CheckPart(const ViewScope& part) const;
 };
 
 // What reconciliation found for one view of one org: the live rows against rows

@@ -149,14 +149,8 @@ class MongoViewRebuild final : public core::ViewRebuild {
   }
 
   Status CommitPart(const core::ViewScope& part) override {
-    if (scope_.org && part.org != scope_.org) {
-      return Status::InvalidArgument("the part " + part.Describe() + " is outside the shadow of " +
-                                     scope_.Describe());
-    }
-    if (scope_.next_version) {
-      if (part.org) return Status::InvalidArgument("a next version is committed for every org");
-      return InstallNextVersion();
-    }
+    MV_RETURN_IF_ERROR(scope_.CheckPart(part));
+    if (scope_.next_version) return InstallNextVersion();
     if (!part.org) {
       return store_->options_.partition.whole() ? Swap(part, std::nullopt) : ReplaceOrgs(part);
     }
@@ -266,6 +260,20 @@ class MongoViewRebuild final : public core::ViewRebuild {
     return CheckReply(reply, "createIndexes " + collection);
   }
 
+  // The catalog entry of this shadow's `collection` of `view`, built now at `token`.
+  core::StoredVersion Built(const std::string& view, const std::string& collection,
+                            core::VersionState state, ChangeToken token, Timestamp now) const {
+    core::StoredVersion v;
+    v.view = view;
+    v.version = shadow_.VersionOf(*store_->views_, view);
+    v.generation = generation_;
+    v.state = state;
+    v.table = collection;
+    v.built_at = now;
+    v.token = static_cast<std::int64_t>(token);
+    return v;
+  }
+
   // Records the shadow's aggregates in scope as their next version, built beside the live
   // one (replacing any other stored version of that definition), indexed; the live views
   // go on serving.
@@ -274,14 +282,8 @@ class MongoViewRebuild final : public core::ViewRebuild {
     std::vector<core::StoredVersion> replaced, installed;
     for (const auto& [view, collection] : shadow_.aggregates) {
       if (!scope_.Includes(view) || swapped_.count(collection)) continue;
-      core::StoredVersion next;
-      next.view = view;
-      next.version = shadow_.VersionOf(*store_->views_, view);
-      next.generation = generation_;
-      next.state = core::VersionState::kBuilding;
-      next.table = collection;
-      next.built_at = now;
-      next.token = static_cast<std::int64_t>(store_->applied_.Get());
+      core::StoredVersion next =
+          Built(view, collection, core::VersionState::kBuilding, store_->applied_.Get(), now);
       for (const auto& side : store_->side_) {
         if (side.view == view && side.version == next.version) replaced.push_back(side);
       }
@@ -325,14 +327,8 @@ class MongoViewRebuild final : public core::ViewRebuild {
     std::vector<Document> entries, retired;
     for (const auto& [view, collection] : taken) {
       if (!indexed_) MV_RETURN_IF_ERROR(Index(view, collection));
-      core::StoredVersion v;
-      v.view = view;
-      v.version = shadow_.VersionOf(*store_->views_, view);
-      v.generation = generation_;
-      v.state = core::VersionState::kLive;
-      v.table = collection;
-      v.built_at = now;
-      v.token = static_cast<std::int64_t>(token ? *token : store_->applied_.Get());
+      core::StoredVersion v = Built(view, collection, core::VersionState::kLive,
+                                    token ? *token : store_->applied_.Get(), now);
       entries.push_back(CatalogDocument(v));
       std::string replaced = store_->live_.Of(view);
       if (!replaced.empty()) {

@@ -877,14 +877,8 @@ class SqliteViewRebuild final : public core::ViewRebuild {
   }
 
   Status CommitPart(const core::ViewScope& part) override {
-    if (scope_.org && part.org != scope_.org) {
-      return Status::InvalidArgument("the part " + part.Describe() + " is outside the shadow of " +
-                                     scope_.Describe());
-    }
-    if (scope_.next_version) {
-      if (part.org) return Status::InvalidArgument("a next version is committed for every org");
-      return InstallNextVersion();
-    }
+    MV_RETURN_IF_ERROR(scope_.CheckPart(part));
+    if (scope_.next_version) return InstallNextVersion();
     if (!part.org) return Swap(part, std::nullopt);
     Database& db = *store_->db_;
     MV_ASSIGN_OR_RETURN(auto code, store_->ids_.Find(Kind::kOrg, *part.org));
