@@ -1,7 +1,8 @@
 #pragma once
 
+#include <absl/hash/hash.h>
+
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,11 +59,7 @@ class StateCache {
     std::optional<std::string> value;
     bool Is(const ShipmentKey& k) const { return org == k.org && id == k.id; }
   };
-  static std::uint64_t Hash(const ShipmentKey& key) {
-    std::hash<std::string_view> h;
-    std::uint64_t a = h(key.org);
-    return a ^ (h(key.id) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  }
+  static std::uint64_t Hash(const ShipmentKey& key) { return absl::HashOf(key.org, key.id); }
   void MakeRoom() {
     if (hot_.size() < generation_size_) return;
     cold_ = std::move(hot_);
