@@ -187,10 +187,11 @@ Status MongoViewStore::LoadCatalog() {
     fresh_ = token == 0 && empty;
   }
   live_ = std::move(live);
-  // Collections an interrupted rebuild left behind.
-  MV_ASSIGN_OR_RETURN(std::vector<core::StoredVersion> now_stored, ReadCatalog(*db_));
+  // Collections an interrupted rebuild left behind: named by no catalog entry.
+  MV_RETURN_IF_ERROR(ReloadSideVersions());
   std::set<std::string> named;
-  for (const auto& v : now_stored) named.insert(v.table);
+  for (const auto& [view, collection] : live_.All()) named.insert(collection);
+  for (const auto& v : side_) named.insert(v.table);
   MV_ASSIGN_OR_RETURN(std::vector<std::string> collections, ListCollections(*db_));
   // A partition drops only its own shadows: another partition's may be in use.
   const std::string own_suffix = "_" + options_.partition.Id();
@@ -204,7 +205,7 @@ Status MongoViewStore::LoadCatalog() {
   for (const auto& [view, collection] : live_.All()) {
     MV_RETURN_IF_ERROR(PointStableName(*db_, view, collection));
   }
-  return ReloadSideVersions();
+  return Status::Ok();
 }
 
 Status MongoViewStore::ReloadSideVersions() {
