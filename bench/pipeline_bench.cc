@@ -63,11 +63,11 @@
 #include "core/shipment_row.h"
 #include "core/tracking.h"
 #include "core/view_set.h"
-#include "metrics/metrics.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/sqlite/view_schema.h"
 #include "storage/sqlite/view_store.h"
+#include "worker/stream_probe.h"
 #include "worker/stream_worker.h"
 
 #ifndef MV_BUILD_TYPE
@@ -545,7 +545,7 @@ struct Pipeline {
 
 // The time a StreamWorker takes to apply every committed change into the (fresh) views.db
 // at `path`, reading from token 0 and stepping until its checkpoint reaches the source's.
-Timing TimeDrain(const Pipeline& p, const fs::path& path, metrics::StreamProbe* probe) {
+Timing TimeDrain(const Pipeline& p, const fs::path& path, worker::StreamProbe* probe) {
   RemoveDb(path);
   auto store = Must(SqliteViewStore::Open(path.string(), p.views, p.clock), "open views.db");
   auto changes = Must(p.source->NewChangeSource(), "change source");
@@ -753,7 +753,8 @@ void PrintTable(const std::vector<Line>& lines) {
 struct ViewConfig {
   std::string name;
   core::ViewSet views;
-  std::unique_ptr<metrics::Metrics> metrics;
+  std::unique_ptr<prometheus::Registry> registry = std::make_unique<prometheus::Registry>();
+  std::unique_ptr<worker::StreamProbe> probe;
 
   explicit ViewConfig(const std::string& n) : name(n) {
     if (n == "six") {
@@ -761,7 +762,7 @@ struct ViewConfig {
     } else {
       views.AddAggregate(std::make_unique<core::RealtimeOpsView>());
     }
-    metrics = std::make_unique<metrics::Metrics>(views.Names());
+    probe = std::make_unique<worker::StreamProbe>(*registry, views.Names());
   }
   std::string Label() const { return name + "-view"; }
 };
@@ -839,7 +840,7 @@ std::vector<Line> RunThroughput(const Flags& flags, const fs::path& dir) {
       std::string line = fmt::format("  rep {}:", rep + 1);
       for (size_t c = 0; c < nc; ++c) {
         Timing d = TimeDrain(pipes[c], vdir / fmt::format("views-{}.db", configs[c]->name),
-                             &configs[c]->metrics->stream());
+                             configs[c]->probe.get());
         pipe_wall[c].push_back(ev / d.wall);
         pipe_cpu[c].push_back(ev / d.cpu);
         drain_s[c].push_back(d.wall);
@@ -1003,8 +1004,9 @@ struct PipelineRep {
 PipelineRep RunPipeline(const Flags& flags, const fs::path& dir, const ViewConfig& config,
                         const std::vector<Move>& moves, Timestamp base, double rate) {
   SystemClock clock;
-  metrics::Metrics metrics(config.views.Names());
-  metrics::StreamProbe* probe = &metrics.stream();
+  prometheus::Registry registry;
+  worker::StreamProbe stream_probe(registry, config.views.Names());
+  worker::StreamProbe* probe = &stream_probe;
   PipelineRep rep;
   std::vector<WriteRecord> records;
   auto source = SeededSource(dir, &clock, base, flags.batch);
@@ -1037,8 +1039,8 @@ PipelineRep RunPipeline(const Flags& flags, const fs::path& dir, const ViewConfi
     }
   });
   Status run_status;
-  double before_batches = CounterValue(metrics.registry(), "viya_mv_batches_applied_total");
-  double before_events = CounterValue(metrics.registry(), "viya_mv_events_applied_total");
+  double before_batches = CounterValue(registry, "viya_mv_batches_applied_total");
+  double before_events = CounterValue(registry, "viya_mv_events_applied_total");
   std::thread runner([&] {
     double cpu = ThreadCpuSeconds();
     run_status = worker.Run();
@@ -1055,9 +1057,8 @@ PipelineRep RunPipeline(const Flags& flags, const fs::path& dir, const ViewConfi
   watcher.join();
   runner.join();
   Must(run_status, "worker run");
-  rep.batches = CounterValue(metrics.registry(), "viya_mv_batches_applied_total") - before_batches;
-  rep.events_applied =
-      CounterValue(metrics.registry(), "viya_mv_events_applied_total") - before_events;
+  rep.batches = CounterValue(registry, "viya_mv_batches_applied_total") - before_batches;
+  rep.events_applied = CounterValue(registry, "viya_mv_events_applied_total") - before_events;
 
   for (const auto& r : records) {
     rep.commit_ms.push_back(Ms(r.commit - r.start));

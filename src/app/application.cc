@@ -113,7 +113,24 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     MV_RETURN_IF_ERROR(app->views_.AddNextVersionForTest(next));
     spdlog::info("VIYA_MV_TEST_NEXT_VERSION: {} has a test-only next version", next);
   }
-  app->metrics_ = std::make_unique<metrics::Metrics>(app->views_.Names());
+  app->metrics_ = std::make_unique<metrics::Metrics>();
+  prometheus::Registry& registry = app->metrics_->registry();
+  app->http_probe_ = std::make_unique<http::HttpProbe>(registry);
+  FreshnessProbe::Options freshness;
+  freshness.views = app->views_.Names();
+  freshness.staleness_target_seconds = static_cast<double>(c.metrics.staleness_target_ms) / 1000;
+  for (size_t start = 0; start < c.metrics.org_labels.size();) {
+    size_t comma = c.metrics.org_labels.find(',', start);
+    if (comma == std::string::npos) comma = c.metrics.org_labels.size();
+    freshness.org_allow.push_back(c.metrics.org_labels.substr(start, comma - start));
+    start = comma + 1;
+  }
+  freshness.max_orgs = static_cast<size_t>(c.metrics.max_org_labels);
+  app->freshness_probe_ = std::make_unique<FreshnessProbe>(registry, std::move(freshness));
+  if (!replica) {
+    app->stream_probe_ = std::make_unique<worker::StreamProbe>(registry, app->views_.Names());
+    app->job_probe_ = std::make_unique<worker::JobProbe>(registry);
+  }
   backend::BackendOptions backend_options = BackendOptionsOf(c);
   if (options.adjust_backend) options.adjust_backend(backend_options);
   if (replica) {
@@ -130,7 +147,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   cache_options.max_entries = static_cast<size_t>(c.lookup.cache_max_entries);
   app->lookups_ = std::make_unique<cache::LookupCache>(&b.lookups(), clock, cache_options);
   app->lookup_probe_ =
-      std::make_unique<metrics::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
+      std::make_unique<cache::LookupProbe>(app->metrics_->registry(), app->lookups_.get());
 
   if (!replica) {
     MV_RETURN_IF_ERROR(app->StartWorkerParts());
@@ -177,8 +194,8 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     self->lookup_probe_->Refresh();
     if (self->server_) {
       net::ServerStats http = self->server_->stats();
-      self->metrics_->http().ServerFigures(http.connections, http.refused_total,
-                                           http.timeouts_total, http.bad_requests_total);
+      self->http_probe_->ServerFigures(http.connections, http.refused_total, http.timeouts_total,
+                                       http.bad_requests_total);
     }
   });
 
@@ -192,6 +209,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.clock = clock;
   backends.applied = &b.applied();
   backends.metrics = app->metrics_.get();
+  backends.http_probe = app->http_probe_.get();
   // A replica runs no operations: it asks the worker's through the operation board.
   if (replica) {
     app->remote_operations_ = std::make_unique<http::RemoteOperations>(
@@ -262,12 +280,15 @@ Status Application::StartWorkerParts() {
   wo.sla_tick_interval = Millis(config_.sla.tick_interval_ms);
   worker_ = std::make_unique<worker::StreamWorker>(&backend_->changes(), &backend_->snapshots(),
                                                    &backend_->view_store(), &views_, projection,
-                                                   clock_, &metrics_->stream(), wo);
+                                                   clock_, stream_probe_.get(), wo);
   worker::OperationRunnerOptions operation_options;
   operation_options.auto_switch = config_.views.auto_switch;
   worker_->SetOperations(&operations_, operation_options);
   MV_RETURN_IF_ERROR(AddJobs());
 
+  FreshnessProbe* freshness = freshness_probe_.get();
+  worker_->OnOrgsApplied(
+      [freshness](const std::vector<std::string>& orgs) { freshness->OrgsSeen(orgs); });
   cache::LookupCache* lookups = lookups_.get();
   worker_->OnLookupChange(
       [lookups](core::Collection collection, const std::string& org, const std::string& id) {
@@ -299,13 +320,23 @@ double Application::LagSeconds() {
 }
 
 void Application::RefreshStreamGauges() {
-  metrics_->stream().SetLag(stores_->progress().ChangesAfter(stores_->applied().Get()).value_or(0));
-  metrics_->stream().SetStaleness(StalenessByOrg());
-  metrics_->stream().SetLagSeconds(LagSeconds());
+  FreshnessProbe::Reading r;
+  r.applied = stores_->applied().Get();
+  r.caught_up = stores_->progress().committed().Get() <= r.applied;
+  r.lag_events = stores_->progress().ChangesAfter(r.applied);
+  r.staleness_by_org = StalenessByOrg();
+  r.lag_seconds = LagSeconds();
+  if (auto count = stores_->dead_letters().Count(); count.ok()) r.dead_letters = *count;
+  freshness_probe_->Update(r, std::chrono::steady_clock::now());
+  if (stream_probe_) {
+    api::WriterLease* lease = backend_->lease();
+    stream_probe_->SetWorkerUp(worker_ && worker_->healthy() &&
+                               (lease == nullptr || lease->held()));
+  }
 }
 
 Status Application::AddJobs() {
-  scheduler_ = std::make_unique<worker::Scheduler>(clock_, &operations_, &metrics_->jobs());
+  scheduler_ = std::make_unique<worker::Scheduler>(clock_, &operations_, job_probe_.get());
   // LoadConfig checked every schedule.
   auto schedule = [](std::string_view key, const std::string& text) -> Result<Schedule> {
     auto parsed = Schedule::Parse(text);

@@ -5,18 +5,22 @@
 #include <thread>
 
 #include "app/config.h"
+#include "app/freshness_probe.h"
 #include "app/lease_keeper.h"
 #include "app/operation_bridge.h"
 #include "backend/backend.h"
 #include "base/clock.h"
 #include "cache/lookup_cache.h"
+#include "cache/lookup_probe.h"
 #include "core/view_set.h"
 #include "http/api_service.h"
+#include "http/http_probe.h"
 #include "http/remote_operations.h"
-#include "metrics/lookup_probe.h"
 #include "metrics/metrics.h"
 #include "net/http_server.h"
+#include "worker/job_probe.h"
 #include "worker/scheduler.h"
+#include "worker/stream_probe.h"
 #include "worker/stream_worker.h"
 
 namespace mv::app {
@@ -59,6 +63,7 @@ class Application {
   worker::Operations& operations() { return operations_; }
   worker::Scheduler& scheduler() { return *scheduler_; }
   metrics::Metrics& metrics() { return *metrics_; }
+  worker::StreamProbe& stream_probe() { return *stream_probe_; }  // roles all and worker only
   const Config& config() const { return config_; }
   // What `viya-mv status` and GET /admin/status show.
   nlohmann::json StatusReport() { return api_->StatusReport(); }
@@ -80,11 +85,16 @@ class Application {
   int lock_fd_ = -1;  // an exclusive flock on DATA/viya-mv.lock while this object lives
   core::ViewSet views_;
   std::unique_ptr<metrics::Metrics> metrics_;
+  // The probes: the worker's (roles all and worker), the API's, the freshness of the views.
+  std::unique_ptr<worker::StreamProbe> stream_probe_;
+  std::unique_ptr<worker::JobProbe> job_probe_;
+  std::unique_ptr<http::HttpProbe> http_probe_;
+  std::unique_ptr<FreshnessProbe> freshness_probe_;
   std::unique_ptr<backend::Backend> backend_;    // roles all and worker
   std::unique_ptr<backend::ApiStores> replica_;  // role api
   backend::ApiStores* stores_ = nullptr;         // the one of the two this process has
   std::unique_ptr<cache::LookupCache> lookups_;
-  std::unique_ptr<metrics::LookupProbe> lookup_probe_;
+  std::unique_ptr<cache::LookupProbe> lookup_probe_;
   // viya_mv_tracking_events_duplicates_total, copied from the source store's counter.
   prometheus::Counter* duplicates_ = nullptr;
   std::int64_t duplicates_reported_ = 0;  // guarded by the metrics collection

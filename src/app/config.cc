@@ -143,6 +143,27 @@ std::string CheckLevel(const std::string& value) {
   return fmt::format("'{}': allowed trace, debug, info, warn, error", value);
 }
 
+std::string CheckLogFormat(const std::string& value) {
+  if (value == "text" || value == "json") return "";
+  return fmt::format("'{}': allowed text, json", value);
+}
+
+// Org ids separated by commas, without empty ones.
+std::string CheckOrgLabels(const std::string& value) {
+  if (value.empty()) return "";
+  size_t start = 0;
+  for (;;) {
+    size_t comma = value.find(',', start);
+    std::string_view org = std::string_view(value).substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (org.empty() || org.find_first_of(" \t\"") != std::string_view::npos) {
+      return fmt::format("'{}': org ids separated by commas, without spaces", value);
+    }
+    if (comma == std::string::npos) return "";
+    start = comma + 1;
+  }
+}
+
 // Keys whose TOML name is the Config member's name; the macros keep the two in step.
 // clang-format off
 #define MV_INT_KEY(sec, member, lo, hi)                                                  \
@@ -215,7 +236,11 @@ const auto kKeys = std::to_array<Key>({
     MV_BOOL_KEY(views, auto_switch),
     MV_INT_KEY(views, retired_keep_hours, 0, kTenYearsHours),
     MV_BOOL_KEY(reconcile, auto_repair),
+    MV_INT_KEY(metrics, staleness_target_ms, 1, kTenYearsMs),
+    MV_STRING_KEY(metrics, org_labels, CheckOrgLabels),
+    MV_INT_KEY(metrics, max_org_labels, 0, 100000),
     MV_STRING_KEY(log, level, CheckLevel),
+    MV_STRING_KEY(log, format, CheckLogFormat),
 });
 
 #undef MV_INT_KEY

@@ -132,8 +132,18 @@ struct Config {
     bool auto_repair = true;  // the scheduled reconciliation repairs what drifted
   } reconcile;
 
+  struct Metrics {
+    // viya_mv_staleness_target_seconds: MvStalenessHigh fires at twice this.
+    std::int64_t staleness_target_ms = 1000;
+    // Orgs with their own `org` label (comma-separated); empty: the first max_org_labels
+    // orgs seen. Every other org is shown as org="other".
+    std::string org_labels;
+    std::int64_t max_org_labels = 100;
+  } metrics;
+
   struct Log {
-    std::string level = "info";  // trace, debug, info, warn, error
+    std::string level = "info";   // trace, debug, info, warn, error
+    std::string format = "text";  // text, or json: one JSON object per line
   } log;
 };
 

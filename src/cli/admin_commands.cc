@@ -20,7 +20,7 @@ using nlohmann::json;
 // The folder, opened as a server would open it (and held while the command runs).
 Result<std::unique_ptr<app::Application>> OpenFolder(const AdminFlags& flags, const Clock* clock) {
   MV_ASSIGN_OR_RETURN(app::Config config, ResolveConfig(flags.serve));
-  SetLogLevel(flags.json ? "warn" : config.log.level);
+  SetLogging(flags.json ? "warn" : config.log.level, config.log.format);
   return app::Application::Open(config, clock);
 }
 

@@ -5,6 +5,7 @@
 
 #include "app/config.h"
 #include "base/status.h"
+#include "cli/logging.h"
 
 namespace mv::cli {
 
@@ -22,7 +23,6 @@ void AddServeFlags(CLI::App* cmd, ServeFlags* f);
 void AddFolderFlags(CLI::App* cmd, ServeFlags* f);
 // Defaults < config file < VIYA_MV_* environment < command-line flags.
 Result<app::Config> ResolveConfig(const ServeFlags& f);
-void SetLogLevel(const std::string& level);
 // Prints `s` and returns the exit code: 2 for InvalidArgument, else 1.
 int Fail(const Status& s);
 

@@ -48,11 +48,6 @@ Result<app::Config> ResolveConfig(const ServeFlags& f) {
   return app::LoadConfig(f.config_file, env);
 }
 
-void SetLogLevel(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
-
 namespace {
 
 // Blocks SIGINT/SIGTERM in every thread started after this call, so that WaitForSignal
@@ -88,7 +83,7 @@ int RunServe(const ServeFlags& flags) {
     std::cout << app::ConfigToToml(*config);
     return 0;
   }
-  SetLogLevel(config->log.level);
+  SetLogging(config->log.level, config->log.format);
   sigset_t signals = BlockStopSignals();
   SystemClock clock;
   auto application = app::Application::Open(*config, &clock);
@@ -111,7 +106,7 @@ int RunServe(const ServeFlags& flags) {
 int RunCheck(const ServeFlags& flags, bool as_json) {
   auto config = ResolveConfig(flags);
   if (!config.ok()) return Fail(config.status());
-  SetLogLevel(config->log.level);
+  SetLogging(config->log.level, config->log.format);
   if (config->source.backend != "mongodb") {
     std::cout << "source.backend = \"" << config->source.backend
               << "\": the embedded source needs no preflight\n";
@@ -219,7 +214,7 @@ int RunImport(const ImportFlags& flags) {
   }
   auto config = ResolveConfig(flags.serve);
   if (!config.ok()) return Fail(config.status());
-  SetLogLevel("warn");
+  SetLogging("warn");
   SystemClock clock;
   auto application = app::Application::Open(*config, &clock);
   if (!application.ok()) return Fail(application.status());
@@ -282,7 +277,7 @@ int RunDemo(DemoFlags flags) {
   }
   auto config = ResolveConfig(flags.serve);
   if (!config.ok()) return Fail(config.status());
-  SetLogLevel(config->log.level);
+  SetLogging(config->log.level, config->log.format);
   sigset_t signals = BlockStopSignals();
   SystemClock clock;
   auto application = app::Application::Open(*config, &clock);

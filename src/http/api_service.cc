@@ -205,8 +205,8 @@ void ApiService::Answer(const std::shared_ptr<Pending>& p, net::Response res) {
     }
     res.headers.Set("ETag", std::move(tag));
   }
-  if (b_.metrics) {
-    b_.metrics->http().Request(
+  if (b_.http_probe) {
+    b_.http_probe->Request(
         p->req.method, p->pattern, res.status,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - p->started).count());
   }

@@ -20,6 +20,7 @@
 #include "core/interfaces.h"
 #include "core/view_set.h"
 #include "http/auth.h"
+#include "http/http_probe.h"
 #include "http/router.h"
 #include "http/token_waiters.h"
 #include "metrics/metrics.h"
@@ -60,7 +61,8 @@ struct ApiBackends {
   cache::LookupCache* lookups = nullptr;  // customer and carrier names for reads
   const Watermark* applied = nullptr;     // token the views have applied
   const Clock* clock = nullptr;  // "today" of the reports' default ranges; null: system clock
-  metrics::Metrics* metrics = nullptr;
+  metrics::Metrics* metrics = nullptr;  // GET /metrics; null: an empty answer
+  HttpProbe* http_probe = nullptr;      // request counts and durations; null: none
   std::function<Readiness()> readiness;
   // Admin operations: the worker's own, or a replica's way to the worker's (the operation
   // board); null: none.

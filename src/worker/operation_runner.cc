@@ -37,7 +37,7 @@ struct OperationRunner::Active {
   // Comparing: the orgs to compare, one per slice, and the rows found mismatched so far.
   std::vector<std::string> compare_orgs;
   size_t next_org = 0;
-  std::map<std::string, std::int64_t> mismatched_by_view;
+  std::map<std::string, StreamProbe::Drift> drift_by_view;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -60,7 +60,7 @@ OperationRunner::OperationRunner(Operations* operations, core::ChangeSource* sou
                                  core::SourceReader* snapshots, core::ViewStore* store,
                                  const core::ViewSet* views,
                                  const core::ProjectionOptions* projection, const Clock* clock,
-                                 metrics::StreamProbe* probe, OperationRunnerOptions options)
+                                 StreamProbe* probe, OperationRunnerOptions options)
     : operations_(operations),
       source_(source),
       snapshots_(snapshots),
@@ -350,7 +350,7 @@ Status OperationRunner::CompareNextOrg(Timestamp now, bool* all_compared) {
   if (a.op.phase != OperationPhase::kComparing) {
     a.op.phase = OperationPhase::kComparing;
     for (const auto& view : views_->Names()) {
-      if (a.op.scope.Includes(view)) a.mismatched_by_view[view] = 0;
+      if (a.op.scope.Includes(view)) a.drift_by_view[view] = {};
     }
     MV_ASSIGN_OR_RETURN(a.compare_orgs, a.shadow->Orgs());
   }
@@ -360,7 +360,9 @@ Status OperationRunner::CompareNextOrg(Timestamp now, bool* all_compared) {
     for (auto& d : drifts) {
       DriftReport report{std::move(d), false};
       const core::ViewDrift& found = report.drift;
-      a.mismatched_by_view[found.view] += found.mismatched;
+      StreamProbe::Drift& drift = a.drift_by_view[found.view];
+      drift.mismatched += found.mismatched;
+      drift.rows += std::max(found.source_rows, found.view_rows);
       if (found.drifted()) {
         spdlog::warn(
             "{} {}: {} of org {} drifted: {} rows in the source, {} in the view, {} "
@@ -377,12 +379,12 @@ Status OperationRunner::CompareNextOrg(Timestamp now, bool* all_compared) {
   }
   *all_compared = a.next_org >= a.compare_orgs.size();
   if (*all_compared && probe_ && a.op.kind != OperationKind::kValidate) {
-    probe_->DriftMeasured(a.mismatched_by_view);
+    probe_->DriftMeasured(a.drift_by_view);
     if (a.op.kind == OperationKind::kReconcile) {
       probe_->ReconcileDone(std::chrono::duration<double>(now.time_since_epoch()).count());
     } else {
       std::vector<std::string> views;
-      for (const auto& [view, rows] : a.mismatched_by_view) views.push_back(view);
+      for (const auto& [view, drift] : a.drift_by_view) views.push_back(view);
       probe_->RebuildDone(SecondsSince(a.started), views);
     }
   }

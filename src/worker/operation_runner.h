@@ -8,9 +8,9 @@
 #include "core/engine.h"
 #include "core/interfaces.h"
 #include "core/view_set.h"
-#include "metrics/metrics.h"
 #include "worker/operations.h"
 #include "worker/snapshot_scan.h"
+#include "worker/stream_probe.h"
 
 namespace mv::worker {
 
@@ -55,8 +55,8 @@ class OperationRunner {
  public:
   OperationRunner(Operations* operations, core::ChangeSource* source, core::SourceReader* snapshots,
                   core::ViewStore* store, const core::ViewSet* views,
-                  const core::ProjectionOptions* projection, const Clock* clock,
-                  metrics::StreamProbe* probe, OperationRunnerOptions options);
+                  const core::ProjectionOptions* projection, const Clock* clock, StreamProbe* probe,
+                  OperationRunnerOptions options);
   ~OperationRunner();
 
   // Does one slice of the running operation, starting the next queued one if none runs;
@@ -98,7 +98,7 @@ class OperationRunner {
   const core::ViewSet* views_;
   const core::ProjectionOptions* projection_;
   const Clock* clock_;
-  metrics::StreamProbe* probe_;
+  StreamProbe* probe_;
   OperationRunnerOptions options_;
   std::unique_ptr<Active> active_;
   bool versions_checked_ = false;

@@ -16,7 +16,7 @@ double UnixSeconds(Timestamp t) {
 
 }  // namespace
 
-Scheduler::Scheduler(const Clock* clock, Operations* operations, metrics::JobProbe* probe)
+Scheduler::Scheduler(const Clock* clock, Operations* operations, JobProbe* probe)
     : clock_(clock), operations_(operations), probe_(probe) {}
 
 void Scheduler::Add(std::string name, Schedule schedule, Run run) {

@@ -10,7 +10,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "base/schedule.h"
-#include "metrics/metrics.h"
+#include "worker/job_probe.h"
 #include "worker/operations.h"
 
 namespace mv::worker {
@@ -51,7 +51,7 @@ class Scheduler {
  public:
   using Run = std::function<Result<JobRun>(Timestamp now)>;
 
-  Scheduler(const Clock* clock, Operations* operations, metrics::JobProbe* probe);
+  Scheduler(const Clock* clock, Operations* operations, JobProbe* probe);
 
   void Add(std::string name, Schedule schedule, Run run);
   // Starts the jobs due at the clock's now and records the outcome of jobs whose
@@ -69,7 +69,7 @@ class Scheduler {
 
   const Clock* clock_;
   Operations* operations_;
-  metrics::JobProbe* probe_;
+  JobProbe* probe_;
   mutable std::mutex mu_;
   std::vector<Job> jobs_;  // the list is fixed after Add; states guarded by mu_
 };

@@ -25,7 +25,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 StreamWorker::StreamWorker(core::ChangeSource* source, core::SourceReader* snapshots,
                            core::ViewStore* store, const core::ViewSet* views,
                            core::ProjectionOptions projection, const Clock* clock,
-                           metrics::StreamProbe* probe, WorkerOptions options)
+                           StreamProbe* probe, WorkerOptions options)
     : source_(source),
       snapshots_(snapshots),
       store_(store),
@@ -68,12 +68,12 @@ Status StreamWorker::ApplyBatch(std::span<const core::ChangeEvent> events) {
       }
     }
   }
-  // Also before: an org's staleness series exists once a reader can see its first
-  // change (the store wakes minToken waiters as it commits).
-  if (probe_) {
+  // Before the views advance: an org's staleness series exists once a reader can see its
+  // first change (the store wakes minToken waiters as it commits).
+  if (on_orgs_applied_) {
     std::vector<std::string> orgs;
     for (const auto& [org, oldest] : batch.oldest_event_by_org) orgs.push_back(org);
-    probe_->OrgsSeen(orgs);
+    on_orgs_applied_(orgs);
   }
   MV_RETURN_IF_ERROR(store_->Apply(batch));
   checkpoint_.store(events.back().token);
@@ -219,9 +219,9 @@ Result<core::ChangeToken> StreamWorker::Rebuild(OperationKind kind, const std::s
   if (runner_) runner_->RecheckVersions();
   checkpoint_.store(*token);
   checkpoint_loaded_ = true;
+  if (on_orgs_applied_) on_orgs_applied_(stats.orgs);
   if (probe_) {
     probe_->RebuildDone(SecondsSince(started));
-    probe_->OrgsSeen(stats.orgs);  // their staleness series exist from now on
     for (size_t i = 0; i < stats.unusable; ++i) {
       probe_->Error("poison", core::ViewSet::kShipmentList);
     }

@@ -10,10 +10,10 @@
 #include "core/engine.h"
 #include "core/interfaces.h"
 #include "core/view_set.h"
-#include "metrics/metrics.h"
 #include "worker/operation_runner.h"
 #include "worker/operations.h"
 #include "worker/scheduler.h"
+#include "worker/stream_probe.h"
 
 namespace mv::worker {
 
@@ -51,7 +51,7 @@ class StreamWorker {
  public:
   StreamWorker(core::ChangeSource* source, core::SourceReader* snapshots, core::ViewStore* store,
                const core::ViewSet* views, core::ProjectionOptions projection, const Clock* clock,
-               metrics::StreamProbe* probe, WorkerOptions options);
+               StreamProbe* probe, WorkerOptions options);
 
   // Loops until Stop(); finishes the batch in hand, then returns Ok. Errors of single
   // batches are counted, logged and retried with back-off; they do not end the loop.
@@ -89,6 +89,10 @@ class StreamWorker {
   using LookupChangeHook =
       std::function<void(core::Collection, const std::string& org, const std::string& id)>;
   void OnLookupChange(LookupChangeHook hook) { on_lookup_change_ = std::move(hook); }
+  // Called on the worker's thread with the orgs whose changes a batch or a rebuild is about
+  // to commit (the freshness metrics show a series per org from then on). Set before Run().
+  using OrgsHook = std::function<void(const std::vector<std::string>& orgs)>;
+  void OnOrgsApplied(OrgsHook hook) { on_orgs_applied_ = std::move(hook); }
 
   // True while Run() is reading the stream without failing.
   bool healthy() const { return healthy_.load(); }
@@ -105,13 +109,14 @@ class StreamWorker {
   const core::ViewSet* views_;
   core::ProjectionOptions projection_;
   const Clock* clock_;
-  metrics::StreamProbe* probe_;
+  StreamProbe* probe_;
   WorkerOptions options_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> healthy_{false};
   std::atomic<core::ChangeToken> checkpoint_{0};
   bool checkpoint_loaded_ = false;
   LookupChangeHook on_lookup_change_;
+  OrgsHook on_orgs_applied_;
   Operations* operations_ = nullptr;
   std::unique_ptr<OperationRunner> runner_;
   Scheduler* scheduler_ = nullptr;

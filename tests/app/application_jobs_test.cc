@@ -118,6 +118,9 @@ TEST_F(ApplicationJobsTest, DailyMetricsRefreshCorrectsAndCountsDriftAndReconcil
   EXPECT_EQ(Job("daily_metrics_refresh").runs, 0);
   std::string metrics = app_->metrics().Serialize();
   EXPECT_NE(metrics.find("viya_mv_drift_count{mv=\"mv_daily_metrics\"} 2"), std::string::npos);
+  // Both orgs' one daily row drifted: all of the view's rows, none of the list's.
+  EXPECT_NE(metrics.find("viya_mv_drift_ratio{mv=\"mv_daily_metrics\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("viya_mv_drift_ratio{mv=\"mv_shipment_list\"} 0\n"), std::string::npos);
   EXPECT_NE(metrics.find("viya_mv_job_runs_total{job=\"reconcile\",outcome=\"success\"} 1"),
             std::string::npos);
 

@@ -24,7 +24,7 @@ using Env = std::map<std::string, std::string>;
 // added, so this comparison cannot silently skip a new knob.
 auto Fields(const Config& c) {
   const auto& [data_dir, serve, http, source, stream, oplog, storage, sla, lookup, tracking, jobs,
-               views, reconcile, log] = c;
+               views, reconcile, metrics, log] = c;
   const auto& [backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
                id_field, fields] = source;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
@@ -39,14 +39,16 @@ auto Fields(const Config& c) {
   const auto& [reconcile_at, refresh_at, prune_at, orphans_at, retired_at] = jobs;
   const auto& [views_backend, views_uri, views_database, auto_switch, retired_keep] = views;
   const auto& [auto_repair] = reconcile;
-  const auto& [level] = log;
+  const auto& [staleness_target, org_labels, max_org_labels] = metrics;
+  const auto& [level, log_format] = log;
   return std::make_tuple(
-      std::tie(data_dir, listen, level, serve.role),
+      std::tie(data_dir, listen, level, log_format, serve.role, org_labels),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
                idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
       std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention,
                min_window, views_cache, orphan_days, auto_repair, reconcile_at, refresh_at,
-               prune_at, orphans_at, retired_at, auto_switch, retired_keep),
+               prune_at, orphans_at, retired_at, auto_switch, retired_keep, staleness_target,
+               max_org_labels),
       std::tie(at_risk, tick, ttl, max_entries), std::tie(codes, fields),
       std::tie(backend, uri, database, shipments, tracking_events, customers, carriers, org_field,
                id_field, views_backend, views_uri, views_database));
@@ -262,7 +264,7 @@ TEST_F(ConfigTest, UnknownKeyInSectionIsNamed) {
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTableAreNamed) {
   EXPECT_THAT(FileError("datadir = \"x\"\n"), HasSubstr("unknown key 'datadir'"));
-  EXPECT_THAT(FileError("[metrics]\nport = 1\n"), HasSubstr("unknown table 'metrics'"));
+  EXPECT_THAT(FileError("[tracing]\nport = 1\n"), HasSubstr("unknown table 'tracing'"));
   EXPECT_THAT(FileError("[http.tls]\ncert = \"x\"\n"), HasSubstr("unknown key 'http.tls'"));
 }
 

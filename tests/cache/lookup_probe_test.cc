@@ -1,4 +1,4 @@
-#include "metrics/lookup_probe.h"
+#include "cache/lookup_probe.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "metrics/metrics.h"
 #include "test_util.h"
 
-namespace mv::metrics {
+namespace mv::cache {
 namespace {
 
 using namespace std::chrono_literals;
@@ -31,7 +31,7 @@ class LookupProbeTest : public ::testing::Test {
   FakeLookupReader source_;
   ManualClock clock_{T("2024-05-01T10:00:00Z")};
   cache::LookupCache cache_{&source_, &clock_, {.ttl = 1min, .max_entries = 1, .shards = 1}};
-  Metrics metrics_{{}};
+  metrics::Metrics metrics_;
   LookupProbe probe_;
 };
 
@@ -81,4 +81,4 @@ TEST_F(LookupProbeTest, RepeatedRefreshesDoNotDoubleCount) {
 }
 
 }  // namespace
-}  // namespace mv::metrics
+}  // namespace mv::cache

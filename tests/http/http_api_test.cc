@@ -1442,13 +1442,21 @@ TEST_F(OperationsTest, MetricsExposeTheDocumentedFamilies) {
   ASSERT_EQ(m.status, 200) << m;
   EXPECT_EQ(m.Header("Content-Type").rfind("text/plain", 0), 0u) << m.Header("Content-Type");
   for (const std::string name :
-       {"viya_mv_change_stream_lag_events{", "viya_mv_error_total{",
-        "viya_mv_refresh_duration_seconds_bucket{", "viya_mv_http_requests_total{"}) {
+       {"viya_mv_error_total{", "viya_mv_refresh_duration_seconds_bucket{",
+        "viya_mv_http_requests_total{", "viya_mv_drift_ratio{", "viya_mv_staleness_seconds{"}) {
     EXPECT_NE(m.body.find(name), std::string::npos) << "no samples of " << name;
   }
-  // Every view has its lag; after the writes were applied it is 0.
-  EXPECT_NE(m.body.find("viya_mv_change_stream_lag_events{mv=\"mv_shipment_list\"} 0"),
-            std::string::npos);
+  // One series per worker, each with its own meaning: after the writes were applied the
+  // lag is 0, the checkpoint is not stalled, the worker is up, nothing is dead-lettered.
+  for (const std::string sample :
+       {"\nviya_mv_change_stream_lag_events 0\n", "\nviya_mv_change_stream_lag_seconds 0\n",
+        "\nviya_mv_checkpoint_age_seconds 0\n", "\nviya_mv_worker_up 1\n",
+        "\nviya_mv_dead_letters 0\n", "\nviya_mv_staleness_target_seconds 1\n",
+        "\nviya_mv_error_total{error=\"history_lost\",mv=\"all\"} 0\n"}) {
+    EXPECT_NE(m.body.find(sample), std::string::npos) << "no sample " << sample;
+  }
+  EXPECT_EQ(m.body.find("viya_mv_change_stream_lag_events{"), std::string::npos)
+      << "the lag is one value per worker, not one per view";
   // Requests are labelled by route pattern, never the raw path.
   EXPECT_NE(m.body.find("route=\"/v1/shipments/{id}\""), std::string::npos);
   EXPECT_EQ(m.body.find("route=\"/v1/shipments/S-1\""), std::string::npos);

@@ -27,7 +27,7 @@ TEST(ApiWithoutAWriter, WritesAre503AndReadsWork) {
   options.data_dir = dir.path();
   MV_ASSERT_OK_AND_ASSIGN(auto b, backend::OpenBackend(options, &views, &clock));
   MV_ASSERT_OK_AND_ASSIGN(std::string key, b->keys().Create({"acme", false, ""}));
-  metrics::Metrics metrics(views.Names());
+  metrics::Metrics metrics;
   cache::LookupCache lookups(&b->lookups(), &clock, {});
   http::ApiBackends backends;
   backends.writer = nullptr;

@@ -47,7 +47,7 @@ std::string Diff(const std::string& a, const std::string& b) {
 // the writes; the worker reads them as MongoDB change events.
 class MongoPipeline {
  public:
-  explicit MongoPipeline(Timestamp start) : clock_(start), metrics_(views_.Names()) {
+  explicit MongoPipeline(Timestamp start) : clock_(start), probe_(registry_, views_.Names()) {
     source_ = Must(storage::sqlite::SourceStore::Open(dir_.File("source.db"), &clock_, {}));
     mirror_ = std::make_unique<EmbeddedAsMongo>(source_.get());
     reader_ = std::make_unique<mongo::MongoSourceReader>(mirror_.get(), mongo::SourceNames{},
@@ -64,7 +64,7 @@ class MongoPipeline {
     changes_ = NewChangeSource();
     worker_ =
         std::make_unique<worker::StreamWorker>(changes_.get(), reader_.get(), store_.get(), &views_,
-                                               projection_, &clock_, &metrics_.stream(), options_);
+                                               projection_, &clock_, &probe_, options_);
   }
 
   Status Drain() { return Pipeline::DrainWorker(*worker_, mirror_->LatestToken()); }
@@ -125,7 +125,8 @@ class MongoPipeline {
   worker::WorkerOptions options_;
   core::ViewSet views_ = core::ViewSet::Default();
   core::ProjectionOptions projection_;
-  metrics::Metrics metrics_;
+  prometheus::Registry registry_;
+  worker::StreamProbe probe_;
   std::unique_ptr<storage::sqlite::SourceStore> source_;
   std::unique_ptr<EmbeddedAsMongo> mirror_;
   std::unique_ptr<mongo::MongoSourceReader> reader_;

@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "core/view_set.h"
-#include "metrics/metrics.h"
 #include "mongo/change_source.h"
 #include "mongo/source_reader.h"
 #include "scripted_cluster.h"
 #include "scripted_collections.h"
 #include "storage/sqlite/view_store.h"
 #include "test_util.h"
+#include "worker/stream_probe.h"
 #include "worker/stream_worker.h"
 
 namespace mv::testing {
@@ -45,7 +45,7 @@ class TrackingEditTest : public ::testing::Test {
  protected:
   TrackingEditTest()
       : clock_(T("2026-11-01T12:00:00Z")),
-        metrics_(views_.Names()),
+        probe_(registry_, views_.Names()),
         reader_(&collections_, {}, {}) {
     store_ = std::move(
         storage::sqlite::SqliteViewStore::Open(dir_.File("views.db"), &views_, &clock_).value());
@@ -57,9 +57,9 @@ class TrackingEditTest : public ::testing::Test {
     w.batch_max_wait = Millis(0);
     w.idle_wait = Millis(0);
     w.snapshot_new_views = false;
-    worker_ = std::make_unique<worker::StreamWorker>(changes_.get(), &reader_, store_.get(),
-                                                     &views_, core::ProjectionOptions{}, &clock_,
-                                                     &metrics_.stream(), w);
+    worker_ =
+        std::make_unique<worker::StreamWorker>(changes_.get(), &reader_, store_.get(), &views_,
+                                               core::ProjectionOptions{}, &clock_, &probe_, w);
     // The shipment, as the platform wrote it before viya-mv started following.
     json shipment = {{"_id", "S-1"},
                      {"organizationId", "acme"},
@@ -92,7 +92,8 @@ class TrackingEditTest : public ::testing::Test {
   TempDir dir_;
   ManualClock clock_;
   core::ViewSet views_ = core::ViewSet::Default();
-  metrics::Metrics metrics_;
+  prometheus::Registry registry_;
+  worker::StreamProbe probe_;
   ScriptedCluster cluster_;
   ScriptedCollections collections_;
   mongo::MongoSourceReader reader_;

@@ -357,7 +357,7 @@ TEST(OperationRunner, UnreadableRowIsReDerivedCountedAndItsOrgRebuilt) {
   auto queued = ops.List();
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].scope.org, org);
-  EXPECT_NE(p.metrics().Serialize().find("viya_mv_drift_count{mv=\"mv_shipment_list\"} 1"),
+  EXPECT_NE(p.MetricsText().find("viya_mv_drift_count{mv=\"mv_shipment_list\"} 1"),
             std::string::npos);
   RunToEnd(p, ops, queued[0].id, nullptr);
   MV_ASSERT_OK_AND_ASSIGN(std::string after, p.Dump());

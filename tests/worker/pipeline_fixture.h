@@ -4,14 +4,16 @@
 // stream worker between them, on a ManualClock. Helpers drain the stream, tick the SLA
 // clock, rebuild into a second views.db and dump view tables for comparison.
 
+#include <prometheus/text_serializer.h>
+
 #include <memory>
 #include <string>
 
 #include "core/view_set.h"
-#include "metrics/metrics.h"
 #include "storage/sqlite/source_store.h"
 #include "storage/sqlite/view_store.h"
 #include "test_util.h"
+#include "worker/stream_probe.h"
 #include "worker/stream_worker.h"
 
 namespace mv::testing {
@@ -19,7 +21,7 @@ namespace mv::testing {
 class Pipeline {
  public:
   explicit Pipeline(Timestamp start, worker::WorkerOptions options = Fast())
-      : clock_(start), options_(options), metrics_(views_.Names()) {
+      : clock_(start), options_(options), probe_(registry_, views_.Names()) {
     source_ = Must(storage::sqlite::SourceStore::Open(dir_.File("source.db"), &clock_, {}));
     store_ = Must(storage::sqlite::SqliteViewStore::Open(dir_.File("views.db"), &views_, &clock_));
     RestartWorker(options_);
@@ -41,9 +43,9 @@ class Pipeline {
     options_ = options;
     worker_.reset();
     change_source_ = Must(source_->NewChangeSource());
-    worker_ = std::make_unique<worker::StreamWorker>(change_source_.get(), source_.get(),
-                                                     store_.get(), &views_, projection_, &clock_,
-                                                     &metrics_.stream(), options_);
+    worker_ =
+        std::make_unique<worker::StreamWorker>(change_source_.get(), source_.get(), store_.get(),
+                                               &views_, projection_, &clock_, &probe_, options_);
   }
 
   // Closes and reopens views.db with a new worker, as after a process restart (nothing
@@ -121,7 +123,9 @@ class Pipeline {
   storage::sqlite::SourceStore& source() { return *source_; }
   storage::sqlite::SqliteViewStore& store() { return *store_; }
   worker::StreamWorker& worker() { return *worker_; }
-  metrics::Metrics& metrics() { return metrics_; }
+  worker::StreamProbe& probe() { return probe_; }
+  // The probe's series in the Prometheus text format.
+  std::string MetricsText() { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
   const core::ViewSet& views() const { return views_; }
   // views.db, for readers of their own.
   std::string views_path() const { return dir_.path() + "/views.db"; }
@@ -138,7 +142,8 @@ class Pipeline {
   worker::WorkerOptions options_;
   core::ViewSet views_ = core::ViewSet::Default();
   core::ProjectionOptions projection_;
-  metrics::Metrics metrics_;
+  prometheus::Registry registry_;
+  worker::StreamProbe probe_;
   std::unique_ptr<storage::sqlite::SourceStore> source_;
   std::unique_ptr<storage::sqlite::SqliteViewStore> store_;
   std::unique_ptr<core::ChangeSource> change_source_;

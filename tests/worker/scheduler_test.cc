@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "base/time.h"
+#include "metrics/metrics.h"
 #include "test_util.h"
 
 namespace mv::testing {
@@ -76,8 +77,9 @@ class SchedulerTest : public ::testing::Test {
 
   ManualClock clock_{At("2026-11-01T00:30:00Z")};
   worker::Operations operations_;
-  metrics::Metrics metrics_{{"mv_shipment_list"}};
-  Scheduler scheduler_{&clock_, &operations_, &metrics_.jobs()};
+  metrics::Metrics metrics_;
+  worker::JobProbe probe_{metrics_.registry()};
+  Scheduler scheduler_{&clock_, &operations_, &probe_};
 };
 
 TEST_F(SchedulerTest, JobsRunOnScheduleAndFailuresCountUntilASuccess) {

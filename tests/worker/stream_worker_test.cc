@@ -94,9 +94,9 @@ TEST(StreamWorker, HistoryLostRebuildsAndCounts) {
   MV_ASSERT_OK(p.source().PruneOplogThrough(p.source().committed().Get()));
   p.RestartWorker(Pipeline::Fast());
 
-  EXPECT_EQ(p.metrics().stream().ErrorCount("history_lost", "mv_shipment_list"), 0);
+  EXPECT_EQ(p.probe().ErrorCount("history_lost"), 0);
   MV_ASSERT_OK(p.Drain());
-  EXPECT_EQ(p.metrics().stream().ErrorCount("history_lost", "mv_shipment_list"), 1);
+  EXPECT_EQ(p.probe().ErrorCount("history_lost"), 1);
   EXPECT_EQ(p.worker().checkpoint(), p.source().committed().Get());
   MV_ASSERT_OK_AND_ASSIGN(std::string incremental, p.Dump());
   MV_ASSERT_OK_AND_ASSIGN(std::string rebuilt, p.RebuildDump());
@@ -195,15 +195,16 @@ TEST(StreamWorker, NewViewsOverAnExistingSourceAreBuiltFromASnapshot) {
                                                                              &views, &p.clock()));
   ASSERT_TRUE(store->RebuildRequired());
   MV_ASSERT_OK_AND_ASSIGN(auto changes, p.source().NewChangeSource());
-  metrics::Metrics metrics(views.Names());
+  prometheus::Registry registry;
+  worker::StreamProbe probe(registry, views.Names());
   worker::WorkerOptions options = Pipeline::Fast();
   options.snapshot_new_views = true;
-  worker::StreamWorker w(changes.get(), &p.source(), store.get(), &views, {}, &p.clock(),
-                         &metrics.stream(), options);
+  worker::StreamWorker w(changes.get(), &p.source(), store.get(), &views, {}, &p.clock(), &probe,
+                         options);
   MV_ASSERT_OK(w.Step(Millis(0)).status());
   EXPECT_EQ(w.checkpoint(), 20);
   EXPECT_FALSE(store->RebuildRequired());
-  EXPECT_EQ(metrics.stream().ErrorCount("history_lost", ""), 0) << "no replay was tried";
+  EXPECT_EQ(probe.ErrorCount("history_lost"), 0) << "no replay was tried";
   MV_ASSERT_OK_AND_ASSIGN(std::string rebuilt, Pipeline::Dump(*store));
   EXPECT_EQ(rebuilt, drained);
   // The stream goes on from the snapshot's token.
@@ -234,7 +235,7 @@ TEST(StreamWorker, PoisonDocumentGoesToDeadLettersAndTheStreamContinues) {
                       "SELECT count(*) FROM mv_dead_letters WHERE document_id = 'S-BAD' "
                       "AND reason LIKE 'status: unknown value%'"),
             1);
-  EXPECT_EQ(p.metrics().stream().ErrorCount("poison", "mv_shipment_list"), 1);
+  EXPECT_EQ(p.probe().ErrorCount("poison", "mv_shipment_list"), 1);
   MV_ASSERT_OK_AND_ASSIGN(auto good, p.store().FindShipmentRow({"acme", "S-2"}));
   EXPECT_TRUE(good.has_value());
 }

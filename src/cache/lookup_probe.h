@@ -9,7 +9,7 @@
 
 #include "cache/lookup_cache.h"
 
-namespace mv::metrics {
+namespace mv::cache {
 
 // Metrics of the lookup caches, by cache="customers|carriers": hits, misses, and entries
 // removed by eviction (for size), expiration and invalidation, as counters; entries held,
@@ -49,4 +49,4 @@ class LookupProbe {
   Series carriers_;
 };
 
-}  // namespace mv::metrics
+}  // namespace mv::cache

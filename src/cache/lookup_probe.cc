@@ -1,6 +1,6 @@
-#include "metrics/lookup_probe.h"
+#include "cache/lookup_probe.h"
 
-namespace mv::metrics {
+namespace mv::cache {
 namespace {
 
 using prometheus::BuildCounter;
@@ -65,4 +65,4 @@ void LookupProbe::Refresh() {
   Advance(carriers_, cache_->CarrierStats());
 }
 
-}  // namespace mv::metrics
+}  // namespace mv::cache
