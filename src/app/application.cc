@@ -234,6 +234,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
         {"streamRunning", self->worker_ ? self->worker_->healthy() : false},
         {"role", self->config_.serve.role}};
   };
+  backends.lag_seconds = [self] { return self->LagSeconds(); };
   backends.readiness = [self] {
     http::Readiness r;
     // A replica runs no stream: it is ready once it reads the views.
@@ -251,6 +252,8 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   api_options.min_token_timeout = Millis(c.http.min_token_timeout_ms);
   api_options.ready_max_lag_events = c.http.ready_max_lag_events;
   api_options.blocking_threads = static_cast<size_t>(c.http.blocking_threads);
+  api_options.realtime.heartbeat = Millis(c.http.stream_heartbeat_ms);
+  api_options.realtime.max_subscribers = static_cast<size_t>(c.http.max_streams);
   app->api_ = std::make_unique<http::ApiService>(backends, api_options);
   net::ServerOptions server_options;
   server_options.io_threads = c.http.threads > 0

@@ -202,6 +202,8 @@ const auto kKeys = std::to_array<Key>({
     MV_INT_KEY(http, gzip_min_bytes, 0, std::int64_t{1} << 30),
     MV_INT_KEY(http, min_token_timeout_ms, 1, 60000),
     MV_INT_KEY(http, ready_max_lag_events, 1, kInt64Max),
+    MV_INT_KEY(http, stream_heartbeat_ms, 10, 3'600'000),
+    MV_INT_KEY(http, max_streams, 0, 1'000'000),
     MV_STRING_KEY(source, backend, CheckSourceBackend),
     MV_STRING_KEY(source, uri, CheckUri),
     MV_STRING_KEY(source, database, CheckName),

@@ -37,6 +37,10 @@ struct Config {
     std::int64_t gzip_min_bytes = 1024;         // smaller answers are never compressed
     std::int64_t min_token_timeout_ms = 2000;   // bounded wait of ?minToken=, then 504
     std::int64_t ready_max_lag_events = 10000;  // /readyz fails above this lag
+    // GET /v1/ops/realtime/stream: a heartbeat event after this long without an event,
+    // and at most this many streams open at once.
+    std::int64_t stream_heartbeat_ms = 15000;
+    std::int64_t max_streams = 1000;
   } http;
 
   // Where the source of truth is (DESIGN.md section 2): "embedded" (source.db in data_dir,

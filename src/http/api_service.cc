@@ -45,6 +45,10 @@ ApiService::ApiService(ApiBackends backends, ApiOptions options)
       blocking_(options.blocking_threads, options.max_queued),
       waiters_(b_.applied) {
   if (b_.clock == nullptr) b_.clock = &system_clock_;
+  if (b_.reader != nullptr && b_.applied != nullptr) {
+    realtime_ =
+        std::make_unique<RealtimeStreams>(b_.reader, b_.applied, b_.lag_seconds, options_.realtime);
+  }
   AddWrites();
   AddReads();
   AddReports();
@@ -184,6 +188,7 @@ void ApiService::Finish(const std::shared_ptr<Pending>& p, Status status) {
     if (HttpStatusOf(status.code()) >= 500) {
       spdlog::error("{} {}: {}", p->req.method, p->pattern, status.ToString());
     }
+    res.stream.reset();
     net::Response error = ErrorResponse(status);
     for (const auto& [name, value] : error.headers) res.headers.Set(name, value);
     res.status = error.status;
@@ -193,7 +198,7 @@ void ApiService::Finish(const std::shared_ptr<Pending>& p, Status status) {
 }
 
 void ApiService::Answer(const std::shared_ptr<Pending>& p, net::Response res) {
-  if (p->route != nullptr && p->route->options.read && res.status == 200) {
+  if (p->route != nullptr && p->route->options.read && res.status == 200 && !res.stream) {
     // Revalidate every time; an unchanged answer costs a 304 without a body.
     std::string tag = EntityTag(res.body);
     res.headers.Set("Cache-Control", "no-cache");

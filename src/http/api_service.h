@@ -21,6 +21,7 @@
 #include "core/view_set.h"
 #include "http/auth.h"
 #include "http/http_probe.h"
+#include "http/realtime_streams.h"
 #include "http/router.h"
 #include "http/token_waiters.h"
 #include "metrics/metrics.h"
@@ -49,6 +50,8 @@ struct ApiOptions {
   // many such requests may queue for them before the answer is 503.
   size_t blocking_threads = 16;
   size_t max_queued = 1024;
+  // GET /v1/ops/realtime/stream: heartbeats, subscriber and buffer limits.
+  RealtimeStreams::Options realtime;
 };
 
 // What the API reads and writes; not owned.
@@ -73,6 +76,9 @@ struct ApiBackends {
   api::Catalog* catalog = nullptr;  // rows and generations of the views
   // GET /admin/status: the stream's checkpoint and lag; null: not in this process.
   std::function<nlohmann::json()> stream_status;
+  // How far behind the source the views are, in seconds (the realtime stream's
+  // heartbeats); null: 0.
+  std::function<double()> lag_seconds;
 };
 
 // The HTTP API of DESIGN.md section 8 as a request handler, free of any server library:
@@ -150,6 +156,7 @@ class ApiService final : public net::RequestHandler {
   // threads), then the blocking threads (which finish what is queued).
   WorkQueue blocking_;
   TokenWaiters waiters_;
+  std::unique_ptr<RealtimeStreams> realtime_;  // null without a reader
 };
 
 }  // namespace mv::http

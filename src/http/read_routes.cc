@@ -24,7 +24,6 @@ using api::ShipmentFilter;
 using nlohmann::json;
 
 // The schema version answered when an org has no realtime row yet.
-const int kRealtimeOpsVersion = core::RealtimeOpsView().spec().version;
 
 }  // namespace
 
@@ -101,42 +100,21 @@ void ApiService::AddReads() {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org", "minToken"}));
     MV_ASSIGN_OR_RETURN(std::string org, c.Org());
     MV_ASSIGN_OR_RETURN(auto rows, b_.reader->AggregateRows("mv_realtime_ops", org));
-    // Measures in spec order: shipments, status_<each status>, open, at_risk, breached,
-    // exceptions (core/realtime_ops_view.h).
-    using View = core::RealtimeOpsView;
-    std::vector<std::int64_t> m(View::kExceptionsMeasure + 1, 0);
-    int schema_version = kRealtimeOpsVersion;
-    if (!rows.value.empty()) {
-      const auto& measures = rows.value.front().measures;
-      for (size_t i = 0; i < measures.size() && i < m.size(); ++i) m[i] = measures[i];
-      schema_version = rows.value.front().schema_version;
-    }
     std::string body;
     JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("org");
-    w.String(org);
-    w.Key("shipments");
-    w.Int(m[0]);
-    w.Key("byStatus");
-    w.BeginObject();
-    for (size_t i = 0; i < core::kShipmentStatusCount; ++i) {
-      w.Key(core::ToString(static_cast<core::ShipmentStatus>(i)));
-      w.Int(m[1 + i]);
-    }
-    w.EndObject();
-    w.Key("open");
-    w.Int(m[View::kOpenMeasure]);
-    w.Key("atRisk");
-    w.Int(m[View::kAtRiskMeasure]);
-    w.Key("breached");
-    w.Int(m[View::kBreachedMeasure]);
-    w.Key("exceptions");
-    w.Int(m[View::kExceptionsMeasure]);
-    w.Key("_schemaVersion");
-    w.Int(schema_version);
-    w.EndObject();
+    WriteRealtimeBoard(w, org, rows.value);
     AnswerRead(c.res, rows.token, std::move(body));
+    return Status::Ok();
+  });
+
+  // Server-sent events of the org's board (http/realtime_streams.h).
+  Add("GET", "/v1/ops/realtime/stream", {}, [this](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));
+    MV_ASSIGN_OR_RETURN(std::string org, c.Org());
+    if (!realtime_) return Status::Unavailable("this process serves no views");
+    MV_ASSIGN_OR_RETURN(c.res.stream, realtime_->Subscribe(org));
+    c.res.headers.Set("Content-Type", "text/event-stream");
+    c.res.headers.Set("Cache-Control", "no-store");
     return Status::Ok();
   });
 

@@ -3,6 +3,7 @@
 #include "base/time.h"
 #include "core/aggregate_view.h"
 #include "core/carrier_performance_view.h"
+#include "core/realtime_ops_view.h"
 
 namespace mv::http {
 
@@ -208,6 +209,44 @@ void WriteCustomerSummaryItem(JsonWriter& w, const api::CustomerSummaryRow& row,
   }
   w.Key("_schemaVersion");
   w.Int(row.schema_version);
+  w.EndObject();
+}
+
+void WriteRealtimeBoard(JsonWriter& w, const std::string& org,
+                        const std::vector<api::AggregateRow>& rows) {
+  // Measures in spec order: shipments, status_<each status>, open, at_risk, breached,
+  // exceptions (core/realtime_ops_view.h).
+  using View = core::RealtimeOpsView;
+  static const int kVersion = View().spec().version;
+  std::vector<std::int64_t> m(View::kExceptionsMeasure + 1, 0);
+  int schema_version = kVersion;
+  if (!rows.empty()) {
+    const auto& measures = rows.front().measures;
+    for (size_t i = 0; i < measures.size() && i < m.size(); ++i) m[i] = measures[i];
+    schema_version = rows.front().schema_version;
+  }
+  w.BeginObject();
+  w.Key("org");
+  w.String(org);
+  w.Key("shipments");
+  w.Int(m[0]);
+  w.Key("byStatus");
+  w.BeginObject();
+  for (size_t i = 0; i < core::kShipmentStatusCount; ++i) {
+    w.Key(core::ToString(static_cast<core::ShipmentStatus>(i)));
+    w.Int(m[1 + i]);
+  }
+  w.EndObject();
+  w.Key("open");
+  w.Int(m[View::kOpenMeasure]);
+  w.Key("atRisk");
+  w.Int(m[View::kAtRiskMeasure]);
+  w.Key("breached");
+  w.Int(m[View::kBreachedMeasure]);
+  w.Key("exceptions");
+  w.Int(m[View::kExceptionsMeasure]);
+  w.Key("_schemaVersion");
+  w.Int(schema_version);
   w.EndObject();
 }
 

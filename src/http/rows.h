@@ -32,6 +32,11 @@ void WriteDailyMetricsRow(JsonWriter& w, const std::vector<std::string>& fields,
 void WriteCarrierPerformanceRow(JsonWriter& w, const api::AggregateRow& row, Names& names,
                                 std::vector<std::int64_t>& buckets);
 
+// The /v1/ops/realtime body (also each event of /v1/ops/realtime/stream) of `org`, from its
+// mv_realtime_ops rows (none: all zero).
+void WriteRealtimeBoard(JsonWriter& w, const std::string& org,
+                        const std::vector<api::AggregateRow>& rows);
+
 // A /v1/customers/summary item.
 void WriteCustomerSummaryItem(JsonWriter& w, const api::CustomerSummaryRow& row, Names& names);
 

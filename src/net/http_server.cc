@@ -32,7 +32,7 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 
-enum class Phase { kIdle, kReading, kActive };
+enum class Phase { kIdle, kReading, kActive, kStreaming };
 
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
@@ -40,6 +40,7 @@ struct Connection {
   asio::steady_timer timer;
   Phase phase = Phase::kIdle;
   bool timed_out = false;
+  BodyStream* stream = nullptr;  // while kStreaming: closed by a drain
 };
 
 // One event loop and the connections it serves; `live` is touched only on its thread.
@@ -134,6 +135,9 @@ struct HttpServer::Impl {
   awaitable<void> SendError(Connection& c, const Status& status, unsigned version);
   awaitable<void> Write(Connection& c, Response res, unsigned version, bool keep_alive,
                         bool gzip_ok, beast::error_code& ec);
+  // Writes the head of `res`, then its stream's chunks as they come, until the stream or
+  // the connection closes.
+  awaitable<void> WriteStream(const std::shared_ptr<Connection>& c, Response res, unsigned version);
   // Closes after letting the client's unread bytes drain for a moment, so that it reads
   // the answer instead of a reset.
   awaitable<void> LingeringClose(Connection& c);
@@ -213,6 +217,66 @@ awaitable<void> HttpServer::Impl::Write(Connection& c, Response res, unsigned ve
   co_await bhttp::async_write(c.socket, out, asio::redirect_error(use_awaitable, ec));
 }
 
+awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>& c, Response res,
+                                              unsigned version) {
+  std::shared_ptr<BodyStream> stream = std::move(res.stream);
+  bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), version};
+  for (const auto& [name, value] : res.headers) head.insert(name, value);
+  head.set(bhttp::field::date, HttpDate());
+  head.set(bhttp::field::server, "viya-mv");
+  head.keep_alive(false);
+  const bool chunked = version >= 11;  // HTTP/1.0: the body ends with the connection
+  head.chunked(chunked);
+  beast::error_code ec;
+  Arm(c, options.write_timeout);
+  bhttp::response_serializer<bhttp::empty_body> serializer{head};
+  co_await bhttp::async_write_header(c->socket, serializer,
+                                     asio::redirect_error(use_awaitable, ec));
+  c->timer.cancel();
+  // The producer's pushes wake this loop through a timer that never expires by itself.
+  auto signal = std::make_shared<asio::steady_timer>(c->socket.get_executor(),
+                                                     asio::steady_timer::time_point::max());
+  auto executor = c->socket.get_executor();
+  stream->SetWaker([weak = std::weak_ptr<asio::steady_timer>(signal), executor] {
+    asio::post(executor, [weak] {
+      if (auto timer = weak.lock()) timer->cancel();
+    });
+  });
+  c->phase = Phase::kStreaming;
+  c->stream = stream.get();
+  if (draining.load()) stream->Close();
+  while (!ec) {
+    bool closed = false;
+    std::string data = stream->Take(&closed);
+    if (!data.empty()) {
+      Arm(c, options.write_timeout);
+      if (chunked) {
+        co_await asio::async_write(c->socket, bhttp::make_chunk(asio::buffer(data)),
+                                   asio::redirect_error(use_awaitable, ec));
+      } else {
+        co_await asio::async_write(c->socket, asio::buffer(data),
+                                   asio::redirect_error(use_awaitable, ec));
+      }
+      c->timer.cancel();
+      continue;  // more may have come meanwhile
+    }
+    if (closed) {
+      if (chunked) {
+        co_await asio::async_write(c->socket, bhttp::make_chunk_last(),
+                                   asio::redirect_error(use_awaitable, ec));
+      }
+      break;
+    }
+    signal->expires_at(asio::steady_timer::time_point::max());
+    beast::error_code woken;
+    co_await signal->async_wait(asio::redirect_error(use_awaitable, woken));
+  }
+  if (ec && c->timed_out) ++timeouts;
+  c->stream = nullptr;
+  stream->SetWaker(nullptr);
+  stream->Close();  // the producer learns that the client is gone
+}
+
 awaitable<void> HttpServer::Impl::SendError(Connection& c, const Status& status, unsigned version) {
   ++bad;
   beast::error_code ec;
@@ -283,6 +347,10 @@ awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, Loop* loop) {
       ++bad;
       res = handler->ErrorResponse(target);
     }
+    if (res.stream) {
+      co_await WriteStream(conn, std::move(res), version);
+      break;
+    }
     keep_alive = keep_alive && !draining.load();
     Arm(conn, options.write_timeout);
     co_await Write(*conn, std::move(res), version, keep_alive, gzip_ok, ec);
@@ -347,6 +415,8 @@ void HttpServer::Impl::CloseIdle() {
         if (c->phase == Phase::kIdle) {
           beast::error_code ignored;
           c->socket.close(ignored);
+        } else if (c->phase == Phase::kStreaming && c->stream != nullptr) {
+          c->stream->Close();  // it ends its body and closes
         }
       }
     });

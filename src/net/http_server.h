@@ -48,7 +48,8 @@ struct ServerStats {
 //
 // Start() binds and starts the I/O threads; Drain() stops accepting, closes idle
 // connections, lets requests in flight finish (answering them with Connection: close)
-// for up to drain_timeout, then stops the I/O threads. The handler must outlive the
+// for up to drain_timeout, then stops the I/O threads. A streamed answer (Response::stream)
+// ends when either side closes the stream, a drain included. The handler must outlive the
 // server's I/O threads; completions the handler calls after Drain() are dropped.
 // Thread-safe.
 class HttpServer {

@@ -1,6 +1,7 @@
 #include "net/message.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace mv::net {
 namespace {
@@ -101,6 +102,54 @@ Status ParseTarget(std::string_view target, std::vector<std::string>* path,
     query->emplace_back(std::move(name), std::move(value));
   }
   return Status::Ok();
+}
+
+}  // namespace mv::net
+
+namespace mv::net {
+
+bool BodyStream::Push(std::string_view chunk) {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    if (queued_.size() + chunk.size() > max_buffered_bytes_) {
+      closed_ = true;  // too slow a reader: dropped rather than waited for
+      queued_.clear();
+    } else {
+      queued_.append(chunk);
+    }
+    wake = wake_;
+  }
+  if (wake) wake();
+  return !closed();
+}
+
+void BodyStream::Close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+bool BodyStream::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+std::string BodyStream::Take(bool* closed) {
+  std::lock_guard lock(mu_);
+  *closed = closed_;
+  return std::exchange(queued_, std::string());
+}
+
+void BodyStream::SetWaker(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  wake_ = std::move(wake);
 }
 
 }  // namespace mv::net

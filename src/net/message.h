@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,10 +53,40 @@ struct Request {
   std::string body;
 };
 
+// A response body sent as it is produced (server-sent events): the server writes the
+// head, then every chunk pushed, until either side closes the stream. Producers never
+// wait for the client: once more than `max_buffered_bytes` are waiting to be sent, the
+// client is too slow, and the stream closes. Thread-safe.
+class BodyStream {
+ public:
+  explicit BodyStream(size_t max_buffered_bytes = 1 << 20)
+      : max_buffered_bytes_(max_buffered_bytes) {}
+  // Queues `chunk` for the client; false once the stream is closed (the client went away
+  // or was too slow, or the server is draining), when the producer should forget it.
+  bool Push(std::string_view chunk);
+  void Close();
+  bool closed() const;
+
+  // The server's side. Take() removes what is queued and says whether the stream is
+  // closed; `wake` is called, on the pushing thread, after each Push and on Close.
+  std::string Take(bool* closed);
+  void SetWaker(std::function<void()> wake);
+
+ private:
+  const size_t max_buffered_bytes_;
+  mutable std::mutex mu_;
+  std::string queued_;          // guarded by mu_
+  bool closed_ = false;         // guarded by mu_
+  std::function<void()> wake_;  // guarded by mu_
+};
+
 struct Response {
   int status = 200;
   Headers headers;  // Content-Type among them; the server adds Content-Length and Date
   std::string body;
+  // When set, the body is this stream (chunked; the connection closes after it) and
+  // `body` is not sent.
+  std::shared_ptr<BodyStream> stream;
 };
 
 // Splits and decodes a request target (origin form, "/path?query") into `path` and

@@ -29,7 +29,7 @@ auto Fields(const Config& c) {
                id_field, fields] = source;
   const auto& [listen, threads, blocking, max_conns, max_body, max_header, header_timeout,
                body_timeout, idle_timeout, write_timeout, drain_timeout, gzip_min, min_token,
-               ready_lag] = http;
+               ready_lag, stream_heartbeat, max_streams] = http;
   const auto& [batch_events, batch_wait, idle_wait, partitions, partition, lease] = stream;
   const auto& [retention, min_window] = oplog;
   const auto& [views_cache] = storage;
@@ -44,7 +44,8 @@ auto Fields(const Config& c) {
   return std::make_tuple(
       std::tie(data_dir, listen, level, log_format, serve.role, org_labels),
       std::tie(threads, blocking, max_conns, max_body, max_header, header_timeout, body_timeout,
-               idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag),
+               idle_timeout, write_timeout, drain_timeout, gzip_min, min_token, ready_lag,
+               stream_heartbeat, max_streams),
       std::tie(batch_events, batch_wait, idle_wait, partitions, partition, lease, retention,
                min_window, views_cache, orphan_days, auto_repair, reconcile_at, refresh_at,
                prune_at, orphans_at, retired_at, auto_switch, retired_keep, staleness_target,
