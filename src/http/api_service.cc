@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 
+#include "http/board_assets.h"
 #include "http/call.h"
 #include "http/conditional.h"
 #include "http/response.h"
@@ -252,6 +253,22 @@ void ApiService::AddOperations() {
         c.res.body = b_.metrics ? b_.metrics->Serialize() : "";
         return Status::Ok();
       });
+  // The live board: static files; it signs in with a key and reads the API like any client.
+  for (const BoardAsset& asset : BoardAssets()) {
+    Add("GET", asset.path.data(), {.access = Access::kPublic}, [&asset](Call& c) -> Status {
+      c.res.status = 200;
+      c.res.headers.Set("Content-Type", std::string(asset.content_type));
+      c.res.headers.Set("Cache-Control", "no-cache");
+      c.res.headers.Set("X-Content-Type-Options", "nosniff");
+      c.res.headers.Set("Content-Security-Policy",
+                        "default-src 'none'; script-src 'self'; style-src 'self'; "
+                        "connect-src 'self'; img-src 'self'; frame-ancestors 'none'; "
+                        "base-uri 'none'; form-action 'none'");
+      c.res.headers.Set("Referrer-Policy", "no-referrer");
+      c.res.body = std::string(asset.body);
+      return Status::Ok();
+    });
+  }
 }
 
 }  // namespace mv::http
