@@ -231,7 +231,7 @@ test('correct exchanges pass, and the summary counts them', () => {
   assert.equal(covered, 10, r.stdout);
   for (const op of ['GET /v1/shipments ', 'GET /v1/shipments/{id}', 'GET /v1/exceptions', 'GET /v1/metrics/daily',
     'GET /v1/carriers/performance', 'GET /v1/customers/summary', 'POST /v1/tracking-events',
-    'GET /v1/ops/realtime', 'GET /readyz', 'GET /metrics']) {
+    'GET /v1/ops/realtime ', 'GET /readyz', 'GET /metrics']) {
     assert.ok(!r.stdout.includes(`WARN not exercised: ${op}`), `${op} should be covered:\n${r.stdout}`);
   }
   // Operations no exchange exercised are warnings, not failures.
