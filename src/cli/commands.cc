@@ -308,11 +308,14 @@ viya-mv demo is running. Data folder: {data}
   Admin key  : {admin}
   Tenant key : {tenant}   (org {org})
 
+Live board: {base}/  (sign in with either key; an admin key picks the org)
+
 Read endpoints, as the tenant (an admin key adds ?org=ORG):
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments?limit=5'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments?slaStatus=at_risk&limit=5'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/shipments/S-100001'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/ops/realtime'
+  curl -sN -H 'Authorization: Bearer {tenant}' '{base}/v1/ops/realtime/stream'   (live; Ctrl-C ends it)
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/metrics/daily?groupBy=carrierId,status'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/carriers/performance'
   curl -s -H 'Authorization: Bearer {tenant}' '{base}/v1/customers/summary?limit=10'
