@@ -7,7 +7,7 @@
 #
 # VIYA_MV_VERSION is the image's version label. It must be what `viya-mv --version`
 # prints: the build fails otherwise, so a release is built with the version its sources
-# carry (CMakeLists.txt's project VERSION; tests/deploy/dockerfile_test.sh keeps this
+# carry (CMakeLists.txt's project VERSION; tests/deploy/node_checks.sh dockerfile keeps this
 # default in step with it).
 ARG VIYA_MV_VERSION=0.1.0
 

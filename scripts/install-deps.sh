@@ -41,7 +41,7 @@ if [[ "$mode" != test ]] && ((fuzz || bench)); then usage; fi
 
 # The packages of the libraries build/release/viya-mv loads (its NEEDED entries: `readelf
 # -d`, each resolved with `ldd` and `dpkg -S`); apt brings what they load in turn. Keep it in
-# step with the libraries src/ links: tests/deploy/dockerfile_test.sh checks it against the
+# step with the libraries src/ links: tests/deploy/node_checks.sh dockerfile checks it against the
 # binary.
 runtime_packages=(
   libc6 libgcc-s1 libstdc++6

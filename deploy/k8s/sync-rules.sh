@@ -7,7 +7,7 @@
 #   deploy/k8s/sync-rules.sh           # rewrite base/prometheus-rule.yaml
 #   deploy/k8s/sync-rules.sh --check   # exit 1 when it is not what the rules file gives
 #
-# tests/deploy/k8s_test.sh runs --check, and compares the two files' groups after parsing.
+# tests/deploy/node_checks.sh k8s runs --check, and compares the two files' groups after parsing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -194,6 +194,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
     self->lookup_probe_->Refresh();
     if (self->server_) {
       net::ServerStats http = self->server_->stats();
+      if (self->api_) self->http_probe_->SetStreams(self->api_->realtime_streams());
       self->http_probe_->ServerFigures(http.connections, http.refused_total, http.timeouts_total,
                                        http.bad_requests_total);
     }

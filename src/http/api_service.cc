@@ -186,7 +186,10 @@ void ApiService::Run(const std::shared_ptr<Pending>& p) {
 void ApiService::Finish(const std::shared_ptr<Pending>& p, Status status) {
   net::Response res = std::move(p->res);
   if (!status.ok()) {
-    if (HttpStatusOf(status.code()) >= 500) {
+    // Refusals at a limit (503) are expected under load and retried: a warning.
+    if (int code = HttpStatusOf(status.code()); code == 503) {
+      spdlog::warn("{} {}: {}", p->req.method, p->pattern, status.ToString());
+    } else if (code >= 500) {
       spdlog::error("{} {}: {}", p->req.method, p->pattern, status.ToString());
     }
     res.stream.reset();

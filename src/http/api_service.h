@@ -102,6 +102,8 @@ class ApiService final : public net::RequestHandler {
   // Each view: its definition version and, from the catalog, state, generation, rows and
   // when it was built.
   Result<nlohmann::json> ViewsReport(bool with_rows);
+  // Realtime event streams open now.
+  size_t realtime_streams() const { return realtime_ ? realtime_->subscribers() : 0; }
 
  private:
   enum class Access { kPublic, kTenant, kAdmin };

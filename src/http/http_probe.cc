@@ -26,6 +26,11 @@ HttpProbe::HttpProbe(prometheus::Registry& r)
                        .Help("Open HTTP connections")
                        .Register(r)
                        .Add({})),
+      streams_(BuildGauge()
+                   .Name("viya_mv_http_streams")
+                   .Help("Realtime event streams open (GET /v1/ops/realtime/stream)")
+                   .Register(r)
+                   .Add({})),
       refused_(BuildCounter()
                    .Name("viya_mv_http_connections_refused_total")
                    .Help("HTTP connections answered 503 at the connection limit")
@@ -64,6 +69,8 @@ void HttpProbe::Request(const std::string& method, const std::string& route, int
   series.requests->Increment();
   series.duration->Observe(seconds);
 }
+
+void HttpProbe::SetStreams(size_t open) { streams_.Set(static_cast<double>(open)); }
 
 void HttpProbe::ServerFigures(std::int64_t connections, std::int64_t refused_total,
                               std::int64_t timeouts_total, std::int64_t bad_requests_total) {

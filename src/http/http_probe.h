@@ -25,11 +25,14 @@ class HttpProbe {
   // totals of connections refused at the limit, cut by a timeout, and refused requests.
   void ServerFigures(std::int64_t connections, std::int64_t refused_total,
                      std::int64_t timeouts_total, std::int64_t bad_requests_total);
+  // Realtime event streams open now (GET /v1/ops/realtime/stream).
+  void SetStreams(size_t open);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Gauge& connections_;
+  prometheus::Gauge& streams_;
   prometheus::Counter& refused_;
   prometheus::Counter& timeouts_;
   prometheus::Counter& bad_requests_;

@@ -64,7 +64,7 @@ Result<std::shared_ptr<net::BodyStream>> RealtimeStreams::Subscribe(const std::s
       return Status::Unavailable(fmt::format(
           "too many realtime streams (the limit is {}); retry shortly", options_.max_subscribers));
     }
-    boards_[org].subscribers.push_back({stream, true});
+    boards_[org].subscribers.push_back({stream, true, Steady::now()});
     ++count_;
     new_subscriber_ = true;
   }
@@ -73,29 +73,21 @@ Result<std::shared_ptr<net::BodyStream>> RealtimeStreams::Subscribe(const std::s
 }
 
 void RealtimeStreams::Run() {
-  auto last_event = std::chrono::steady_clock::now();
+  Steady::time_point next_heartbeat = Steady::now() + options_.heartbeat;
   for (;;) {
     bool moved = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, last_event + options_.heartbeat,
+      cv_.wait_until(lock, next_heartbeat,
                      [this] { return stopping_ || token_moved_ || new_subscriber_; });
       if (stopping_) return;
       moved = token_moved_;
       bool woken = token_moved_ || new_subscriber_;
       token_moved_ = new_subscriber_ = false;
-      if (!woken) {
-        lock.unlock();
-        Heartbeat();
-        last_event = std::chrono::steady_clock::now();
-        continue;
-      }
+      lock.unlock();
+      if (woken) Publish(moved);
     }
-    Publish(moved);
-    if (std::chrono::steady_clock::now() - last_event >= options_.heartbeat) {
-      Heartbeat();
-      last_event = std::chrono::steady_clock::now();
-    }
+    next_heartbeat = Heartbeat();
   }
 }
 
@@ -135,8 +127,12 @@ void RealtimeStreams::Publish(bool token_moved) {
     const bool changed = b.json != board_json;
     b.json = board_json;
     auto& subs = b.subscribers;
+    const Steady::time_point now = Steady::now();
     for (auto& s : subs) {
-      if (changed || s.fresh) s.stream->Push(event);
+      if (changed || s.fresh) {
+        s.stream->Push(event);
+        s.sent = now;
+      }
       s.fresh = false;
     }
     size_t before = subs.size();
@@ -146,7 +142,42 @@ void RealtimeStreams::Publish(bool token_moved) {
   }
 }
 
-void RealtimeStreams::Heartbeat() {
+RealtimeStreams::Steady::time_point RealtimeStreams::Heartbeat() {
+  const Steady::time_point now = Steady::now();
+  Steady::time_point next = now + options_.heartbeat;
+  // The event reads the lag (the stores): built outside the lock, once, if anyone is due.
+  bool due = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [org, board] : boards_) {
+      for (const auto& s : board.subscribers) {
+        due = due || (!s.fresh && s.sent + options_.heartbeat <= now);
+      }
+    }
+  }
+  const std::string event = due ? HeartbeatEvent() : std::string();
+  std::lock_guard lock(mu_);
+  for (auto it = boards_.begin(); it != boards_.end();) {
+    auto& subs = it->second.subscribers;
+    for (auto& s : subs) {
+      // A new subscriber's first event is its board, never a heartbeat.
+      if (s.fresh) continue;
+      if (s.sent + options_.heartbeat > now || event.empty()) {
+        next = std::min(next, s.sent + options_.heartbeat);
+        continue;
+      }
+      s.stream->Push(event);
+      s.sent = now;
+    }
+    size_t before = subs.size();
+    std::erase_if(subs, [](const Subscriber& s) { return s.stream->closed(); });
+    count_ -= before - subs.size();
+    it = subs.empty() ? boards_.erase(it) : std::next(it);
+  }
+  return next;
+}
+
+std::string RealtimeStreams::HeartbeatEvent() const {
   core::ChangeToken token = applied_->Get();
   std::string data;
   JsonWriter w(&data);
@@ -159,15 +190,7 @@ void RealtimeStreams::Heartbeat() {
   w.String(FormatRfc3339(
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now())));
   w.EndObject();
-  const std::string event = Event("heartbeat", token, data);
-  std::lock_guard lock(mu_);
-  for (auto it = boards_.begin(); it != boards_.end();) {
-    auto& subs = it->second.subscribers;
-    size_t before = subs.size();
-    std::erase_if(subs, [&](const Subscriber& s) { return !s.stream->Push(event); });
-    count_ -= before - subs.size();
-    it = subs.empty() ? boards_.erase(it) : std::next(it);
-  }
+  return Event("heartbeat", token, data);
 }
 
 }  // namespace mv::http

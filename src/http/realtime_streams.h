@@ -22,11 +22,12 @@ namespace mv::http {
 //
 // One thread follows the applied token. When it moves, the board of each org with
 // subscribers is read once and sent to them if it changed: one `realtime` event per
-// change of the board, in token order (changes committed together are one change). A new
-// subscriber first gets the board as it is. Every `heartbeat` without an event, each
-// subscriber gets a `heartbeat` event with the token and the lag. A subscriber that
-// reads too slowly is dropped by its stream's buffer limit, never waited for, so no
-// client slows the worker or the other clients. Thread-safe.
+// change of the board, in token order, never one for an unchanged board (changes that
+// commit while the board is being read arrive together, as the board at the later
+// token). A new subscriber first gets the board as it is. After `heartbeat` without an
+// event, each subscriber gets a `heartbeat` event with the token and the lag. A
+// subscriber that reads too slowly is dropped by its stream's buffer limit, never waited
+// for, so no client slows the worker or the other clients. Thread-safe.
 class RealtimeStreams {
  public:
   struct Options {
@@ -47,9 +48,11 @@ class RealtimeStreams {
   size_t subscribers() const;
 
  private:
+  using Steady = std::chrono::steady_clock;
   struct Subscriber {
     std::shared_ptr<net::BodyStream> stream;
-    bool fresh = true;  // has not had the board yet
+    bool fresh = true;        // has not had the board yet
+    Steady::time_point sent;  // when it was last sent an event
   };
   struct Board {
     std::string json;  // the last board sent ("": none yet)
@@ -58,7 +61,10 @@ class RealtimeStreams {
   void Run();
   // Reads the boards that may have changed and sends what did; drops closed streams.
   void Publish(bool token_moved);
-  void Heartbeat();
+  // Sends a heartbeat to each subscriber that has had no event for options_.heartbeat;
+  // returns when the next one is due.
+  Steady::time_point Heartbeat();
+  std::string HeartbeatEvent() const;  // reads the lag: never under mu_
 
   api::ViewReader* const reader_;
   const Watermark* const applied_;

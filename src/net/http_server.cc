@@ -41,6 +41,7 @@ struct Connection {
   Phase phase = Phase::kIdle;
   bool timed_out = false;
   BodyStream* stream = nullptr;  // while kStreaming: closed by a drain
+  bool writing = false;          // a streamed chunk is being written
 };
 
 // One event loop and the connections it serves; `live` is touched only on its thread.
@@ -233,14 +234,30 @@ awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>&
   co_await bhttp::async_write_header(c->socket, serializer,
                                      asio::redirect_error(use_awaitable, ec));
   c->timer.cancel();
-  // The producer's pushes wake this loop through a timer that never expires by itself.
+  // The producer's pushes wake this loop through a timer that never expires by itself. A
+  // stream closed while a write is blocked (a client too slow, a drain) closes the
+  // socket: nothing waits for that client.
   auto signal = std::make_shared<asio::steady_timer>(c->socket.get_executor(),
                                                      asio::steady_timer::time_point::max());
   auto executor = c->socket.get_executor();
-  stream->SetWaker([weak = std::weak_ptr<asio::steady_timer>(signal), executor] {
-    asio::post(executor, [weak] {
-      if (auto timer = weak.lock()) timer->cancel();
-    });
+  std::weak_ptr<Connection> weak_conn = c;
+  std::weak_ptr<BodyStream> weak_stream = stream;
+  stream->SetWaker(
+      [weak = std::weak_ptr<asio::steady_timer>(signal), weak_conn, weak_stream, executor] {
+        asio::post(executor, [weak, weak_conn, weak_stream] {
+          if (auto timer = weak.lock()) timer->cancel();
+          auto conn = weak_conn.lock();
+          auto s = weak_stream.lock();
+          if (conn && s && conn->writing && s->closed()) {
+            beast::error_code ignored;
+            conn->socket.close(ignored);
+          }
+        });
+      });
+  // A client that closes (or sends anything: a stream is the connection's last answer)
+  // ends the stream at once, freeing its place.
+  c->socket.async_wait(tcp::socket::wait_read, [weak_stream](beast::error_code) {
+    if (auto s = weak_stream.lock()) s->Close();
   });
   c->phase = Phase::kStreaming;
   c->stream = stream.get();
@@ -250,6 +267,7 @@ awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>&
     std::string data = stream->Take(&closed);
     if (!data.empty()) {
       Arm(c, options.write_timeout);
+      c->writing = true;
       if (chunked) {
         co_await asio::async_write(c->socket, bhttp::make_chunk(asio::buffer(data)),
                                    asio::redirect_error(use_awaitable, ec));
@@ -257,13 +275,16 @@ awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>&
         co_await asio::async_write(c->socket, asio::buffer(data),
                                    asio::redirect_error(use_awaitable, ec));
       }
+      c->writing = false;
       c->timer.cancel();
       continue;  // more may have come meanwhile
     }
     if (closed) {
       if (chunked) {
+        Arm(c, options.write_timeout);
         co_await asio::async_write(c->socket, bhttp::make_chunk_last(),
                                    asio::redirect_error(use_awaitable, ec));
+        c->timer.cancel();
       }
       break;
     }

@@ -60,6 +60,11 @@ class TestHandler final : public RequestHandler {
       return;
     } else if (path == "echo") {
       res.body = std::to_string(req.body.size());
+    } else if (path == "stream") {
+      res.headers.Set("Content-Type", "text/event-stream");
+      res.stream = std::make_shared<BodyStream>(64 << 10);
+      std::lock_guard lock(mu_);
+      streams_.push_back(res.stream);
     } else {
       res.status = 404;
     }
@@ -75,12 +80,20 @@ class TestHandler final : public RequestHandler {
     return res;
   }
   int requests() const { return requests_.load(); }
+  // The streams /stream answered, in order.
+  std::shared_ptr<BodyStream> Stream(size_t i) {
+    std::lock_guard lock(mu_);
+    return i < streams_.size() ? streams_[i] : nullptr;
+  }
 
  private:
+  std::vector<std::shared_ptr<BodyStream>> streams_;  // guarded by mu_
   std::atomic<int> requests_{0};
   std::mutex mu_;
   std::vector<std::thread> threads_;
 };
+
+bool Eventually(const std::function<bool()>& condition);
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -91,6 +104,11 @@ class HttpServerTest : public ::testing::Test {
   }
   void TearDown() override { server_.reset(); }
   int port() const { return server_->port(); }
+  // Sends GET /stream on `client`; true once the handler has answered it with a stream.
+  bool OpenStream(HttpClient& client) {
+    return client.Connect() && client.WriteRaw(HttpClient::Format("GET", "/stream", {}, "")) &&
+           Eventually([&] { return handler_.Stream(0) != nullptr; });
+  }
 
   TestHandler handler_;  // outlives the server
   std::unique_ptr<HttpServer> server_;
@@ -103,6 +121,16 @@ bool Eventually(const std::function<bool()>& condition) {
     std::this_thread::sleep_for(5ms);
   }
   return condition();
+}
+
+// What the client reads until `needle` arrives (or `wait` passes).
+std::string ReadUntil(HttpClient& client, std::string_view needle, std::chrono::milliseconds wait) {
+  std::string got;
+  auto deadline = Steady::now() + wait;
+  while (got.find(needle) == std::string::npos && Steady::now() < deadline) {
+    got += client.ReadRaw(50ms);
+  }
+  return got;
 }
 
 double MedianMs(std::vector<double> v) {
@@ -330,6 +358,67 @@ TEST_F(HttpServerTest, DrainFinishesRequestsInFlightAndClosesTheRest) {
   EXPECT_GE(Steady::now() - t0, 200ms) << "Drain returned before the request in flight ended";
   HttpClient late(port());
   EXPECT_EQ(late.Send("GET", "/hello").status, 0) << "a drained server takes no new request";
+}
+
+TEST_F(HttpServerTest, AStreamedAnswerSendsEachChunkAsItComesAndEndsWhenClosed) {
+  Start();
+  HttpClient client(port());
+  ASSERT_TRUE(OpenStream(client));
+  std::shared_ptr<BodyStream> stream = handler_.Stream(0);
+  EXPECT_TRUE(stream->Push("data: one\n\n"));
+  std::string first = ReadUntil(client, "data: one", 1s);
+  EXPECT_NE(first.find("data: one"), std::string::npos) << "a chunk is sent before the end";
+  EXPECT_NE(first.find("Transfer-Encoding: chunked"), std::string::npos) << first;
+  EXPECT_TRUE(stream->Push("data: two\n\n"));
+  stream->Close();
+  EXPECT_FALSE(stream->Push("data: three\n\n")) << "a closed stream takes nothing";
+  EXPECT_TRUE(client.ServerClosed(1s)) << "the connection ends with the stream";
+  HttpClient again(port());
+  EXPECT_EQ(again.Send("GET", "/hello").status, 200);
+}
+
+TEST_F(HttpServerTest, AStreamsReaderReadsItWholeWithTheChunkedTerminator) {
+  Start();
+  HttpClient client(port());
+  ASSERT_TRUE(OpenStream(client));
+  std::thread producer([s = handler_.Stream(0)] {
+    for (int i = 0; i < 5; ++i) s->Push("event " + std::to_string(i) + "\n");
+    s->Close();
+  });
+  HttpReply r = client.ReadReply();
+  producer.join();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(r.body, "event 0\nevent 1\nevent 2\nevent 3\nevent 4\n");
+}
+
+TEST_F(HttpServerTest, AClientThatDoesNotReadIsDroppedAndNeverSlowsTheProducer) {
+  Start();
+  HttpClient client(port());
+  ASSERT_TRUE(OpenStream(client));
+  std::shared_ptr<BodyStream> stream = handler_.Stream(0);
+  const std::string chunk(4096, 'x');
+  auto t0 = Steady::now();
+  int pushed = 0;
+  // 64 MiB: far more than the socket buffers and the stream's 64 KiB hold.
+  while (pushed < 16384 && stream->Push(chunk)) ++pushed;
+  EXPECT_LT(Steady::now() - t0, 2s) << "the producer waited for the client";
+  EXPECT_LT(pushed, 16384) << "the stream never gave up on a client that does not read";
+  EXPECT_TRUE(stream->closed());
+}
+
+TEST_F(HttpServerTest, DrainEndsOpenStreamsAtOnce) {
+  ServerOptions options;
+  options.drain_timeout = 5000ms;
+  Start(options);
+  HttpClient client(port());
+  ASSERT_TRUE(OpenStream(client));
+  handler_.Stream(0)->Push("data: before the drain\n\n");
+  auto t0 = Steady::now();
+  server_->Drain();
+  EXPECT_LT(Steady::now() - t0, 2s) << "the drain waited for a stream that never ends";
+  EXPECT_TRUE(handler_.Stream(0)->closed()) << "the producer learns the stream ended";
+  EXPECT_NE(ReadUntil(client, "before the drain", 1s).find("before the drain"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, HandlersMayComeBackToTheRequestsLoop) {

@@ -1,7 +1,7 @@
 // The Dockerfile checks can fail: each case breaks a copy of the Dockerfile (or of the
 // runtime package list) and requires check-dockerfile to say so.
 //
-// VIYA_MV_BINARY (tests/deploy/dockerfile_test.sh sets it) adds the cases that need viya-mv.
+// VIYA_MV_BINARY (tests/deploy/node_checks.sh dockerfile sets it) adds the cases that need viya-mv.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

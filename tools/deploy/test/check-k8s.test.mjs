@@ -2,7 +2,7 @@
 // edit would and requires check-k8s to say so. The copy starts from the repository's files
 // with the PrometheusRule regenerated, and must pass unbroken.
 //
-// VIYA_MV_BINARY (tests/deploy/k8s_test.sh sets it) adds the cases that need viya-mv.
+// VIYA_MV_BINARY (tests/deploy/node_checks.sh k8s sets it) adds the cases that need viya-mv.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
