@@ -73,6 +73,9 @@ class SourceProgress {
   // The token of the newest change the source committed that this process knows of, and
   // a way to wait for a newer one.
   virtual const Watermark& committed() const = 0;
+  // Brings committed() up to what the source holds now, including the writes of other
+  // processes (the embedded store's api replicas); before a report of the lag.
+  virtual void Refresh() {}
   // Per org, the wall time of the oldest change after `after` (empty where the source
   // cannot tell without reading ahead).
   virtual Result<std::map<std::string, Timestamp>> OldestChangeByOrgAfter(

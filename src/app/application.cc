@@ -224,6 +224,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   backends.dead_letters = &b.dead_letters();
   backends.catalog = &b.catalog();
   backends.stream_status = [self] {
+    self->stores_->progress().Refresh();
     core::ChangeToken applied = self->stores_->applied().Get();
     core::ChangeToken newest = self->stores_->progress().committed().Get();
     double lag_seconds = self->LagSeconds();
@@ -237,6 +238,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   };
   backends.lag_seconds = [self] { return self->LagSeconds(); };
   backends.readiness = [self] {
+    self->stores_->progress().Refresh();
     http::Readiness r;
     // A replica runs no stream: it is ready once it reads the views.
     r.stream_connected = self->worker_ ? self->worker_->healthy() : true;
@@ -324,6 +326,7 @@ double Application::LagSeconds() {
 }
 
 void Application::RefreshStreamGauges() {
+  stores_->progress().Refresh();  // writes through other processes count too
   FreshnessProbe::Reading r;
   r.applied = stores_->applied().Get();
   r.caught_up = stores_->progress().committed().Get() <= r.applied;

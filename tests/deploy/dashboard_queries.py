@@ -134,7 +134,7 @@ def structure_errors(dashboard):
     ds = dvars.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         err("templating", "no variable `datasource` of type datasource with query prometheus")
-    for name, metric, label in (("instance", "viya_mv_events_applied_total", "instance"),
+    for name, metric, label in (("instance", "viya_mv_http_connections", "instance"),
                                 ("mv", "viya_mv_refresh_duration_seconds_count", "mv")):
         var = dvars.get(name)
         if not var or var.get("type") != "query":

@@ -622,6 +622,11 @@ Result<std::map<std::string, Timestamp>> SourceStore::OldestChangeByOrgAfter(Cha
   return oldest;
 }
 
+void SourceStore::Refresh() {
+  std::lock_guard lock(reader_mu_);
+  if (auto latest = ReadLatestToken(*reader_); latest.ok()) committed_.Advance(*latest);
+}
+
 Result<std::int64_t> SourceStore::CountShipments(const std::optional<std::string>& org) {
   std::lock_guard lock(reader_mu_);
   MV_ASSIGN_OR_RETURN(Statement * st,

@@ -80,6 +80,7 @@ class SourceStore final : public core::SourceReader,
 
   Result<std::map<std::string, Timestamp>> OldestChangeByOrgAfter(core::ChangeToken after) override;
   const Watermark& committed() const override { return committed_; }
+  void Refresh() override;
 
   // A change stream over the oplog with its own connection.
   Result<std::unique_ptr<core::ChangeSource>> NewChangeSource();
