@@ -107,6 +107,29 @@ void ApiService::AddReads() {
     return Status::Ok();
   });
 
+  // Who the key is: what a client (the board) needs to know before it asks for an org.
+  Add("GET", "/v1/whoami", {}, [](Call& c) -> Status {
+    MV_RETURN_IF_ERROR(c.params.CheckAllowed({}));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("admin");
+    w.Bool(c.principal.admin);
+    w.Key("org");
+    if (c.principal.admin) {
+      w.Null();
+    } else {
+      w.String(c.principal.org);
+    }
+    w.Key("keyId");
+    w.String(c.principal.key_id);
+    w.EndObject();
+    c.res.headers.Set("Content-Type", "application/json");
+    c.res.headers.Set("Cache-Control", "no-store");
+    c.res.body = std::move(body);
+    return Status::Ok();
+  });
+
   // Server-sent events of the org's board (http/realtime_streams.h).
   Add("GET", "/v1/ops/realtime/stream", {}, [this](Call& c) -> Status {
     MV_RETURN_IF_ERROR(c.params.CheckAllowed({"org"}));

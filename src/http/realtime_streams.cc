@@ -102,6 +102,12 @@ void RealtimeStreams::Publish(bool token_moved) {
       if (token_moved || fresh) orgs.push_back(org);
     }
   }
+  if (orgs.empty()) return;
+  // The lag, read from the stores at most once a second, rides on every event.
+  if (Steady::now() - lag_read_at_ >= std::chrono::seconds(1)) {
+    lag_ = lag_seconds_ ? lag_seconds_() : 0.0;
+    lag_read_at_ = Steady::now();
+  }
   for (const auto& org : orgs) {
     auto rows = reader_->AggregateRows("mv_realtime_ops", org);
     if (!rows.ok()) {
@@ -116,6 +122,8 @@ void RealtimeStreams::Publish(bool token_moved) {
     w.BeginObject();
     w.Key("token");
     w.String(std::to_string(rows->token));
+    w.Key("lagSeconds");
+    w.Double(lag_);
     w.Key("board");
     w.Raw(board_json);
     w.EndObject();

@@ -71,6 +71,8 @@ class RealtimeStreams {
   const std::function<double()> lag_seconds_;
   const Options options_;
   int listener_ = 0;
+  double lag_ = 0;                  // the last lag read; touched by the thread only
+  Steady::time_point lag_read_at_;  // when; ditto
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Board> boards_;  // by org; guarded by mu_

@@ -29,14 +29,21 @@ async function errorText(res) {
 async function signIn(key) {
   state.key = key;
   $('sign-in-error').textContent = '';
-  // An admin key may read /admin/status; a tenant key is refused there.
-  const admin = await api('/admin/status');
-  if (admin.status === 401) {
+  let who;
+  try {
+    who = await api('/v1/whoami');
+  } catch (e) {
     state.key = null;
-    $('sign-in-error').textContent = 'This key is not valid: ' + await errorText(admin);
+    $('sign-in-error').textContent = 'The server cannot be reached: ' + e.message;
     return;
   }
-  state.admin = admin.ok;
+  if (!who.ok) {
+    state.key = null;
+    $('sign-in-error').textContent = 'This key is not valid: ' + await errorText(who);
+    return;
+  }
+  const me = await who.json();
+  state.admin = me.admin;
   sessionStorage.setItem('viya-mv-key', key);
   $('sign-in').hidden = true;
   $('board').hidden = false;
@@ -47,9 +54,7 @@ async function signIn(key) {
     const org = sessionStorage.getItem('viya-mv-org') || new URLSearchParams(location.search).get('org');
     if (org) { $('org').value = org; show(org); }
   } else {
-    const res = await api('/v1/ops/realtime');
-    if (!res.ok) { $('board-error').textContent = await errorText(res); return; }
-    show((await res.json()).org);
+    show(me.org);
   }
 }
 
@@ -75,12 +80,15 @@ function show(org) {
 function setNumber(id, value) {
   const el = $(id);
   const text = String(value);
-  if (el.textContent !== text) {
-    el.textContent = text;
-    el.classList.remove('changed');
-    void el.offsetWidth;  // restart the flash
-    el.classList.add('changed');
-  }
+  if (el.textContent === text) return;
+  el.textContent = text;
+  // A flash per change, at most one a second: a busy tile does not stay lit.
+  const now = Date.now();
+  if (now - (el.flashedAt || 0) < 1000) return;
+  el.flashedAt = now;
+  el.classList.remove('changed');
+  void el.offsetWidth;  // restart the animation
+  el.classList.add('changed');
 }
 
 function renderBoard(board) {
@@ -145,6 +153,7 @@ function onEvent(text) {
   if (!data.length) return;
   const payload = JSON.parse(data.join('\n'));
   state.token = payload.token;
+  if (payload.lagSeconds != null) state.lagSeconds = payload.lagSeconds;
   if (name === 'realtime') {
     state.lastEventAt = Date.now();
     $('board-error').textContent = '';
@@ -153,8 +162,6 @@ function onEvent(text) {
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(refreshQueue, 300);
     if (!state.chartsTimer) state.chartsTimer = setTimeout(() => { state.chartsTimer = null; refreshCharts(); }, 3000);
-  } else if (name === 'heartbeat') {
-    state.lagSeconds = payload.lagSeconds;
   }
   renderFreshness();
 }
@@ -227,8 +234,9 @@ function lineChart(container, weeks, series, yMax, format) {
     if (weeks.length > 8 && i % 2) return;
     svg.append(el('text', { x: x(i), y: H - 10, 'text-anchor': 'middle' }, w.slice(5)));
   });
+  const colorOf = (s, n) => COLORS[(s.color ?? n) % COLORS.length];
   series.forEach((s, n) => {
-    const color = COLORS[n % COLORS.length];
+    const color = colorOf(s, n);
     if (s.points.length > 1) {
       svg.append(el('polyline', { points: s.points.map((p) => `${x(p.x)},${y(p.y)}`).join(' '),
                                   fill: 'none', stroke: color, 'stroke-width': 2,
@@ -239,9 +247,10 @@ function lineChart(container, weeks, series, yMax, format) {
   const legend = document.createElement('div');
   legend.className = 'legend';
   series.forEach((s, n) => {
+    if (s.legend === false) return;
     const item = document.createElement('span');
     const swatch = document.createElement('i');
-    swatch.style.background = COLORS[n % COLORS.length];
+    swatch.style.background = colorOf(s, n);
     item.append(swatch, s.name);
     legend.append(item);
   });
@@ -267,7 +276,8 @@ async function refreshCharts() {
     const p50 = rows.filter((r) => r.transitHours.p50 != null).map((r) => ({ x: at(r), y: r.transitHours.p50 }));
     const p95 = rows.filter((r) => r.transitHours.p95 != null).map((r) => ({ x: at(r), y: r.transitHours.p95 }));
     for (const p of p95) transitMax = Math.max(transitMax, p.y);
-    transit.push({ name: name + ' p50', points: p50 }, { name: name + ' p95', points: p95, dashed: true });
+    transit.push({ name: name + ' p50', points: p50, color: onTime.length - 1 },
+                 { name: name + ' p95 (dashed)', points: p95, dashed: true, color: onTime.length - 1, legend: false });
   }
   lineChart($('on-time-chart'), weeks, onTime, 1, (v) => Math.round(v * 100) + '%');
   lineChart($('transit-chart'), weeks, transit, Math.ceil(transitMax / 24) * 24, (v) => Math.round(v) + ' h');
