@@ -23,7 +23,9 @@ demo: build
 
 test: test-release test-asan lint
 
-test-release: build
+# The binary and every test (not the benchmarks: `make bench` builds those).
+test-release: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target viya-mv all_tests
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # The suites gated on a MongoDB replica set (deploy/mongodb/README.md). Without
