@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """viya-mv's alert rules against a REAL Prometheus scraping REAL viya-mv processes.
 
-    prometheus_test.py --binary PATH [--prometheus PATH] [--keep] [--strict-replica-lag]
+    prometheus_test.py --binary PATH [--prometheus PATH] [--keep]
 
 Starts, in a temp dir, on 127.0.0.1 and free ports:
   - viya-mv `serve --role worker` (W) and `serve --role api` (A) on one embedded data
@@ -23,16 +23,12 @@ Scenario (every alert is read from Prometheus's /api/v1/alerts, every value from
       input here (W is not scraped, A exports no viya_mv_events_applied_total).
       SIGCONT W: every alert resolves.
   2b. Worker alive, stream stuck: the test holds the write lock of views.db (as a
-      stuck storage would), writes go on through W and A. Expected firing on W:
+      stuck storage would), writes go on through A only. Expected firing on W:
       MvChangeStreamStopped (nothing applied for the window while changes wait),
       MvWorkerDown (viya_mv_worker_up 0 while the worker retries), MvStalenessHigh; and
       MvStalenessHigh on A. Releasing the lock resolves them.
-      Writes go through W too because, in this release, a process's lag gauges (lag
-      events and seconds, checkpoint age, staleness) count only the changes written
-      through that process (the source's `committed` watermark is advanced by its own
-      writes only), so a worker whose writes all come through replicas reports lag 0
-      while stuck and MvChangeStreamStopped cannot fire for it. --strict-replica-lag
-      writes through A only in this phase, to check a fix of that.
+      The worker never wrote these changes itself: its lag gauges must count what
+      another process wrote to the source.
   3. Drift: half of the live mv_daily_metrics rows get wrong counts, written straight
       into views.db; POST /admin/reconcile?repair=false on the worker; expect
       viya_mv_drift_ratio{mv="mv_daily_metrics"} > 0.01 and MvDriftHigh firing. Then a
@@ -544,9 +540,8 @@ class Writer(threading.Thread):
 # The scenario
 
 class Scenario:
-    def __init__(self, binary, prometheus, workdir, strict_replica_lag=False):
+    def __init__(self, binary, prometheus, workdir):
         self.binary = binary
-        self.strict_replica_lag = strict_replica_lag
         self.prometheus_bin = prometheus
         self.promtool = os.path.join(os.path.dirname(prometheus), "promtool")
         self.workdir = workdir
@@ -715,7 +710,7 @@ class Scenario:
 
     def phase_stream_stuck(self):
         log("phase 2b: the worker runs, its stream is stuck (views.db write-locked)")
-        self.writer.use(["api"] if self.strict_replica_lag else ["worker", "api"])
+        self.writer.use(["api"])
         self.views_lock = sqlite3.connect(os.path.join(self.data, "views.db"), timeout=10,
                                           isolation_level=None)
         self.views_lock.execute("BEGIN IMMEDIATE")
@@ -895,10 +890,6 @@ def parse_args():
                         help="the prometheus binary, promtool beside it (default: %(default)s)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp dir (logs, data, rules, TSDB) and print its path")
-    parser.add_argument("--strict-replica-lag", action="store_true",
-                        help="in phase 2b write through the replica only: the worker's lag "
-                             "must then count changes another process wrote (see the "
-                             "docstring)")
     return parser.parse_args()
 
 
@@ -924,8 +915,7 @@ def main():
 
     signal.signal(signal.SIGTERM, on_sigterm)
     workdir = tempfile.mkdtemp(prefix="viya-mv-prometheus-test-")
-    scenario = Scenario(os.path.abspath(args.binary), os.path.abspath(args.prometheus), workdir,
-                        strict_replica_lag=args.strict_replica_lag)
+    scenario = Scenario(os.path.abspath(args.binary), os.path.abspath(args.prometheus), workdir)
     log(f"work dir {workdir}; worker {scenario.instance['worker']}, replica "
         f"{scenario.instance['api']}, Prometheus {scenario.prom.base}")
     code = 1
