@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the HTTP API contract, docs/openapi.yaml:
-#   1. installs the tools' npm dependencies (tools/openapi) when they are missing or stale,
+#   1. installs the tools' npm dependencies (tools/openapi) when they are missing or stale
+#      (scripts/npm-tools.sh),
 #   2. lints the document (Redocly, recommended rules; tools/openapi/redocly.yaml),
 #   3. runs the self-tests of the response checker (node --test),
 #   4. with a records file as $1 (JSON lines of recorded exchanges, see
@@ -27,27 +28,10 @@ if [[ $# -eq 1 ]]; then
   records="$(realpath "$1")"
 fi
 
-for tool in node npm; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "check-openapi: '$tool' is not installed; it needs Node.js 20 or newer with npm" \
-      "(on Debian: apt-get install nodejs npm)" >&2
-    exit 1
-  fi
-done
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if (( node_major < 20 )); then
-  echo "check-openapi: Node.js $(node --version) is too old; it needs 20 or newer" >&2
+"$root/scripts/npm-tools.sh" "$tools" 20
+if [[ ! -x "$tools/node_modules/.bin/redocly" ]]; then
+  echo "check-openapi: tools/openapi has no redocly after npm ci" >&2
   exit 1
-fi
-
-# npm ci only when node_modules does not hold exactly what package-lock.json says: the
-# stamp is the lock file's hash, written after a successful install.
-stamp="$tools/node_modules/.check-openapi-lock.sha256"
-want="$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" || ! -x "$tools/node_modules/.bin/redocly" ]]; then
-  echo "== npm ci (tools/openapi)"
-  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
 fi
 
 # No telemetry or update check from the linter (only the npm registry is reachable here).
