@@ -235,8 +235,9 @@ awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>&
                                      asio::redirect_error(use_awaitable, ec));
   c->timer.cancel();
   // The producer's pushes wake this loop through a timer that never expires by itself. A
-  // stream closed while a write is blocked (a client too slow, a drain) closes the
-  // socket: nothing waits for that client.
+  // client dropped for reading too slowly while a write to it is blocked loses its socket
+  // at once: nothing waits for it (a drain does the same, in CloseIdle). A stream the
+  // producer closes sends what is queued first.
   auto signal = std::make_shared<asio::steady_timer>(c->socket.get_executor(),
                                                      asio::steady_timer::time_point::max());
   auto executor = c->socket.get_executor();
@@ -248,7 +249,7 @@ awaitable<void> HttpServer::Impl::WriteStream(const std::shared_ptr<Connection>&
           if (auto timer = weak.lock()) timer->cancel();
           auto conn = weak_conn.lock();
           auto s = weak_stream.lock();
-          if (conn && s && conn->writing && s->closed()) {
+          if (conn && s && conn->writing && s->dropped()) {
             beast::error_code ignored;
             conn->socket.close(ignored);
           }
@@ -437,7 +438,9 @@ void HttpServer::Impl::CloseIdle() {
           beast::error_code ignored;
           c->socket.close(ignored);
         } else if (c->phase == Phase::kStreaming && c->stream != nullptr) {
-          c->stream->Close();  // it ends its body and closes
+          c->stream->Close();  // it ends its body and closes ...
+          beast::error_code ignored;
+          if (c->writing) c->socket.close(ignored);  // ... unless its client is not reading
         }
       }
     });

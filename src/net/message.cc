@@ -114,7 +114,7 @@ bool BodyStream::Push(std::string_view chunk) {
     std::lock_guard lock(mu_);
     if (closed_) return false;
     if (queued_.size() + chunk.size() > max_buffered_bytes_) {
-      closed_ = true;  // too slow a reader: dropped rather than waited for
+      closed_ = dropped_ = true;  // too slow a reader: dropped rather than waited for
       queued_.clear();
     } else {
       queued_.append(chunk);
@@ -139,6 +139,11 @@ void BodyStream::Close() {
 bool BodyStream::closed() const {
   std::lock_guard lock(mu_);
   return closed_;
+}
+
+bool BodyStream::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
 }
 
 std::string BodyStream::Take(bool* closed) {

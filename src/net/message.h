@@ -66,6 +66,8 @@ class BodyStream {
   bool Push(std::string_view chunk);
   void Close();
   bool closed() const;
+  // Closed because the client read too slowly: what is queued is not worth sending.
+  bool dropped() const;
 
   // The server's side. Take() removes what is queued and says whether the stream is
   // closed; `wake` is called, on the pushing thread, after each Push and on Close.
@@ -77,6 +79,7 @@ class BodyStream {
   mutable std::mutex mu_;
   std::string queued_;          // guarded by mu_
   bool closed_ = false;         // guarded by mu_
+  bool dropped_ = false;        // guarded by mu_
   std::function<void()> wake_;  // guarded by mu_
 };
 
