@@ -119,12 +119,7 @@ Result<std::unique_ptr<Application>> Application::Open(const Config& config, con
   FreshnessProbe::Options freshness;
   freshness.views = app->views_.Names();
   freshness.staleness_target_seconds = static_cast<double>(c.metrics.staleness_target_ms) / 1000;
-  for (size_t start = 0; start < c.metrics.org_labels.size();) {
-    size_t comma = c.metrics.org_labels.find(',', start);
-    if (comma == std::string::npos) comma = c.metrics.org_labels.size();
-    freshness.org_allow.push_back(c.metrics.org_labels.substr(start, comma - start));
-    start = comma + 1;
-  }
+  freshness.org_allow = OrgLabelList(c.metrics.org_labels);
   freshness.max_orgs = static_cast<size_t>(c.metrics.max_org_labels);
   app->freshness_probe_ = std::make_unique<FreshnessProbe>(registry, std::move(freshness));
   if (!replica) {
@@ -318,10 +313,12 @@ std::map<std::string, double> Application::StalenessByOrg() {
   return staleness;
 }
 
-double Application::LagSeconds() {
+double Application::LagSeconds() { return LagSeconds(StalenessByOrg()); }
+
+double Application::LagSeconds(const std::map<std::string, double>& staleness_by_org) {
   core::ChangeToken applied = stores_->applied().Get();
   double lag = stores_->progress().SecondsBehind(applied).value_or(0);
-  for (const auto& [org, seconds] : StalenessByOrg()) lag = std::max(lag, seconds);
+  for (const auto& [org, seconds] : staleness_by_org) lag = std::max(lag, seconds);
   return lag;
 }
 
@@ -331,8 +328,8 @@ void Application::RefreshStreamGauges() {
   r.applied = stores_->applied().Get();
   r.caught_up = stores_->progress().committed().Get() <= r.applied;
   r.lag_events = stores_->progress().ChangesAfter(r.applied);
-  r.staleness_by_org = StalenessByOrg();
-  r.lag_seconds = LagSeconds();
+  r.staleness_by_org = StalenessByOrg();  // one read of the source serves both
+  r.lag_seconds = LagSeconds(r.staleness_by_org);
   if (auto count = stores_->dead_letters().Count(); count.ok()) r.dead_letters = *count;
   freshness_probe_->Update(r, std::chrono::steady_clock::now());
   if (stream_probe_) {

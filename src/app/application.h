@@ -75,6 +75,8 @@ class Application {
   std::map<std::string, double> StalenessByOrg();
   // How far behind the source the views are, in seconds (status and metrics).
   double LagSeconds();
+  // The same from staleness the caller has read already.
+  double LagSeconds(const std::map<std::string, double>& staleness_by_org);
   // The stream worker with its operations, jobs and lookup invalidation (not in replicas).
   Status StartWorkerParts();
   // The jobs of config_.jobs, run by the worker between batches.

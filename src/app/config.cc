@@ -150,18 +150,12 @@ std::string CheckLogFormat(const std::string& value) {
 
 // Org ids separated by commas, without empty ones.
 std::string CheckOrgLabels(const std::string& value) {
-  if (value.empty()) return "";
-  size_t start = 0;
-  for (;;) {
-    size_t comma = value.find(',', start);
-    std::string_view org = std::string_view(value).substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (org.empty() || org.find_first_of(" \t\"") != std::string_view::npos) {
+  for (const auto& org : OrgLabelList(value)) {
+    if (org.empty() || org.find_first_of(" \t\"") != std::string::npos) {
       return fmt::format("'{}': org ids separated by commas, without spaces", value);
     }
-    if (comma == std::string::npos) return "";
-    start = comma + 1;
   }
+  return "";
 }
 
 // Keys whose TOML name is the Config member's name; the macros keep the two in step.
@@ -876,6 +870,17 @@ Result<Config> Load(const std::string& path, const std::optional<std::string_vie
 }
 
 }  // namespace
+
+std::vector<std::string> OrgLabelList(const std::string& org_labels) {
+  std::vector<std::string> orgs;
+  if (org_labels.empty()) return orgs;
+  for (size_t start = 0;;) {
+    size_t comma = org_labels.find(',', start);
+    orgs.push_back(org_labels.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) return orgs;
+    start = comma + 1;
+  }
+}
 
 Result<Config> LoadConfig(const std::string& path, const std::map<std::string, std::string>& env) {
   if (path.empty()) return Load(path, std::nullopt, env);

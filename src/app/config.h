@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -150,6 +151,9 @@ struct Config {
     std::string format = "text";  // text, or json: one JSON object per line
   } log;
 };
+
+// The orgs of metrics.org_labels ("acme,globex" -> {"acme", "globex"}; "" -> {}).
+std::vector<std::string> OrgLabelList(const std::string& org_labels);
 
 // Reads `path` (TOML; empty path: defaults only), then applies `env` overrides.
 // InvalidArgument naming the key for an unknown key, a wrong type or a bad value.

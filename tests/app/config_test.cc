@@ -263,6 +263,19 @@ TEST_F(ConfigTest, UnknownKeyInSectionIsNamed) {
   EXPECT_THAT(error, HasSubstr("viya-mv.toml:3:1"));
 }
 
+TEST_F(ConfigTest, OrgLabelsAreOrgIdsSeparatedByCommas) {
+  EXPECT_EQ(OrgLabelList(""), std::vector<std::string>{});
+  EXPECT_EQ(OrgLabelList("acme,globex"), (std::vector<std::string>{"acme", "globex"}));
+  MV_ASSERT_OK_AND_ASSIGN(Config c,
+                          LoadConfigText("[metrics]\norg_labels = \"acme,globex\"\n", {}));
+  EXPECT_EQ(c.metrics.org_labels, "acme,globex");
+  for (const char* bad : {"acme,,globex", "acme, globex", "acme,"}) {
+    EXPECT_THAT(FileError(std::string("[metrics]\norg_labels = \"") + bad + "\"\n"),
+                HasSubstr("org ids separated by commas"))
+        << bad;
+  }
+}
+
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTableAreNamed) {
   EXPECT_THAT(FileError("datadir = \"x\"\n"), HasSubstr("unknown key 'datadir'"));
   EXPECT_THAT(FileError("[tracing]\nport = 1\n"), HasSubstr("unknown table 'tracing'"));
