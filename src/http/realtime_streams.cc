@@ -103,11 +103,7 @@ void RealtimeStreams::Publish(bool token_moved) {
     }
   }
   if (orgs.empty()) return;
-  // The lag, read from the stores at most once a second, rides on every event.
-  if (Steady::now() - lag_read_at_ >= std::chrono::seconds(1)) {
-    lag_ = lag_seconds_ ? lag_seconds_() : 0.0;
-    lag_read_at_ = Steady::now();
-  }
+  const double lag = Lag();
   for (const auto& org : orgs) {
     auto rows = reader_->AggregateRows("mv_realtime_ops", org);
     if (!rows.ok()) {
@@ -123,7 +119,7 @@ void RealtimeStreams::Publish(bool token_moved) {
     w.Key("token");
     w.String(std::to_string(rows->token));
     w.Key("lagSeconds");
-    w.Double(lag_);
+    w.Double(lag);
     w.Key("board");
     w.Raw(board_json);
     w.EndObject();
@@ -153,24 +149,14 @@ void RealtimeStreams::Publish(bool token_moved) {
 RealtimeStreams::Steady::time_point RealtimeStreams::Heartbeat() {
   const Steady::time_point now = Steady::now();
   Steady::time_point next = now + options_.heartbeat;
-  // The event reads the lag (the stores): built outside the lock, once, if anyone is due.
-  bool due = false;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [org, board] : boards_) {
-      for (const auto& s : board.subscribers) {
-        due = due || (!s.fresh && s.sent + options_.heartbeat <= now);
-      }
-    }
-  }
-  const std::string event = due ? HeartbeatEvent() : std::string();
+  const std::string event = HeartbeatEvent();  // may read the lag: outside the lock
   std::lock_guard lock(mu_);
   for (auto it = boards_.begin(); it != boards_.end();) {
     auto& subs = it->second.subscribers;
     for (auto& s : subs) {
       // A new subscriber's first event is its board, never a heartbeat.
       if (s.fresh) continue;
-      if (s.sent + options_.heartbeat > now || event.empty()) {
+      if (s.sent + options_.heartbeat > now) {
         next = std::min(next, s.sent + options_.heartbeat);
         continue;
       }
@@ -185,7 +171,16 @@ RealtimeStreams::Steady::time_point RealtimeStreams::Heartbeat() {
   return next;
 }
 
-std::string RealtimeStreams::HeartbeatEvent() const {
+double RealtimeStreams::Lag() {
+  if (lag_read_at_ == Steady::time_point() ||
+      Steady::now() - lag_read_at_ >= std::chrono::seconds(1)) {
+    lag_ = lag_seconds_ ? lag_seconds_() : 0.0;
+    lag_read_at_ = Steady::now();
+  }
+  return lag_;
+}
+
+std::string RealtimeStreams::HeartbeatEvent() {
   core::ChangeToken token = applied_->Get();
   std::string data;
   JsonWriter w(&data);
@@ -193,7 +188,7 @@ std::string RealtimeStreams::HeartbeatEvent() const {
   w.Key("token");
   w.String(std::to_string(token));
   w.Key("lagSeconds");
-  w.Double(lag_seconds_ ? lag_seconds_() : 0.0);
+  w.Double(Lag());
   w.Key("time");
   w.String(FormatRfc3339(
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now())));

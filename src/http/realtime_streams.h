@@ -64,7 +64,10 @@ class RealtimeStreams {
   // Sends a heartbeat to each subscriber that has had no event for options_.heartbeat;
   // returns when the next one is due.
   Steady::time_point Heartbeat();
-  std::string HeartbeatEvent() const;  // reads the lag: never under mu_
+  std::string HeartbeatEvent();
+  // The lag, read from the stores at most once a second (never under mu_); it rides on
+  // every event.
+  double Lag();
 
   api::ViewReader* const reader_;
   const Watermark* const applied_;
