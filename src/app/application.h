@@ -63,7 +63,6 @@ class Application {
   worker::Operations& operations() { return operations_; }
   worker::Scheduler& scheduler() { return *scheduler_; }
   metrics::Metrics& metrics() { return *metrics_; }
-  worker::StreamProbe& stream_probe() { return *stream_probe_; }  // roles all and worker only
   const Config& config() const { return config_; }
   // What `viya-mv status` and GET /admin/status show.
   nlohmann::json StatusReport() { return api_->StatusReport(); }
